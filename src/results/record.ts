@@ -1,0 +1,98 @@
+/**
+ * The result record (schema version in RESULTS_SCHEMA_VERSION, documented in
+ * docs/results.md). A run file holds the run's identity and one JobResult per job.
+ */
+import type { OutputAlignment } from '../alignment/types.js';
+import type {
+  LatencyStats,
+  ResourceSample,
+  ResourceSummary,
+  StoppingInfo,
+  ThroughputPoint,
+  WarmupInfo,
+} from '../metrics/types.js';
+
+export const RESULTS_SCHEMA_VERSION = 1;
+
+export type JobStatus = 'ok' | 'failed' | 'errored' | 'skipped';
+export type Precision = 'fp32' | 'fp16' | 'bf16' | 'int8';
+
+/** Where the job ran. Fields the platform does not expose are absent. */
+export interface DeviceFingerprint {
+  hostname: string;
+  cpuModel: string;
+  cpuCores: number;
+  cpuPhysicalCores?: number;
+  arch: string;
+  memoryBytes: number;
+  os: string;
+  kernel: string;
+  governor?: string;
+  gpus: Array<{ model: string; driver?: string; memoryBytes?: number }>;
+  /** Engine name -> version. */
+  engineVersions: Record<string, string>;
+  /** sha256 over the fields that change performance (not hostname). */
+  hash: string;
+}
+
+export interface EngineInfo {
+  name: string;
+  version?: string;
+  /** Options as given in the suite, after defaults. */
+  options: Record<string, unknown>;
+  /** Precision asked for. */
+  precision: Precision;
+  /** What the engine was actually configured to do, in its own terms. */
+  effectivePrecision?: string;
+  /** Warnings such as "TF32 enabled" or "fp16 weights". */
+  notes?: string[];
+}
+
+export interface JobResult {
+  /** Stable key: model/engine/precision/options. */
+  key: string;
+  model: { name: string; path: string; sha256: string };
+  engine: EngineInfo;
+  device?: DeviceFingerprint;
+  status: JobStatus;
+  /** Why it is not `ok`. */
+  reason?: string;
+  /** Last lines of the worker's stderr, for errored jobs. */
+  stderrTail?: string;
+  /** True when stopping hit a limit before the CI target. */
+  unstable?: boolean;
+  /** Inputs: where they came from. */
+  inputs?: { source: 'reference' | 'random'; seed?: number; shapes: Record<string, number[]> };
+  coldStart?: { loadMs: number; convertMs?: number; totalMs: number; cacheHit?: boolean };
+  firstInferenceMs?: number;
+  latency?: LatencyStats;
+  warmup?: WarmupInfo;
+  stopping?: StoppingInfo;
+  throughput?: ThroughputPoint[];
+  resources?: ResourceSummary;
+  resourceTimeline?: ResourceSample[];
+  alignment?: OutputAlignment[];
+  /** Raw steady-state latency samples in nanoseconds, one array per repeat. */
+  samplesNs?: number[][];
+  /** Paths of saved output tensors, relative to the run directory. */
+  savedOutputs?: string;
+  startedAt: string;
+  endedAt: string;
+}
+
+export interface RunResults {
+  schemaVersion: typeof RESULTS_SCHEMA_VERSION;
+  tool: { name: 'benchalign'; version: string };
+  suite: { name: string; path: string; sha256: string };
+  run: {
+    id: string;
+    startedAt: string;
+    endedAt?: string;
+    /** `interrupted` when Ctrl-C or a crash stopped it; finished jobs are kept. */
+    status: 'running' | 'complete' | 'interrupted';
+    argv: string[];
+    mode: 'benchmark' | 'accuracy-only';
+  };
+  device?: DeviceFingerprint;
+  jobs: JobResult[];
+}

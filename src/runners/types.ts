@@ -1,0 +1,81 @@
+/**
+ * The Runner contract (DESIGN.md, "Contracts"). A Runner drives one engine through a
+ * worker process; the harness never loads an engine in its own process.
+ */
+import type { DType } from '../tensors/dtype.js';
+import type { NamedTensors } from '../tensors/tensor.js';
+import type { Precision } from '../results/record.js';
+
+export type Availability =
+  | { available: true; version: string; devices: string[] }
+  | { available: false; reason: string };
+
+/** An input or output as the engine declares it. Symbolic dims are strings. */
+export interface TensorMeta {
+  name: string;
+  dtype: DType | string;
+  dims: Array<number | string>;
+}
+
+export interface ModelRef {
+  name: string;
+  /** Absolute path to the model file (ONNX for most engines). */
+  path: string;
+  sha256: string;
+  /** Pinned input shapes, by input name. */
+  shapes?: Record<string, number[]>;
+}
+
+export interface EngineOptions {
+  precision: Precision;
+  /** Engine-specific options, validated by the engine. */
+  options: Record<string, unknown>;
+}
+
+export interface PreparedModel {
+  /** The file the engine loads (converted artifact, or the model itself). */
+  path: string;
+  convertMs?: number;
+  cacheHit?: boolean;
+}
+
+export interface ActivationInfo {
+  loadMs: number;
+  /** Worker process id, for the resource samplers. */
+  pid: number;
+  effectivePrecision?: string;
+  notes?: string[];
+  inputs: TensorMeta[];
+  outputs: TensorMeta[];
+}
+
+/** One measured batch of iterations, timed inside the worker next to the engine. */
+export interface MeasureRequest {
+  iterations: number;
+  /** Stop early once this much time has passed. */
+  maxDurationMs: number;
+  /** Concurrent in-flight requests (1 = single stream). */
+  concurrency?: number;
+}
+
+export interface MeasureResult {
+  /** Per-inference latency, nanoseconds, in completion order. */
+  samplesNs: number[];
+  /** Wall time of the whole batch, nanoseconds (throughput = items / wall). */
+  wallNs: number;
+}
+
+export interface Runner {
+  readonly name: string;
+  available(): Promise<Availability>;
+  /** Convert and cache by content hash when the engine needs it. */
+  prepare(model: ModelRef, options: EngineOptions): Promise<PreparedModel>;
+  /** Load the prepared model in a worker. */
+  activate(prepared: PreparedModel, model: ModelRef, options: EngineOptions): Promise<ActivationInfo>;
+  inputMetadata(): Promise<TensorMeta[]>;
+  /** One inference; outputs by engine output name. */
+  infer(feeds: NamedTensors): Promise<NamedTensors>;
+  /** Keep feeds in the worker and time `iterations` inferences there. */
+  measure(feeds: NamedTensors, request: MeasureRequest): Promise<MeasureResult>;
+  deactivate(): Promise<void>;
+}
