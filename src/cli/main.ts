@@ -1,0 +1,40 @@
+/**
+ * The CLI entry: commander parses, one core function acts, and only this file maps errors
+ * to exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { BenchalignError, ExitCode } from '../errors.js';
+import { VERSION } from '../version.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('benchalign')
+    .description('Benchmark inference engines and check their outputs against PyTorch references')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+  // commands: one register call per line
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+      return ExitCode.Usage;
+    }
+    if (e instanceof BenchalignError) {
+      process.stderr.write(`benchalign: error [${e.code}] ${e.message}\n`);
+      if (e.code === 'E_INTERNAL') process.stderr.write(`${e.stack ?? ''}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`benchalign: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return ExitCode.Infra;
+  }
+}
