@@ -63,6 +63,11 @@ export interface MeasureResult {
   samplesNs: number[];
   /** Wall time of the whole batch, nanoseconds (throughput = items / wall). */
   wallNs: number;
+  /**
+   * When the loop started, on the monotonic clock (CLOCK_MONOTONIC nanoseconds, the clock of
+   * `process.hrtime.bigint()` in any process on the machine), to line up resource samples.
+   */
+  startedAtNs?: number;
 }
 
 export interface Runner {
@@ -77,5 +82,8 @@ export interface Runner {
   infer(feeds: NamedTensors): Promise<NamedTensors>;
   /** Keep feeds in the worker and time `iterations` inferences there. */
   measure(feeds: NamedTensors, request: MeasureRequest): Promise<MeasureResult>;
+  /** Unloads the model; the worker stays up for the next job of this engine. */
   deactivate(): Promise<void>;
+  /** Ends the worker process; the next `activate()` starts a fresh one (for repeats). */
+  dispose?(): Promise<void>;
 }

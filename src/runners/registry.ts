@@ -1,0 +1,97 @@
+/**
+ * The engine registry. Looking up an engine never throws: an unknown or missing engine is
+ * a Runner whose `available()` says why, so a run can record it as a skipped job.
+ */
+import { BenchalignError } from '../errors.js';
+import { FaultRunner } from './fault/runner.js';
+import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
+import type { Availability, Runner } from './types.js';
+import type { WorkerRunnerConfig } from './worker-runner.js';
+
+export interface RunnerFactory {
+  /** Engine name, as suites spell it. */
+  readonly name: string;
+  /** A new Runner; each owns (at most) one worker process. */
+  create(config?: WorkerRunnerConfig): Runner;
+  /** Test-only engines are listed only when BENCHALIGN_TEST_ENGINES=1. */
+  readonly testOnly?: boolean;
+}
+
+export interface EngineListing {
+  name: string;
+  availability: Availability;
+}
+
+const factories = new Map<string, RunnerFactory>();
+
+/** Adds (or replaces) an engine. */
+export function registerRunner(factory: RunnerFactory): void {
+  factories.set(factory.name, factory);
+}
+
+function testEnginesEnabled(): boolean {
+  return process.env.BENCHALIGN_TEST_ENGINES === '1';
+}
+
+function visible(): RunnerFactory[] {
+  return [...factories.values()].filter((f) => !f.testOnly || testEnginesEnabled());
+}
+
+/** Names of the registered engines (test-only ones only when enabled). */
+export function engineNames(): string[] {
+  return visible().map((f) => f.name);
+}
+
+class MissingRunner implements Runner {
+  constructor(
+    readonly name: string,
+    private readonly reason: string,
+  ) {}
+  async available(): Promise<Availability> {
+    return { available: false, reason: this.reason };
+  }
+  private fail(): never {
+    throw new BenchalignError('E_ENGINE_MISSING', this.reason, { expected: `one of ${engineNames().join('|')}` });
+  }
+  prepare(): never {
+    return this.fail();
+  }
+  activate(): never {
+    return this.fail();
+  }
+  inputMetadata(): never {
+    return this.fail();
+  }
+  infer(): never {
+    return this.fail();
+  }
+  measure(): never {
+    return this.fail();
+  }
+  async deactivate(): Promise<void> {}
+  async dispose(): Promise<void> {}
+}
+
+/** A Runner for `name`; for an unknown engine, one whose `available()` gives the reason. */
+export function getRunner(name: string, config?: WorkerRunnerConfig): Runner {
+  const f = visible().find((x) => x.name === name);
+  if (f === undefined) return new MissingRunner(name, `unknown engine "${name}" (registered: ${engineNames().join(', ') || 'none'})`);
+  return f.create(config);
+}
+
+/** Every registered engine with its availability here. Starts (and ends) each engine's worker once. */
+export async function listEngines(): Promise<EngineListing[]> {
+  const out: EngineListing[] = [];
+  for (const f of visible()) {
+    const runner = f.create();
+    try {
+      out.push({ name: f.name, availability: await runner.available() });
+    } finally {
+      await runner.dispose?.();
+    }
+  }
+  return out;
+}
+
+registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });
+registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });
