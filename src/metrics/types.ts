@@ -11,6 +11,16 @@ export interface Estimate {
   value: number;
   low: number;
   high: number;
+  /**
+   * Binomial order-statistic CIs: the exact coverage probability of [low, high], at least
+   * the confidence level unless `insufficientSamples`.
+   */
+  coverage?: number;
+  /**
+   * True when too few samples exist to reach the confidence level: low and high are then
+   * the sample minimum and maximum, and cover the percentile with probability `coverage` only.
+   */
+  insufficientSamples?: boolean;
 }
 
 /** The percentiles benchalign reports, by key. `p999` is the 99.9th. */
@@ -29,7 +39,10 @@ export interface LatencyStats {
   /** Sample standard deviation (n - 1). */
   sdMs: number;
   maxMs: number;
-  /** Each percentile with its 95% CI; `null` CI bounds where too few samples exist. */
+  /**
+   * Each percentile with its 95% CI. Where too few samples exist for the level, the bounds
+   * are the sample extremes and the estimate is flagged `insufficientSamples`.
+   */
   percentiles: Record<PercentileKey, Estimate>;
   ciMethod: CiMethod;
   /** Number of independent worker processes measured. */
@@ -77,7 +90,11 @@ export interface ResourceSample {
   cpuFreqMHz?: number;
   tempC?: number;
   gpuUtilPct?: number;
+  /** Device memory used, all GPUs together (nvidia-smi memory.used). */
   gpuMemBytes?: number;
+  /** GPU memory used by the sampled process itself (nvidia-smi --query-compute-apps). */
+  gpuProcessMemBytes?: number;
+  /** Board power, all GPUs together, watts. */
   gpuPowerW?: number;
   /** Cumulative package energy since the sampler started (RAPL), joules. */
   cpuEnergyJ?: number;
@@ -98,7 +115,13 @@ export interface ResourceSummary {
   gpuUtilPctMean?: number;
   gpuMemPeakBytes?: number;
   gpuPowerWMean?: number;
-  /** Energy over the measured phase (GPU power integral and/or RAPL), joules. */
+  /** Peak GPU memory of the sampled process itself. */
+  gpuProcessMemPeakBytes?: number;
+  /** GPU energy over the window: trapezoid integral of gpuPowerW, joules. */
+  gpuEnergyJ?: number;
+  /** CPU package energy over the window: RAPL energy_uj delta, joules. */
+  cpuEnergyJ?: number;
+  /** Energy over the measured phase: gpuEnergyJ + cpuEnergyJ, whichever exist, joules. */
   energyJ?: number;
   energyPerInferenceJ?: number;
   /** Achieved sampling rate. */
