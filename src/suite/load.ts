@@ -1,0 +1,311 @@
+/**
+ * Loading a suite file: parse (YAML or JSON), validate with the schema, check what the schema
+ * cannot (files, hashes, unique names, bounds), and report every problem at once.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
+import { z } from 'zod';
+import { BenchalignError } from '../errors.js';
+import type { PathSegment, SuiteProblem } from './errors.js';
+import { describeValue, formatPath, problemsFromZod, SuiteConfigError } from './errors.js';
+import { hashFile } from './hash.js';
+import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
+import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
+import type { FileModelEntry, MeasurementEntry, SuiteFile } from './schema.js';
+import { MeasurementSchema, SuiteFileSchema } from './schema.js';
+import type { InputsSpec, Suite, SuiteModel } from './types.js';
+
+type Raw = Record<string, unknown>;
+type Problem = { path: PathSegment[]; message: string };
+
+const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+async function kindOf(p: string): Promise<'file' | 'dir' | 'missing' | 'other'> {
+  try {
+    const s = await stat(p);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+async function checkFile(abs: string, at: PathSegment[], problems: Problem[]): Promise<boolean> {
+  const kind = await kindOf(abs);
+  if (kind === 'file') return true;
+  problems.push({ path: at, message: kind === 'missing' ? `file not found: ${abs}` : `not a file: ${abs}` });
+  return false;
+}
+
+/** What the checks beyond the schema found out, for building the suite. */
+interface Facts {
+  sha256: Map<number, string>;
+  cases: Map<number, SuiteModel[]>;
+}
+
+async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<Facts> {
+  const facts: Facts = { sha256: new Map(), cases: new Map() };
+  const models = Array.isArray(raw.models) ? raw.models : [];
+  const names = new Map<string, PathSegment[]>();
+  const claim = (name: string, at: PathSegment[]) => {
+    const first = names.get(name);
+    if (first !== undefined) problems.push({ path: at, message: `duplicate model name "${name}" (also ${formatPath(first)})` });
+    else names.set(name, at);
+  };
+  await Promise.all(
+    models.map(async (m, i) => {
+      if (!isObj(m)) return;
+      const at = (...rest: PathSegment[]): PathSegment[] => ['models', i, ...rest];
+      const onnxTests = str(m.onnxTests);
+      if (onnxTests !== undefined) {
+        const abs = path.resolve(dir, onnxTests);
+        const kind = await kindOf(abs);
+        if (kind !== 'dir') {
+          problems.push({ path: at('onnxTests'), message: kind === 'missing' ? `folder not found: ${abs}` : `not a folder: ${abs}` });
+          return;
+        }
+        try {
+          const cases = await discoverOnnxTests(abs);
+          const prefix = str(m.name);
+          facts.cases.set(i, await Promise.all(cases.map((c) => modelFromOnnxTestCase(c, prefix !== undefined ? { index: i, prefix } : { index: i }))));
+        } catch (e) {
+          if (!(e instanceof BenchalignError)) throw e;
+          problems.push({ path: at('onnxTests'), message: `no ONNX test cases in ${abs}; expected ${ONNX_TESTS_EXPECTED}` });
+        }
+        return;
+      }
+      const modelPath = str(m.path);
+      if (modelPath !== undefined) {
+        const abs = path.resolve(dir, modelPath);
+        if (await checkFile(abs, at('path'), problems)) {
+          const actual = await hashFile(abs);
+          facts.sha256.set(i, actual);
+          const expected = m.sha256;
+          if (typeof expected === 'string' && /^[0-9a-fA-F]{64}$/.test(expected) && expected.toLowerCase() !== actual) {
+            problems.push({ path: at('sha256'), message: `mismatch: ${abs} has sha256 ${actual}` });
+          }
+        }
+      }
+      const inputs = m.inputs;
+      if (isObj(inputs) && inputs.source === 'reference' && str(inputs.file) !== undefined) {
+        await checkFile(path.resolve(dir, str(inputs.file) ?? ''), at('inputs', 'file'), problems);
+      }
+      if (isObj(inputs) && inputs.source === 'random' && isObj(inputs.ranges)) {
+        for (const [name, r] of Object.entries(inputs.ranges)) {
+          if (Array.isArray(r) && typeof r[0] === 'number' && typeof r[1] === 'number' && r[0] > r[1]) {
+            problems.push({ path: at('inputs', 'ranges', name), message: `expected low <= high, got [${r[0]}, ${r[1]}]` });
+          }
+        }
+      }
+      const reference = str(m.reference);
+      if (reference !== undefined) {
+        await checkFile(path.resolve(dir, reference), at('reference'), problems);
+        if (!isObj(inputs) || inputs.source === 'random') {
+          problems.push({
+            path: at('inputs'),
+            message: `${inputs === undefined ? 'required' : 'random inputs do not fit'} when reference is set: expected { source: reference, file: <the inputs the reference was computed from> }`,
+          });
+        }
+      }
+    }),
+  );
+  models.forEach((m, i) => {
+    if (!isObj(m)) return;
+    const cases = facts.cases.get(i);
+    if (cases !== undefined) for (const c of cases) claim(c.name, ['models', i, 'onnxTests']);
+    else if (str(m.name) !== undefined && str(m.onnxTests) === undefined) claim(str(m.name) ?? '', ['models', i, 'name']);
+  });
+  return facts;
+}
+
+function validFields(shape: Record<string, z.ZodType>, v: unknown): Raw {
+  const out: Raw = {};
+  if (!isObj(v)) return out;
+  for (const [k, schema] of Object.entries(shape)) {
+    const r = z.safeParse(schema, v[k]);
+    if (r.success && r.data !== undefined) out[k] = r.data;
+  }
+  return out;
+}
+
+/** The fields of a measurement mapping that are valid, so bounds are checked despite other problems. */
+function measurementLayer(v: unknown): MeasurementEntry | undefined {
+  if (!isObj(v)) return undefined;
+  const layer = validFields({ ...MeasurementSchema.shape, warmup: z.unknown() }, v) as MeasurementEntry;
+  if (isObj(v.warmup)) layer.warmup = validFields(MeasurementSchema.shape.warmup.unwrap().shape, v.warmup);
+  return layer;
+}
+
+function checkBounds(raw: Raw, problems: Problem[]): void {
+  const suiteLayer = measurementLayer(raw.measurement);
+  const check = (layers: Array<MeasurementEntry | undefined>, at: PathSegment[], own: MeasurementEntry | undefined) => {
+    const m = resolveMeasurement(...layers);
+    for (const [lo, hi] of MEASUREMENT_BOUNDS) {
+      const low = measurementField(m, lo);
+      const high = measurementField(m, hi);
+      if (!(low > high)) continue;
+      const sets = (f: string) => own !== undefined && measurementField(resolveMeasurement(own), f) !== measurementField(resolveMeasurement(), f);
+      const blame = sets(hi) || !sets(lo) ? hi : lo;
+      problems.push({ path: [...at, ...blame.split('.')], message: `expected ${hi} >= ${lo}, got ${high} < ${low}` });
+    }
+  };
+  check([suiteLayer], ['measurement'], suiteLayer);
+  const models = Array.isArray(raw.models) ? raw.models : [];
+  models.forEach((m, i) => {
+    if (!isObj(m) || !isObj(m.measurement)) return;
+    const own = measurementLayer(m.measurement);
+    if (own !== undefined) check([suiteLayer, own], ['models', i, 'measurement'], own);
+  });
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+function checkEngines(raw: Raw, problems: Problem[]): void {
+  const engines = Array.isArray(raw.engines) ? raw.engines : [];
+  const configs = new Map<string, number>();
+  const labels = new Map<string, number>();
+  engines.forEach((e, j) => {
+    if (!isObj(e) || str(e.name) === undefined) return;
+    const config = canonicalJson([e.name, e.precision ?? 'fp32', e.options ?? {}]);
+    const same = configs.get(config);
+    if (same !== undefined) problems.push({ path: ['engines', j], message: `same engine, precision and options as engines[${same}]` });
+    else configs.set(config, j);
+    const label = str(e.label);
+    if (label === undefined) return;
+    const key = `${String(e.name)}/${label}`;
+    const other = labels.get(key);
+    if (other !== undefined) problems.push({ path: ['engines', j, 'label'], message: `duplicate label "${label}" for ${String(e.name)} (also engines[${other}])` });
+    else labels.set(key, j);
+  });
+}
+
+/** Position of the value at `path` (the key, for a mapping entry), or of the deepest part found. */
+function locate(doc: Document, lc: LineCounter, at: readonly PathSegment[]): { line: number; col: number } | undefined {
+  let node: unknown = doc.contents;
+  let range: [number, number, number] | null | undefined = (doc.contents as YamlNode | null)?.range;
+  for (const seg of at) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (pair === undefined) break;
+      range = (pair.key as YamlNode | null)?.range ?? range;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) break;
+      range = (item as YamlNode).range ?? range;
+      node = item;
+    } else break;
+  }
+  if (range === null || range === undefined) return undefined;
+  return lc.linePos(range[0]);
+}
+
+function defaultName(file: string): string {
+  const base = path.basename(file).replace(/\.(ya?ml|json)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
+  return /^[A-Za-z0-9]/.test(base) ? base : `suite${base}`;
+}
+
+function inputsOf(m: FileModelEntry, dir: string): InputsSpec {
+  const inputs = m.inputs ?? { source: 'random' as const, seed: 0, ranges: {} };
+  if (inputs.source === 'reference') return { source: 'reference', file: path.resolve(dir, inputs.file) };
+  const { '*': star, ...ranges } = inputs.ranges;
+  return { source: 'random', seed: inputs.seed, ranges, defaultRange: star ?? [0, 1] };
+}
+
+function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Suite {
+  const dir = path.dirname(file);
+  const measurement = resolveMeasurement(data.measurement);
+  const models: SuiteModel[] = data.models.flatMap((m, index): SuiteModel[] => {
+    if ('onnxTests' in m) {
+      return (facts.cases.get(index) ?? []).map((c) => ({ ...c, outputs: m.outputs, measurement: resolveMeasurement(data.measurement, m.measurement) }));
+    }
+    const model: SuiteModel = {
+      name: m.name,
+      path: path.resolve(dir, m.path),
+      sha256: facts.sha256.get(index) ?? '',
+      shapes: m.shapes,
+      inputs: inputsOf(m, dir),
+      outputs: m.outputs,
+      measurement: resolveMeasurement(data.measurement, m.measurement),
+      origin: { index },
+    };
+    if (m.reference !== undefined) model.reference = { source: 'file', path: path.resolve(dir, m.reference) };
+    if (m.budgets !== undefined) model.budgets = m.budgets;
+    return [model];
+  });
+  const suite: Suite = {
+    name: data.name ?? defaultName(file),
+    path: file,
+    dir,
+    sha256,
+    models,
+    engines: data.engines.map((e) => (e.label !== undefined ? { ...e } : { name: e.name, precision: e.precision, options: e.options })),
+    measurement,
+    tolerances: data.tolerances,
+  };
+  if (data.description !== undefined) suite.description = data.description;
+  return suite;
+}
+
+/**
+ * Loads, validates and resolves a suite file. Throws SuiteConfigError (E_CONFIG) listing
+ * every problem with its path and line, or E_CONFIG when the file cannot be read.
+ */
+export async function loadSuite(file: string): Promise<Suite> {
+  const abs = path.resolve(file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BenchalignError('E_CONFIG', code === 'ENOENT' ? 'suite file not found' : `cannot read suite file (${code ?? String(e)})`, {
+      file: abs,
+      expected: 'a YAML or JSON suite file',
+      cause: e,
+    });
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const lc = new LineCounter();
+  const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new SuiteConfigError(
+      abs,
+      doc.errors.map((err) => {
+        const pos = err.linePos?.[0];
+        const problem: SuiteProblem = { path: '', message: `syntax error: ${err.message.split('\n')[0] ?? err.code}` };
+        if (pos !== undefined) Object.assign(problem, { line: pos.line, col: pos.col });
+        return problem;
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (!isObj(raw)) {
+    throw new SuiteConfigError(abs, [{ path: '', message: `expected a mapping with models and engines, got ${describeValue(raw)}` }]);
+  }
+  const parsed = z.safeParse(SuiteFileSchema, raw);
+  const problems: Problem[] = parsed.success ? [] : problemsFromZod(parsed.error.issues, SuiteFileSchema, raw);
+  const facts = await checkModels(raw, path.dirname(abs), problems);
+  checkBounds(raw, problems);
+  checkEngines(raw, problems);
+  if (problems.length > 0 || !parsed.success) {
+    const seen = new Set<string>();
+    const located = problems
+      .map((p) => {
+        const out: SuiteProblem = { path: formatPath(p.path), message: p.message };
+        const pos = locate(doc, lc, p.path);
+        if (pos !== undefined) Object.assign(out, pos);
+        return out;
+      })
+      .filter((p) => !seen.has(`${p.path}\0${p.message}`) && seen.add(`${p.path}\0${p.message}`) !== undefined)
+      .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0));
+    throw new SuiteConfigError(abs, located);
+  }
+  return build(abs, sha256, parsed.data, facts);
+}
