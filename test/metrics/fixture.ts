@@ -43,6 +43,9 @@ export interface StatsManifest {
     lowSd: number[];
     highMean: number[];
     highSd: number[];
+    /** Per level, the R runs' bounds. */
+    lowRuns: number[][];
+    highRuns: number[][];
     pooledPercentiles: number[];
     p50PerRepeat: number[];
     p99PerRepeat: number[];
