@@ -80,7 +80,10 @@ export interface Runner {
   inputMetadata(): Promise<TensorMeta[]>;
   /** One inference; outputs by engine output name. */
   infer(feeds: NamedTensors): Promise<NamedTensors>;
-  /** Keep feeds in the worker and time `iterations` inferences there. */
+  /**
+   * Keep feeds in the worker and time `iterations` inferences there. Feeds are sent to the
+   * worker once per Map object: passing the same Map again reuses them.
+   */
   measure(feeds: NamedTensors, request: MeasureRequest): Promise<MeasureResult>;
   /** Unloads the model; the worker stays up for the next job of this engine. */
   deactivate(): Promise<void>;

@@ -183,6 +183,11 @@ export class WorkerProcess {
       this.onExit(live, exitInfo?.code ?? null, exitInfo?.signal ?? null);
       markClosed();
     });
+    const killOnHarnessExit = (): void => {
+      if (!live.exited) child.kill('SIGKILL');
+    };
+    process.on('exit', killOnHarnessExit);
+    void live.closed.then(() => process.off('exit', killOnHarnessExit));
     if (this.opts.maxRssBytes !== undefined) this.startWatchdog(live, this.opts.maxRssBytes);
   }
 

@@ -3,8 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WorkerFailure} from '../../src/runners/worker-client.js';
-import { WorkerProcess, describeExit, readRssBytes, tailLines } from '../../src/runners/worker-client.js';
+import { WorkerProcess, describeExit, readRssBytes, tailLines, type WorkerFailure } from '../../src/runners/worker-client.js';
 import { nodeWorkerCommand } from '../../src/runners/worker-entry.js';
 
 describe('describeExit / tailLines (pure)', () => {

@@ -1,7 +1,9 @@
 /**
  * FAKE ENGINE, FOR FAULT-INJECTION TESTS ONLY: the `test-fault` runner. Registered only
- * when BENCHALIGN_TEST_ENGINES=1. See ./worker.ts.
+ * when BENCHALIGN_TEST_ENGINES=1. See ./worker.ts. Runs under `prlimit --core=0` where
+ * available (prlimit execs the worker, so the pid stays), so injected crashes leave no core files.
  */
+import { existsSync } from 'node:fs';
 import { nodeWorkerCommand, type WorkerCommand } from '../worker-entry.js';
 import { WorkerRunner, type WorkerRunnerConfig } from '../worker-runner.js';
 import { parseFaultOptions } from './options.js';
@@ -21,7 +23,10 @@ export class FaultRunner extends WorkerRunner {
   }
 
   protected workerCommand(): WorkerCommand {
-    return nodeWorkerCommand(import.meta.url, './worker', this.nodeArgs);
+    const cmd = nodeWorkerCommand(import.meta.url, './worker', this.nodeArgs);
+    const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
+    if (prlimit === undefined) return cmd;
+    return { ...cmd, command: prlimit, args: ['--core=0', cmd.command, ...cmd.args] };
   }
 
   protected validateOptions(options: Record<string, unknown>): Record<string, unknown> {
