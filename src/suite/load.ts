@@ -139,6 +139,12 @@ function measurementLayer(v: unknown): MeasurementEntry | undefined {
   return layer;
 }
 
+function hasField(layer: MeasurementEntry, field: string): boolean {
+  const [a, b] = field.split('.');
+  const v = (layer as Raw)[a ?? ''];
+  return b === undefined ? v !== undefined : isObj(v) && v[b] !== undefined;
+}
+
 function checkBounds(raw: Raw, problems: Problem[]): void {
   const suiteLayer = measurementLayer(raw.measurement);
   const check = (layers: Array<MeasurementEntry | undefined>, at: PathSegment[], own: MeasurementEntry | undefined) => {
@@ -147,8 +153,9 @@ function checkBounds(raw: Raw, problems: Problem[]): void {
       const low = measurementField(m, lo);
       const high = measurementField(m, hi);
       if (!(low > high)) continue;
-      const sets = (f: string) => own !== undefined && measurementField(resolveMeasurement(own), f) !== measurementField(resolveMeasurement(), f);
-      const blame = sets(hi) || !sets(lo) ? hi : lo;
+      const sets = (f: string) => own !== undefined && hasField(own, f);
+      if (!sets(lo) && !sets(hi)) continue;
+      const blame = sets(hi) ? hi : lo;
       problems.push({ path: [...at, ...blame.split('.')], message: `expected ${hi} >= ${lo}, got ${high} < ${low}` });
     }
   };
@@ -278,9 +285,9 @@ export async function loadSuite(file: string): Promise<Suite> {
     throw new SuiteConfigError(
       abs,
       doc.errors.map((err) => {
-        const pos = err.linePos?.[0];
+        const pos = lc.linePos(err.pos[0]);
         const problem: SuiteProblem = { path: '', message: `syntax error: ${err.message.split('\n')[0] ?? err.code}` };
-        if (pos !== undefined) Object.assign(problem, { line: pos.line, col: pos.col });
+        Object.assign(problem, pos);
         return problem;
       }),
     );

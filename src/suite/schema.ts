@@ -53,6 +53,7 @@ export const ReferenceInputsSchema = strict(
     file: RelativePath('Tensor file with the inputs the reference outputs were computed from (.pt, .npz, .npy, .safetensors, .pb)'),
   },
   'Feed the PyTorch inputs saved next to the reference outputs, by input name.',
+  { id: 'ReferenceInputs' },
 );
 
 export const RandomInputsSchema = strict(
@@ -65,6 +66,7 @@ export const RandomInputsSchema = strict(
       .describe('Value range by input name; "*" sets the range of every other input. Default [0, 1] for all.'),
   },
   'Seeded random inputs, one value range per input (as Polygraphy’s data loader does). Shapes come from the model, with dynamic dims pinned by `shapes`.',
+  { id: 'RandomInputs' },
 );
 
 export const InputsSchema = z
@@ -85,6 +87,7 @@ export const ToleranceOverrideFields = {
 export const ToleranceOverrideSchema = strict(
   ToleranceOverrideFields,
   'Tolerance overrides for one output; unset fields keep the precision default.',
+  { id: 'ToleranceOverride' },
 );
 
 export const OutputSettingsSchema = strict(
@@ -93,6 +96,7 @@ export const OutputSettingsSchema = strict(
     compare: z.boolean().optional().describe('Compare this output with the reference. Default true; false for outputs that are not deterministic.'),
   },
   'Settings of one output: tolerance overrides, and whether to compare it.',
+  { id: 'OutputSettings' },
 );
 
 export const BudgetsSchema = strict(
@@ -103,6 +107,7 @@ export const BudgetsSchema = strict(
     peakRssMaxMiB: z.number().positive().optional().describe('Fail the job when the worker’s peak resident memory exceeds this, in MiB.'),
   },
   'Performance budgets of a model, checked on every engine. Default: none.',
+  { id: 'Budgets' },
 );
 
 const WarmupSchema = strict(
@@ -116,6 +121,7 @@ const WarmupSchema = strict(
     maxMs: z.number().min(0).optional().describe('Warm-up time at most, in milliseconds. Default 5000.'),
   },
   'Warm-up bounds. Warm-up ends by steady-state detection (MSER-5) between these bounds.',
+  { id: 'Warmup' },
 );
 
 export const MeasurementSchema = strict(
@@ -161,6 +167,7 @@ export const MeasurementSchema = strict(
       .describe('Per-job time limit (load, warm-up, timing, outputs), in milliseconds; the worker is killed past it. Default 120000.'),
   },
   'How jobs are timed. Every field is optional; a model’s measurement overrides the suite’s field by field.',
+  { id: 'Measurement' },
 );
 
 const ShapesSchema = z
@@ -183,6 +190,7 @@ export const FileModelSchema = strict(
     measurement: MeasurementSchema.optional(),
   },
   'One model file, with its inputs and reference outputs.',
+  { id: 'Model' },
 );
 
 export const OnnxTestsModelSchema = strict(
@@ -196,6 +204,7 @@ export const OnnxTestsModelSchema = strict(
     measurement: MeasurementSchema.optional(),
   },
   'A folder of ONNX test-data cases (model.onnx + test_data_set_N/{input,output}_K.pb). Inputs and references come from the data sets.',
+  { id: 'OnnxTests' },
 );
 
 export const ModelEntrySchema = z.union([FileModelSchema, OnnxTestsModelSchema]).describe('A model file, or a folder of ONNX test-data cases.');
@@ -210,6 +219,7 @@ export const EngineSchema = strict(
       .describe('Short name of this configuration, used in job keys when one engine appears several times. Default: a hash of the options.'),
   },
   'One engine configuration. The same engine may appear several times with different precisions or options.',
+  { id: 'Engine' },
 );
 
 export const SuiteFileSchema = strict(
@@ -241,7 +251,12 @@ export type OutputSettings = z.output<typeof OutputSettingsSchema>;
 export type Budgets = z.output<typeof BudgetsSchema>;
 export type SuitePrecision = (typeof PRECISIONS)[number];
 
-/** The JSON Schema of suite files (draft 2020-12), as committed in docs/suite.schema.json. */
+/** The JSON Schema of suite files (draft 7, which editors support best), as committed in docs/suite.schema.json. */
 export function suiteJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(SuiteFileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return z.toJSONSchema(SuiteFileSchema, { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
+}
+
+/** docs/suite.schema.json's exact text. */
+export function suiteJsonSchemaText(): string {
+  return `${JSON.stringify(suiteJsonSchema(), null, 2)}\n`;
 }
