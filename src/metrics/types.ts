@@ -139,3 +139,13 @@ export interface ThroughputPoint {
   p50Ms: number;
   requests: number;
 }
+
+/** A phase boundary recorded by the sampler ('loaded', 'steady-start', 'steady-end', ...). */
+export interface ResourceMark {
+  label: string;
+  /** Milliseconds since the job's clock origin. */
+  tMs: number;
+  /** VmHWM of the sampled process at that moment, when readable. */
+  hwmBytes?: number;
+  rssBytes?: number;
+}
