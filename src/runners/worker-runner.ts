@@ -84,6 +84,7 @@ export abstract class WorkerRunner implements Runner {
     await this.ensureWorker();
     const worker = this.worker as WorkerProcess;
     if (this.loaded !== undefined) await this.unloadQuietly();
+    if (this.jobDir !== undefined) await rm(this.jobDir, { recursive: true, force: true });
     this.jobDir = await mkdtemp(join(this.config.workDir ?? tmpdir(), `benchalign-${this.name}-`));
     const res = await worker.request<LoadResult>(
       'load',

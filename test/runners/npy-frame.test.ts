@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ describe('npy frames', () => {
       ['-c', `import numpy as np,sys; d=sys.argv[1]; f=np.load(d+'/f.npy'); i=np.load(d+'/i.npy'); b=np.load(d+'/b.npy'); print(f.dtype, f.shape, f.tolist(), i.dtype, i.tolist(), b.dtype, b.shape, bool(b))`, dir],
       { encoding: 'utf8' },
     );
+    rmSync(dir, { recursive: true, force: true });
     expect(py.stderr).toBe('');
     expect(py.stdout.trim()).toBe(`float32 (2, 2) [[1.5, -2.0], [3.25, 0.0]] int64 [-1, ${2 ** 40}, 7] bool () True`);
   });

@@ -1,4 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
 import { OnnxRuntimeRunner } from '../../src/runners/onnxruntime/runner.js';
@@ -110,6 +112,26 @@ describe('OnnxRuntimeRunner (real onnxruntime-node in a worker)', () => {
     const b = await activate(runner, `${FIXTURES}two_io.onnx`);
     expect(b.pid).toBe(a.pid);
     expect(b.inputs.map((i) => i.name)).toEqual(['a', 'ids']);
+  });
+
+  it('cleans its scratch directory; dispose() ends the worker and the next activate starts a fresh one', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'benchalign-ort-test-'));
+    const r = new OnnxRuntimeRunner({ workDir });
+    try {
+      const first = await activate(r, `${FIXTURES}mlp.onnx`);
+      await activate(r, `${FIXTURES}mlp.onnx`);
+      await r.infer(await readDir(`${FIXTURES}mlp.inputs`, ['x']));
+      expect(readdirSync(workDir)).toHaveLength(1);
+      await r.deactivate();
+      expect(readdirSync(workDir)).toEqual([]);
+      await r.dispose();
+      expect(() => process.kill(first.pid, 0)).toThrow();
+      const second = await activate(r, `${FIXTURES}mlp.onnx`);
+      expect(second.pid).not.toBe(first.pid);
+    } finally {
+      await r.dispose();
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 
   it('rejects bad options at once, each with its key', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,13 +22,16 @@ describe('describeExit / tailLines (pure)', () => {
 
 describe('WorkerProcess with a hand-written protocol worker', () => {
   let w: WorkerProcess | undefined;
+  const dirs: string[] = [];
   afterEach(async () => {
     await w?.kill();
     w = undefined;
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
   function script(body: string): string {
     const dir = mkdtempSync(join(tmpdir(), 'benchalign-wc-'));
+    dirs.push(dir);
     const path = join(dir, 'w.mjs');
     writeFileSync(path, body);
     return path;
