@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerInspect } from './commands/inspect.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   // commands: one register call per line
+  registerInspect(program);
   return program;
 }
 
