@@ -302,17 +302,13 @@ export async function loadSuite(file: string): Promise<Suite> {
   checkBounds(raw, problems);
   checkEngines(raw, problems);
   if (problems.length > 0 || !parsed.success) {
-    const seen = new Set<string>();
-    const located = problems
-      .map((p) => {
-        const out: SuiteProblem = { path: formatPath(p.path), message: p.message };
-        const pos = locate(doc, lc, p.path);
-        if (pos !== undefined) Object.assign(out, pos);
-        return out;
-      })
-      .filter((p) => !seen.has(`${p.path}\0${p.message}`) && seen.add(`${p.path}\0${p.message}`) !== undefined)
-      .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0));
-    throw new SuiteConfigError(abs, located);
+    const located = new Map<string, SuiteProblem>();
+    for (const p of problems) {
+      const out: SuiteProblem = { path: formatPath(p.path), message: p.message, ...locate(doc, lc, p.path) };
+      located.set(`${out.path}\0${out.message}`, out);
+    }
+    const byLine = (a: SuiteProblem, b: SuiteProblem) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0);
+    throw new SuiteConfigError(abs, [...located.values()].sort(byLine));
   }
   return build(abs, sha256, parsed.data, facts);
 }

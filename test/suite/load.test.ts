@@ -103,10 +103,10 @@ tolerances:
     expect(tf!.inputs).toEqual({ source: 'random', seed: 7, ranges: { input_ids: [0, 999] }, defaultRange: [-1, 1] });
   });
 
-  it('loads JSON suites', async () => {
+  it('loads JSON suites, tab-indented too', async () => {
     const dir = await tempTree({
       'model.onnx': 'x',
-      'suite.json': JSON.stringify({ $schema: './suite.schema.json', models: [{ name: 'a', path: 'model.onnx' }], engines: [{ name: 'ort' }] }),
+      'suite.json': JSON.stringify({ $schema: './suite.schema.json', models: [{ name: 'a', path: 'model.onnx' }], engines: [{ name: 'ort' }] }, null, '\t'),
     });
     const suite = await loadSuite(path.join(dir, 'suite.json'));
     expect(suite.name).toBe('suite');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { suiteJsonSchemaText } from '../../src/suite/schema.js';
+import { SuiteFileSchema, suiteJsonSchemaText } from '../../src/suite/schema.js';
 
 const committed = readFileSync('docs/suite.schema.json', 'utf8');
 
@@ -36,5 +36,17 @@ describe('docs/suite.schema.json', () => {
     expect(validate({ models: [{ name: 'a', path: 'a.onnx', topk: 1 }], engines: [{ name: 'ort' }] })).toBe(false);
     expect(validate({ models: [{ name: 'a', path: 'a.onnx' }], engines: [{ name: 'ort', precision: 'fp8' }] })).toBe(false);
     expect(validate({ models: [{ onnxTests: 'cases' }], engines: [{ name: 'ort' }] })).toBe(true);
+  });
+});
+
+describe('docs/suites.md', () => {
+  it('shows a complete example that the schema accepts', () => {
+    const blocks = [...readFileSync('docs/suites.md', 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    const complete = blocks.filter((b) => /^models:/m.test(b) && /^engines:/m.test(b));
+    expect(complete.length).toBeGreaterThan(0);
+    for (const b of complete) {
+      const r = SuiteFileSchema.safeParse(parse(b));
+      expect(r.success, JSON.stringify(r.error?.issues)).toBe(true);
+    }
   });
 });

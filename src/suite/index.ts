@@ -1,0 +1,11 @@
+export { SuiteConfigError, formatProblem } from './errors.js';
+export type { SuiteProblem } from './errors.js';
+export { loadSuite } from './load.js';
+export { expandJobs, optionsHash, outputSettings } from './matrix.js';
+export type { ExpandOptions, Job, JobEngine, JobModel, JobOutputSettings } from './matrix.js';
+export { discoverOnnxTests, suiteFromOnnxTests } from './onnx-tests.js';
+export type { OnnxTestCase, OnnxTestsSuiteOptions } from './onnx-tests.js';
+export { SuiteFileSchema, suiteJsonSchema, suiteJsonSchemaText, PRECISIONS } from './schema.js';
+export type { SuiteFile, SuiteFileInput } from './schema.js';
+export { DEFAULT_MEASUREMENT, DEFAULT_RANDOM_RANGE } from './types.js';
+export type { InputsSpec, Measurement, ReferenceSpec, Suite, SuiteEngine, SuiteModel } from './types.js';
