@@ -214,6 +214,15 @@ function locate(doc: Document, lc: LineCounter, at: readonly PathSegment[]): { l
   return lc.linePos(range[0]);
 }
 
+/** A model entry with neither `path` nor `onnxTests` is neither kind: say so, rather than ask for onnxTests. */
+function explainModelKind(raw: Raw, p: Problem): Problem {
+  const [top, i, key] = p.path;
+  if (top !== 'models' || typeof i !== 'number' || key !== 'onnxTests' || p.path.length !== 3) return p;
+  const m = Array.isArray(raw.models) ? (raw.models[i] as unknown) : undefined;
+  if (!isObj(m) || 'path' in m || 'onnxTests' in m) return p;
+  return { path: ['models', i], message: 'expected path (a model file) or onnxTests (a folder of ONNX test cases)' };
+}
+
 function defaultName(file: string): string {
   const base = path.basename(file).replace(/\.(ya?ml|json)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
   return /^[A-Za-z0-9]/.test(base) ? base : `suite${base}`;
@@ -297,7 +306,7 @@ export async function loadSuite(file: string): Promise<Suite> {
     throw new SuiteConfigError(abs, [{ path: '', message: `expected a mapping with models and engines, got ${describeValue(raw)}` }]);
   }
   const parsed = z.safeParse(SuiteFileSchema, raw);
-  const problems: Problem[] = parsed.success ? [] : problemsFromZod(parsed.error.issues, SuiteFileSchema, raw);
+  const problems: Problem[] = parsed.success ? [] : problemsFromZod(parsed.error.issues, SuiteFileSchema, raw).map((p) => explainModelKind(raw, p));
   const facts = await checkModels(raw, path.dirname(abs), problems);
   checkBounds(raw, problems);
   checkEngines(raw, problems);

@@ -125,7 +125,7 @@ export function expandJobs(suite: Suite, options: ExpandOptions = {}): Job[] {
       if (options.engines !== undefined && !options.engines.includes(e.name)) return;
       const engine: JobEngine = { name: e.name, precision: e.precision, options: e.options };
       if (e.label !== undefined) engine.label = e.label;
-      jobs.push({ key: `${m.name}/${keys[j] ?? e.name}`, model, engine, measurement: m.measurement });
+      jobs.push({ key: `${m.name}/${keys[j] ?? e.name}`, model: { ...model }, engine, measurement: m.measurement });
     });
   }
   return jobs;

@@ -185,11 +185,14 @@ extra: 1
   });
 
   it('reports missing required fields and wrong types with what was expected', async () => {
-    const dir = await tempTree({ 's.yaml': 'models:\n  - path: 3\nengines: onnxruntime\n' });
+    const dir = await tempTree({ 's.yaml': 'models:\n  - path: 3\n  - {}\n  - { name: a, pth: m.onnx }\nengines: onnxruntime\n' });
     const err = await problemsOf(path.join(dir, 's.yaml'));
     expect(err.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'models[0].name: required: expected a string',
       'models[0].path: expected a string, got 3',
+      'models[1]: expected path (a model file) or onnxTests (a folder of ONNX test cases)',
+      'models[2].path: required: expected a string',
+      'models[2].pth: unknown key; did you mean "path"?',
       'engines: expected a list, got "onnxruntime"',
     ]);
   });
