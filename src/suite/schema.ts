@@ -7,8 +7,9 @@
  * fields at once (files exist, sha256 matches, names are unique) are in load.ts.
  */
 import { z } from 'zod';
+import type { Precision } from '../results/record.js';
 
-export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const;
+export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const satisfies readonly Precision[];
 
 /** Keys per strict object, so an unknown-key message can list what was expected. */
 const KNOWN_KEYS = Symbol.for('benchalign.suite.knownKeys');
