@@ -71,6 +71,20 @@ export interface OutputAlignment {
   minPassingRtol: number;
   /** Top-1 / top-k agreement along the last axis, when asked for. */
   topk?: { k: number; top1Agreement: number; topkAgreement: number; rows: number };
-  /** Histogram of |a - r| in log10 decades, for the report. */
+  /**
+   * Histogram of |a - r| over finite pairs in log10 decades: `counts[i]` counts errors in
+   * `[edges[i], edges[i + 1])`. `edges[0]` is 0 and the others are powers of ten from the
+   * decade of the smallest non-zero error up, so the first bin holds exactly the zero errors.
+   */
   histogram?: { edges: number[]; counts: number[] };
+  /** Elements where both sides are finite: the error statistics are computed over these. */
+  finiteCount?: number;
+  /** NaN/Inf placements that differ between the sides (always a failure). */
+  nonFiniteMismatchCount?: number;
+  /** The floor of the max-rel-error denominator: `max(|r|, relFloor)`. */
+  relFloor?: number;
+  /** True for integer/bool outputs: compared exactly, tolerance ignored. */
+  exact?: boolean;
+  /** Remarks for the report (e.g. "fp16 converted to float32", "tolerance ignored"). */
+  notes?: string[];
 }
