@@ -1,0 +1,21 @@
+/** The metrics module: pure statistics, resource samplers and the device fingerprint. */
+export * from './types.js';
+export { nsToMs, samplesNsToMs, sortSamples, percentile, percentileOfSorted, percentileCi } from './percentile.js';
+export { binomialPmf, minSamplesForCi, orderStatisticRanks } from './binomial.js';
+export type { OrderStatisticRanks } from './binomial.js';
+export { moments, summarizeLatency, hierarchicalBootstrap } from './latency.js';
+export type { Moments, SummarizeOptions, BootstrapOptions } from './latency.js';
+export { mserTruncation } from './mser.js';
+export type { MserOptions, MserResult } from './mser.js';
+export { DEFAULT_STOPPING_POLICY, decideStop, relHalfWidth } from './stopping.js';
+export type { StoppingPolicy, StoppingState, StopDecision } from './stopping.js';
+export { itemsPerSec, throughputPoint } from './throughput.js';
+export type { ThroughputBatch } from './throughput.js';
+export { integratePowerJ, summarizeResources } from './resources.js';
+export type { ResourceWindow } from './resources.js';
+export { createPrng } from './prng.js';
+export type { Prng } from './prng.js';
+export { ResourceSampler } from './samplers/sampler.js';
+export type { ResourceSamplerOptions, ResourceSource } from './samplers/sampler.js';
+export { collectFingerprint, fingerprintHash, clearFingerprintCache } from './fingerprint.js';
+export type { FingerprintOptions } from './fingerprint.js';
