@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { BenchalignError } from '../errors.js';
-import { parseNpy, readFileOrThrow } from './npy.js';
+import { parseNpy, readFileOrThrow, readFileOrThrowSync } from './npy.js';
 import { parseNpz } from './npz.js';
 import { parseTensorProto } from './onnx-proto.js';
 import { readOnnxTestData } from './onnx-test-data.js';
@@ -81,6 +81,18 @@ export async function readTensors(path: string, options: ReadTensorsOptions = {}
   }
   const bytes = await readFileOrThrow(path);
   return decodeTensorFile(bytes, path, options);
+}
+
+/** Synchronous {@link readTensors} for files (an ONNX test-data folder needs the async version). */
+export function readTensorsSync(path: string, options: ReadTensorsOptions = {}): TensorFile {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (e) {
+    throw new BenchalignError('E_IO', `cannot read: ${(e as Error).message}`, { file: path, cause: e });
+  }
+  if (isDir) throw new BenchalignError('E_USAGE', 'readTensorsSync cannot read an ONNX test-data folder', { file: path, expected: 'readTensors (async)' });
+  return decodeTensorFile(readFileOrThrowSync(path), path, options);
 }
 
 /** Decodes a tensor file already in memory (no folders). */

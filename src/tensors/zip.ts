@@ -13,7 +13,11 @@ export interface ZipLimits {
   maxEntryBytes?: number;
   /** Largest sum of the uncompressed sizes of all entries read, in bytes. Default 16 GiB. */
   maxTotalBytes?: number;
-  /** Largest uncompressed/compressed ratio of a deflated entry. Default 1000 (deflate's own ceiling is about 1032). */
+  /**
+   * Largest uncompressed/compressed ratio of a deflated entry (checked for entries over 1 MiB).
+   * Default 1100: deflate cannot exceed about 1032:1, so a higher declared ratio is a forged
+   * size, while an honest all-zero tensor (about 1030:1) still reads.
+   */
   maxRatio?: number;
   /** Most entries in the central directory. Default 100000. */
   maxEntries?: number;
@@ -22,7 +26,7 @@ export interface ZipLimits {
 export const DEFAULT_ZIP_LIMITS: Required<ZipLimits> = {
   maxEntryBytes: 8 * 2 ** 30,
   maxTotalBytes: 16 * 2 ** 30,
-  maxRatio: 1000,
+  maxRatio: 1100,
   maxEntries: 100_000,
 };
 
