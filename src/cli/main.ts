@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRun } from './commands/run.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   // commands: one register call per line
+  registerRun(program);
   registerInspect(program);
   return program;
 }

@@ -44,6 +44,8 @@ export abstract class WorkerRunner implements Runner {
   private loaded: LoadResult | undefined;
   private jobDir: string | undefined;
   private lastFeeds: NamedTensors | undefined;
+  /** Latency of the last `infer`, timed in the worker next to the engine, nanoseconds. */
+  lastInferLatencyNs: number | undefined;
   private seq = 0;
 
   constructor(config: WorkerRunnerConfig = {}) {
@@ -124,6 +126,7 @@ export abstract class WorkerRunner implements Runner {
     const outputDir = join(dir, `out-${this.seq++}`);
     await mkdir(outputDir, { recursive: true });
     const res = await worker.request<InferResult>('infer', { outputDir }, this.timeoutMs());
+    this.lastInferLatencyNs = res.latencyNs;
     const out: NamedTensors = new Map();
     for (const [name, path] of Object.entries(res.outputs)) out.set(name, await readNpyFrame(path));
     await rm(outputDir, { recursive: true, force: true });

@@ -1,0 +1,202 @@
+/**
+ * Runs one repeat of one job on this device: prepare (convert), load in the engine's worker,
+ * first inference, warm-up with MSER truncation, the adaptive timing loop, throughput at
+ * each concurrency, with resource samples taken from outside the worker. It returns raw
+ * material only (samples, outputs, resource samples); statistics are computed by the caller.
+ */
+import { BenchalignError, describeError, isBenchalignError } from '../src/errors.js';
+import { mserTruncation } from '../src/metrics/mser.js';
+import { samplesNsToMs } from '../src/metrics/percentile.js';
+import { ResourceSampler } from '../src/metrics/samplers/sampler.js';
+import { decideStop, type StoppingPolicy } from '../src/metrics/stopping.js';
+import { throughputPoint } from '../src/metrics/throughput.js';
+import type { ResourceMark, ResourceSample, StoppingInfo, ThroughputPoint } from '../src/metrics/types.js';
+import type { Job } from '../src/suite/matrix.js';
+import type { Measurement } from '../src/suite/types.js';
+import type { ActivationInfo, Runner } from '../src/runners/types.js';
+import type { NamedTensors } from '../src/tensors/tensor.js';
+import { buildInputs } from './inputs.js';
+
+export type RunMode = 'benchmark' | 'accuracy-only';
+
+/** Progress of a job, for progress bars and logs. */
+export interface JobProgress {
+  phase: 'prepare' | 'load' | 'infer' | 'warmup' | 'measure' | 'throughput' | 'done';
+  samples?: number;
+  p50HalfWidthPct?: number;
+}
+
+/** What one repeat produced. */
+export interface RepeatOutcome {
+  activation: ActivationInfo;
+  engineVersion?: string;
+  convertMs?: number;
+  cacheHit?: boolean;
+  firstInferenceMs?: number;
+  outputs: NamedTensors;
+  /** All timed samples (warm-up included), ns. */
+  allSamplesNs: number[];
+  /** Samples discarded as warm-up. */
+  warmupDiscarded: number;
+  warmupHitMax: boolean;
+  stopping?: StoppingInfo;
+  throughput: ThroughputPoint[];
+  resourceSamples: ResourceSample[];
+  resourceMarks: ResourceMark[];
+  /** Steady phase on the sampler clock, ms. */
+  steadyWindow?: { startMs: number; endMs: number };
+  /** Inferences in the steady phase. */
+  steadyInferences: number;
+}
+
+/** A repeat that could not finish: the job becomes `errored` (or `skipped`). */
+export class RepeatFailure extends Error {
+  constructor(
+    readonly status: 'errored' | 'skipped',
+    message: string,
+    readonly stderrTail?: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ExecuteOptions {
+  mode: RunMode;
+  onProgress?: (p: JobProgress) => void;
+  /** Checked between batches; an aborted job stops at the next decision. */
+  signal?: AbortSignal;
+}
+
+function stoppingPolicy(m: Measurement): StoppingPolicy {
+  return {
+    targetRelHalfWidthP50: m.targetCiHalfWidthPct / 100,
+    targetRelHalfWidthP99: m.targetCiHalfWidthPctP99 / 100,
+    minDurationMs: m.minDurationMs,
+    maxDurationMs: m.maxDurationMs,
+    minIterations: m.minIterations,
+    maxIterations: m.maxIterations,
+  };
+}
+
+/** Leading samples that fit in `maxMs` of warm-up time. */
+function countWithin(samplesMs: readonly number[], maxMs: number): number {
+  let t = 0;
+  for (let i = 0; i < samplesMs.length; i++) {
+    t += samplesMs[i] as number;
+    if (t > maxMs) return i;
+  }
+  return samplesMs.length;
+}
+
+function stderrOf(runner: Runner): string | undefined {
+  const r = runner as Runner & { stderrTail?: (n?: number) => string };
+  const tail = r.stderrTail?.(40);
+  return tail ? tail : undefined;
+}
+
+/** One repeat of `job` on `runner`. Throws RepeatFailure. */
+export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOptions): Promise<RepeatOutcome> {
+  const progress = options.onProgress ?? (() => undefined);
+  const sampler = new ResourceSampler();
+  const engineOpts = { precision: job.engine.precision, options: job.engine.options };
+  try {
+    const availability = await runner.available();
+    if (!availability.available) throw new BenchalignError('E_ENGINE_MISSING', `engine ${job.engine.name} is not available: ${availability.reason}`);
+    progress({ phase: 'prepare' });
+    const prepared = await runner.prepare(job.model, engineOpts);
+    progress({ phase: 'load' });
+    const activation = await runner.activate(prepared, job.model, engineOpts);
+    sampler.start(activation.pid);
+    sampler.mark('loaded');
+
+    const feeds = await buildInputs(job.model.inputs, activation.inputs, job.model.shapes);
+    progress({ phase: 'infer' });
+    const outputs = await runner.infer(feeds);
+    const firstNs = (runner as Runner & { lastInferLatencyNs?: number }).lastInferLatencyNs;
+    const outcome: RepeatOutcome = {
+      activation,
+      engineVersion: availability.version,
+      convertMs: prepared.convertMs,
+      cacheHit: prepared.cacheHit,
+      firstInferenceMs: firstNs !== undefined ? firstNs / 1e6 : undefined,
+      outputs,
+      allSamplesNs: [],
+      warmupDiscarded: 0,
+      warmupHitMax: false,
+      throughput: [],
+      resourceSamples: [],
+      resourceMarks: [],
+      steadyInferences: 0,
+    };
+    if (options.mode === 'accuracy-only') {
+      outcome.resourceSamples = sampler.stop();
+      outcome.resourceMarks = sampler.marks();
+      return outcome;
+    }
+
+    const m = job.measurement;
+    const policy = stoppingPolicy(m);
+    const all: number[] = [];
+    const allMs: number[] = [];
+    const batchStartsMs: number[] = [];
+    let next = Math.max(m.warmup.minIterations, 10);
+    let discard = 0;
+    let hitMax = false;
+    let decision = undefined as ReturnType<typeof decideStop> | undefined;
+    const phaseStart = sampler.nowMs();
+    progress({ phase: 'warmup' });
+    while (true) {
+      if (options.signal?.aborted) throw new BenchalignError('E_INFRA', 'interrupted');
+      const elapsedMs = sampler.nowMs() - phaseStart;
+      const remainingMs = Math.max(50, m.maxDurationMs + m.warmup.maxMs - elapsedMs);
+      const res = await runner.measure(feeds, { iterations: next, maxDurationMs: remainingMs });
+      batchStartsMs.push(res.startedAtNs !== undefined ? Number(BigInt(res.startedAtNs) - sampler.clockOriginNs) / 1e6 : sampler.nowMs());
+      for (const ns of res.samplesNs) {
+        all.push(ns);
+        allMs.push(ns / 1e6);
+      }
+      const warmCap = Math.min(m.warmup.maxIterations, countWithin(allMs, m.warmup.maxMs));
+      const mser = mserTruncation(allMs, { minDiscard: Math.min(m.warmup.minIterations, allMs.length), maxDiscard: warmCap });
+      discard = mser.discard;
+      hitMax = mser.hitMax;
+      const steady = allMs.slice(discard);
+      const steadyMs = steady.reduce((a, b) => a + b, 0);
+      decision = decideStop({ samplesMs: steady, elapsedMs: steadyMs, iterations: all.length }, policy);
+      progress({ phase: 'measure', samples: steady.length, p50HalfWidthPct: decision.info.p50HalfWidthPct });
+      if (decision.stop) break;
+      next = decision.nextBatch;
+    }
+    const steadyEndMs = sampler.nowMs();
+    sampler.mark('steady-end');
+    const steadyMsTotal = allMs.slice(discard).reduce((a, b) => a + b, 0);
+    outcome.allSamplesNs = all;
+    outcome.warmupDiscarded = discard;
+    outcome.warmupHitMax = hitMax;
+    outcome.stopping = decision?.info;
+    outcome.steadyInferences = all.length - discard;
+    outcome.steadyWindow = { startMs: Math.max(phaseStart, steadyEndMs - steadyMsTotal), endMs: steadyEndMs };
+    const steadyMs = allMs.slice(discard);
+    if (steadyMs.length > 0) {
+      outcome.throughput.push(throughputPoint({ concurrency: 1, batchSize: 1, wallNs: steadyMsTotal * 1e6, latenciesMs: steadyMs }));
+    }
+    for (const c of m.concurrency.filter((x) => x > 1)) {
+      progress({ phase: 'throughput' });
+      const budgetMs = Math.min(2000, Math.max(200, m.minDurationMs));
+      const res = await runner.measure(feeds, { iterations: c * 1_000_000, maxDurationMs: budgetMs, concurrency: c });
+      if (res.samplesNs.length > 0) {
+        outcome.throughput.push(throughputPoint({ concurrency: c, batchSize: 1, wallNs: res.wallNs, latenciesMs: samplesNsToMs(res.samplesNs) }));
+      }
+    }
+    outcome.resourceSamples = sampler.stop();
+    outcome.resourceMarks = sampler.marks();
+    progress({ phase: 'done' });
+    return outcome;
+  } catch (e) {
+    sampler.stop();
+    if (e instanceof RepeatFailure) throw e;
+    const code = isBenchalignError(e) ? e.code : undefined;
+    const tail = (e as { stderrTail?: string }).stderrTail ?? stderrOf(runner);
+    throw new RepeatFailure('errored', describeError(e), tail, code);
+  }
+}

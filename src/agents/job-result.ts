@@ -1,0 +1,103 @@
+/**
+ * Raw repeat outcomes -> a JobResult. Pure apart from reading the reference file: the
+ * statistics come from src/metrics and the verdicts from src/alignment.
+ */
+import { alignJobOutputs } from '../alignment/job.js';
+import { summarizeLatency } from '../metrics/latency.js';
+import { summarizeResources } from '../metrics/resources.js';
+import type { ThroughputPoint } from '../metrics/types.js';
+import type { DeviceFingerprint, JobResult } from '../results/record.js';
+import type { Job } from '../suite/matrix.js';
+import type { NamedTensors } from '../tensors/tensor.js';
+import type { RepeatOutcome } from '../../runner-agents/execute-job.js';
+
+export interface JobFailure {
+  status: 'errored' | 'skipped';
+  reason: string;
+  stderrTail?: string;
+  code?: string;
+}
+
+function base(job: Job, startedAt: string, device: DeviceFingerprint | undefined): Omit<JobResult, 'status'> {
+  const r: Omit<JobResult, 'status'> = {
+    key: job.key,
+    model: { name: job.model.name, path: job.model.path, sha256: job.model.sha256 },
+    engine: { name: job.engine.name, options: job.engine.options, precision: job.engine.precision },
+    startedAt,
+    endedAt: new Date().toISOString(),
+  };
+  if (device) r.device = device;
+  return r;
+}
+
+export function failedJobResult(job: Job, failure: JobFailure, startedAt: string, device?: DeviceFingerprint): JobResult {
+  const r: JobResult = { ...base(job, startedAt, device), status: failure.status, reason: failure.reason };
+  if (failure.stderrTail) r.stderrTail = failure.stderrTail;
+  return r;
+}
+
+function mergeThroughput(repeats: readonly RepeatOutcome[]): ThroughputPoint[] {
+  const byKey = new Map<string, ThroughputPoint[]>();
+  for (const r of repeats) for (const p of r.throughput) byKey.set(`${p.concurrency}/${p.batchSize}`, [...(byKey.get(`${p.concurrency}/${p.batchSize}`) ?? []), p]);
+  return [...byKey.values()].map((pts) => {
+    const first = pts[0] as ThroughputPoint;
+    const mid = [...pts].sort((a, b) => a.itemsPerSec - b.itemsPerSec)[Math.floor(pts.length / 2)] as ThroughputPoint;
+    return { ...mid, concurrency: first.concurrency, batchSize: first.batchSize, requests: pts.reduce((s, p) => s + p.requests, 0) };
+  });
+}
+
+export interface BuildOptions {
+  /** Reference outputs, read once per model. */
+  reference?: NamedTensors;
+  device?: DeviceFingerprint;
+  /** Keep raw samples in the record. Default true. */
+  keepSamples?: boolean;
+}
+
+/** Builds the result of a job whose repeats all finished. */
+export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], startedAt: string, options: BuildOptions = {}): JobResult {
+  const first = repeats[0];
+  if (!first) throw new Error('buildJobResult needs at least one repeat');
+  const r: JobResult = { ...base(job, startedAt, options.device), status: 'ok' };
+  r.engine.version = first.engineVersion;
+  if (first.activation.effectivePrecision) r.engine.effectivePrecision = first.activation.effectivePrecision;
+  if (first.activation.notes && first.activation.notes.length > 0) r.engine.notes = first.activation.notes;
+  const spec = job.model.inputs;
+  r.inputs = {
+    source: spec.source === 'random' ? 'random' : 'reference',
+    shapes: Object.fromEntries(first.activation.inputs.map((m) => [m.name, job.model.shapes[m.name] ?? m.dims.map(Number)])),
+  };
+  if (spec.source === 'random') r.inputs.seed = spec.seed;
+  r.coldStart = { loadMs: first.activation.loadMs, totalMs: first.activation.loadMs + (first.convertMs ?? 0) };
+  if (first.convertMs !== undefined) r.coldStart.convertMs = first.convertMs;
+  if (first.cacheHit !== undefined) r.coldStart.cacheHit = first.cacheHit;
+  if (first.firstInferenceMs !== undefined) r.firstInferenceMs = first.firstInferenceMs;
+
+  const steadyNs = repeats.map((x) => x.allSamplesNs.slice(x.warmupDiscarded));
+  if (steadyNs.some((s) => s.length > 0)) {
+    r.latency = summarizeLatency(steadyNs.map((s) => s.map((ns) => ns / 1e6)));
+    r.warmup = { discarded: repeats.reduce((s, x) => s + x.warmupDiscarded, 0), method: 'mser-5', hitMax: repeats.some((x) => x.warmupHitMax) };
+    const stops = repeats.map((x) => x.stopping).filter((s) => s !== undefined);
+    const unstable = stops.find((s) => !s.stable);
+    r.stopping = unstable ?? stops[stops.length - 1];
+    if (unstable) r.unstable = true;
+    if (options.keepSamples !== false) r.samplesNs = steadyNs;
+    r.throughput = mergeThroughput(repeats);
+    if (first.steadyWindow) {
+      r.resources = summarizeResources(first.resourceSamples, first.steadyWindow, first.steadyInferences, first.resourceMarks);
+    }
+  }
+  if (first.resourceSamples.length > 0) r.resourceTimeline = first.resourceSamples;
+
+  if (options.reference) {
+    const alignment = alignJobOutputs(job, first.outputs, options.reference);
+    r.alignment = alignment;
+    if (alignment.some((o) => !o.passed)) {
+      r.status = 'failed';
+      const bad = alignment.filter((o) => !o.passed).map((o) => o.name);
+      r.reason = `${bad.length} output(s) not aligned: ${bad.join(', ')}`;
+    }
+  }
+  r.endedAt = new Date().toISOString();
+  return r;
+}

@@ -1,0 +1,245 @@
+/**
+ * `benchalign run`: load the suite, expand the job matrix, run every job on the local agent
+ * (repeats interleaved across jobs), and record each finished job at once.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BenchalignError, ExitCode, describeError } from '../errors.js';
+import { collectFingerprint } from '../metrics/fingerprint.js';
+import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
+import { RunDirectory } from '../results/run-dir.js';
+import { getRunner } from '../runners/registry.js';
+import type { Runner } from '../runners/types.js';
+import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
+import { readOnnxTestData } from '../tensors/onnx-test-data.js';
+import { writeNpy } from '../tensors/npy.js';
+import { readTensors } from '../tensors/read.js';
+import type { NamedTensors } from '../tensors/tensor.js';
+import { VERSION } from '../version.js';
+import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
+import { dataSetIndex } from '../../runner-agents/inputs.js';
+import { buildJobResult, failedJobResult } from './job-result.js';
+import { createProgressReporter, type ProgressReporter } from './progress.js';
+
+export interface RunSuiteOptions {
+  /** Suite file; or `onnxTests` instead. */
+  suitePath?: string;
+  /** Folder of ONNX test-data cases, run without a suite file. */
+  onnxTests?: string;
+  engines?: string[];
+  models?: string[];
+  /** Run folder. Default reports/<timestamp>-<suite>/ under the current directory. */
+  outDir?: string;
+  mode?: RunMode;
+  /** Overrides the suite's repeats. */
+  repeats?: number;
+  /** Keep each job's output tensors as .npy under <run>/outputs/<job>/. */
+  saveOutputs?: boolean;
+  quiet?: boolean;
+  progress?: ProgressReporter;
+  argv?: string[];
+  /** Aborting it interrupts the run: finished jobs are kept and the run is marked interrupted. */
+  signal?: AbortSignal;
+}
+
+export interface RunSuiteOutcome {
+  results: RunResults;
+  runDir: string;
+  exitCode: ExitCode;
+}
+
+function timestamp(d: Date): string {
+  return d.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
+}
+
+async function loadReference(job: Job): Promise<NamedTensors | undefined> {
+  const ref = job.model.reference;
+  if (!ref) return undefined;
+  if (ref.source === 'file') return (await readTensors(ref.path)).tensors;
+  const dir = ref.dataSets[0];
+  if (dir === undefined) return undefined;
+  const data = await readOnnxTestData(dir.replace(/\/test_data_set_\d+\/?$/, ''), dataSetIndex(dir));
+  return data.sets[0]?.outputs;
+}
+
+/** Exit code of a finished run (DESIGN.md): 4 nothing measured, 3 engine missing, 1 a job failed. */
+export function runExitCode(jobs: readonly JobResult[], missingEngine: boolean): ExitCode {
+  const measured = jobs.filter((j) => j.status === 'ok' || j.status === 'failed');
+  if (measured.length === 0) return missingEngine ? ExitCode.Infra : ExitCode.NothingMeasured;
+  if (jobs.some((j) => j.status === 'failed' || j.status === 'errored')) return ExitCode.GateFailed;
+  if (missingEngine) return ExitCode.Infra;
+  return ExitCode.Ok;
+}
+
+const UNSUPPORTED_CODES = new Set(['E_UNSUPPORTED']);
+
+export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcome> {
+  let suite: Suite;
+  if (options.onnxTests !== undefined) {
+    if (!options.engines || options.engines.length === 0) {
+      throw new BenchalignError('E_USAGE', '--onnx-tests needs --engines', { expected: 'e.g. --engines onnxruntime' });
+    }
+    suite = await suiteFromOnnxTests(options.onnxTests, options.engines);
+  } else if (options.suitePath !== undefined) {
+    suite = await loadSuite(options.suitePath);
+  } else {
+    throw new BenchalignError('E_USAGE', 'no suite given', { expected: 'a suite file, or --onnx-tests <dir> --engines <names>' });
+  }
+  const filter: { engines?: string[]; models?: string[] } = {};
+  if (options.engines && options.onnxTests === undefined) filter.engines = options.engines;
+  if (options.models) filter.models = options.models;
+  const jobs = expandJobs(suite, filter);
+  if (jobs.length === 0) throw new BenchalignError('E_CONFIG', 'the suite expands to no jobs', { file: suite.path });
+  const mode: RunMode = options.mode ?? 'benchmark';
+  const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
+
+  const started = new Date();
+  const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
+  await mkdir(runDir, { recursive: true });
+
+  const runners = new Map<string, Runner>();
+  const runnerFor = (job: Job): Runner => {
+    const key = job.engine.name;
+    let r = runners.get(key);
+    if (!r) {
+      r = getRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs });
+      runners.set(key, r);
+    }
+    return r;
+  };
+  const disposeRunner = async (job: Job): Promise<void> => {
+    const r = runners.get(job.engine.name) as (Runner & { dispose?: () => Promise<void> }) | undefined;
+    runners.delete(job.engine.name);
+    await r?.dispose?.();
+  };
+
+  const versions: Record<string, string> = {};
+  const firstJobOfEngine = new Map(jobs.map((j) => [j.engine.name, j] as const));
+  for (const [name, job] of firstJobOfEngine) {
+    const a = await runnerFor(job).available();
+    if (a.available) versions[name] = a.version;
+  }
+  let device: DeviceFingerprint | undefined;
+  try {
+    device = await collectFingerprint(versions);
+  } catch (e) {
+    process.stderr.write(`benchalign: warning: could not fingerprint the device: ${describeError(e)}\n`);
+  }
+
+  const results: RunResults = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: 'benchalign', version: VERSION },
+    suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
+    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
+    jobs: [],
+  };
+  if (device) results.device = device;
+  const out = new RunDirectory(runDir, results);
+  const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : {});
+
+  const outcomes = new Map<string, RepeatOutcome[]>();
+  const startedAt = new Map<string, string>();
+  const finished = new Set<string>();
+  let missingEngine = false;
+  let interrupted = false;
+  const totalSteps = jobs.length * repeats;
+  progress.start(totalSteps);
+  let step = 0;
+  try {
+    for (let rep = 0; rep < repeats && !interrupted; rep++) {
+      for (const job of jobs) {
+        if (options.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        if (finished.has(job.key)) continue;
+        const label = `${job.model.name} × ${job.engine.name}${repeats > 1 ? ` (repeat ${rep + 1}/${repeats})` : ''}`;
+        progress.jobStarted(step++, label);
+        if (!startedAt.has(job.key)) startedAt.set(job.key, new Date().toISOString());
+        const runner = runnerFor(job);
+        try {
+          const o = await executeRepeat(job, runner, {
+            mode,
+            onProgress: (p) => progress.jobProgress(p),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+          outcomes.set(job.key, [...(outcomes.get(job.key) ?? []), o]);
+          if (repeats > 1) await disposeRunner(job);
+          if (rep === repeats - 1) {
+            const result = await finishJob(job, outcomes.get(job.key) ?? [], startedAt.get(job.key) as string, device, runDir, options.saveOutputs === true);
+            out.addJob(result);
+            finished.add(job.key);
+            progress.jobFinished(label, summaryOf(result));
+          } else {
+            progress.jobFinished(label, 'repeat done');
+          }
+        } catch (e) {
+          if (options.signal?.aborted) {
+            interrupted = true;
+            break;
+          }
+          const f = e instanceof RepeatFailure ? e : new RepeatFailure('errored', describeError(e));
+          if (f.code === 'E_ENGINE_MISSING') missingEngine = true;
+          const status = f.code !== undefined && UNSUPPORTED_CODES.has(f.code) ? 'skipped' : f.status;
+          const failure = { status, reason: f.message, ...(f.stderrTail ? { stderrTail: f.stderrTail } : {}) } as const;
+          const result = failedJobResult(job, failure, startedAt.get(job.key) as string, device);
+          out.addJob(result);
+          finished.add(job.key);
+          progress.jobFinished(label, `${status}: ${f.message.split('\n')[0]}`);
+          await disposeRunner(job);
+        }
+      }
+    }
+    if (interrupted) {
+      for (const job of jobs) {
+        const reps = outcomes.get(job.key);
+        if (finished.has(job.key) || !reps || reps.length === 0) continue;
+        const result = await finishJob(job, reps, startedAt.get(job.key) as string, device, runDir, options.saveOutputs === true);
+        result.reason = `interrupted after ${reps.length} of ${repeats} repeats`;
+        out.addJob(result);
+      }
+    }
+  } finally {
+    progress.stop();
+    for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
+    out.finish(interrupted ? 'interrupted' : 'complete');
+  }
+  return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
+}
+
+async function finishJob(
+  job: Job,
+  repeats: RepeatOutcome[],
+  startedAt: string,
+  device: DeviceFingerprint | undefined,
+  runDir: string,
+  saveOutputs: boolean,
+): Promise<JobResult> {
+  let reference: NamedTensors | undefined;
+  try {
+    reference = await loadReference(job);
+  } catch (e) {
+    return failedJobResult(job, { status: 'errored', reason: `reference: ${describeError(e)}` }, startedAt, device);
+  }
+  const result = buildJobResult(job, repeats, startedAt, { ...(reference ? { reference } : {}), ...(device ? { device } : {}) });
+  if (saveOutputs && repeats[0]) {
+    const rel = join('outputs', safeName(job.key));
+    await mkdir(join(runDir, rel), { recursive: true });
+    for (const [name, t] of repeats[0].outputs) await writeNpy(join(runDir, rel, `${safeName(name)}.npy`), t);
+    result.savedOutputs = rel;
+  }
+  return result;
+}
+
+function summaryOf(j: JobResult): string {
+  const p50 = j.latency?.percentiles.p50;
+  const lat = p50 ? `p50 ${p50.value.toFixed(3)} ms [${p50.low.toFixed(3)}, ${p50.high.toFixed(3)}]` : '';
+  const al = j.alignment ? (j.alignment.every((o) => o.passed) ? 'aligned' : 'NOT aligned') : '';
+  return [j.status + (j.unstable ? ' (unstable)' : ''), lat, al].filter(Boolean).join(', ');
+}
+

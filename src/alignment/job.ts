@@ -1,0 +1,50 @@
+/** Alignment of one job's outputs against its references, with the suite's per-output settings. */
+import type { Job } from '../suite/matrix.js';
+import { outputSettings } from '../suite/matrix.js';
+import type { NamedTensors } from '../tensors/tensor.js';
+import { alignTensors } from './layout.js';
+import { resolveTolerance } from './tolerances.js';
+import type { OutputAlignment, Tolerance } from './types.js';
+
+function toleranceFor(job: Job, name: string): Tolerance {
+  const { compare: _compare, ...overrides } = outputSettings(job, name);
+  return resolveTolerance(job.engine.precision, name, { [name]: overrides });
+}
+
+/** A failed entry for a reference output the engine did not produce. */
+function missingOutput(job: Job, name: string, reference: NamedTensors, available: string[]): OutputAlignment {
+  const r = reference.get(name);
+  return {
+    name,
+    passed: false,
+    reasons: [`the engine produced no output "${name}" (it produced: ${available.join(', ') || 'nothing'})`],
+    actualDType: r?.dtype ?? 'float32',
+    referenceDType: r?.dtype ?? 'float32',
+    actualDims: [],
+    referenceDims: r ? [...r.dims] : [],
+    tolerance: toleranceFor(job, name),
+    count: 0,
+    maxAbsError: NaN,
+    meanAbsError: NaN,
+    maxRelError: NaN,
+    rmse: NaN,
+    cosine: NaN,
+    snrDb: NaN,
+    mismatchCount: r ? r.data.length : 0,
+    mismatchPct: 100,
+    nan: { actual: 0, reference: 0 },
+    inf: { actual: 0, reference: 0 },
+    worst: [],
+    minPassingAtol: Infinity,
+    minPassingRtol: Infinity,
+  };
+}
+
+/** Compares every reference output (except those with `compare: false`) with the engine's. */
+export function alignJobOutputs(job: Job, outputs: NamedTensors, reference: NamedTensors): OutputAlignment[] {
+  const wanted: NamedTensors = new Map([...reference].filter(([name]) => outputSettings(job, name).compare !== false));
+  const res = alignTensors(outputs, wanted, { tolerance: (name) => toleranceFor(job, name) });
+  const missing = res.missing.map((name) => missingOutput(job, name, wanted, res.availableActual));
+  return [...res.outputs, ...missing];
+}
+

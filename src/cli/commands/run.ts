@@ -1,0 +1,60 @@
+/** `benchalign run`: commander wiring for runSuite. */
+import type { Command } from 'commander';
+import { runSuite } from '../../agents/run-suite.js';
+import { ExitCode } from '../../errors.js';
+
+function list(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('measure every model on every engine of a suite and check the outputs against the references')
+    .argument('[suite]', 'suite file (YAML or JSON)')
+    .option('--onnx-tests <dir>', 'run a folder of ONNX test-data cases (model.onnx + test_data_set_*) without a suite file')
+    .option('--engines <names>', 'only these engines (comma-separated, repeatable)', list)
+    .option('--models <names>', 'only these models (comma-separated, repeatable)', list)
+    .option('--out <dir>', 'run folder (default: reports/<timestamp>-<suite>/)')
+    .option('--accuracy-only', 'load, infer once and align; no timing loop')
+    .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
+    .option('--save-outputs', 'keep each job\'s output tensors (.npy) in the run folder')
+    .option('--json', 'print results.json to stdout')
+    .option('--quiet', 'no progress output')
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean }) => {
+      const controller = new AbortController();
+      const onSigint = (): void => {
+        if (controller.signal.aborted) process.exit(ExitCode.Infra);
+        process.stderr.write('\nbenchalign: interrupted; finishing the run folder (Ctrl-C again to quit at once)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        const outcome = await runSuite({
+          ...(suite !== undefined ? { suitePath: suite } : {}),
+          ...(opts.onnxTests !== undefined ? { onnxTests: opts.onnxTests } : {}),
+          ...(opts.engines ? { engines: opts.engines } : {}),
+          ...(opts.models ? { models: opts.models } : {}),
+          ...(opts.out !== undefined ? { outDir: opts.out } : {}),
+          mode: opts.accuracyOnly ? 'accuracy-only' : 'benchmark',
+          ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
+          saveOutputs: opts.saveOutputs === true,
+          quiet: opts.quiet === true || opts.json === true,
+          argv: process.argv.slice(2),
+          signal: controller.signal,
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
+        else {
+          const { readFileSync } = await import('node:fs');
+          const { join } = await import('node:path');
+          process.stdout.write(`${readFileSync(join(outcome.runDir, 'report.md'), 'utf8')}\n`);
+          process.stdout.write(`\nResults: ${outcome.runDir}/ (results.json, results.csv, report.md, junit.xml)\n`);
+        }
+        process.exitCode = outcome.exitCode;
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    });
+}
