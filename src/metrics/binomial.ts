@@ -66,6 +66,41 @@ export function binomialPmf(k: number, n: number, p: number): number {
 }
 
 /**
+ * A Binomial(n, p) variate by inversion, enumerating outcomes outward from the mode
+ * (m, m+1, m-1, m+2, ...) with the pmf recurrence: exact, in O(sqrt(n p (1-p))) steps.
+ * `uniform` is a uniform double in [0, 1) (53 bits).
+ */
+export function sampleBinomial(n: number, p: number, uniform: number): number {
+  if (n <= 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  const q = 1 - p;
+  const m = Math.min(n, Math.floor((n + 1) * p));
+  const pm = binomialPmf(m, n, p);
+  let cum = pm;
+  if (uniform < cum) return m;
+  const ratio = p / q;
+  let up = m;
+  let down = m;
+  let pu = pm;
+  let pd = pm;
+  while (up < n || down > 0) {
+    if (up < n) {
+      pu *= ((n - up) / (up + 1)) * ratio;
+      up++;
+      cum += pu;
+      if (uniform < cum) return up;
+    }
+    if (down > 0) {
+      pd *= down / ((n - down + 1) * ratio);
+      down--;
+      cum += pd;
+      if (uniform < cum) return down;
+    }
+  }
+  return m;
+}
+
+/**
  * The binomial distribution on the window of counts where it has mass: outside
  * [first, last] both tails are below 1e-25, and are treated as zero.
  */

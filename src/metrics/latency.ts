@@ -4,7 +4,8 @@
  */
 import { BenchalignError } from '../errors.js';
 import { percentileCi, percentileOfSorted, sortSamples } from './percentile.js';
-import { createPrng } from './prng.js';
+import { sampleBinomial } from './binomial.js';
+import { createPrng, nextDouble53 } from './prng.js';
 import { PERCENTILES } from './types.js';
 import type { Estimate, LatencyStats, PercentileKey, SortedSamples } from './types.js';
 
@@ -104,8 +105,14 @@ export interface BootstrapOptions {
 /**
  * Two-level bootstrap percentile intervals. Each resample draws k repeats with replacement,
  * then, for each drawn repeat, as many samples as it holds, with replacement, from it; the
- * replicate is the type-7 percentile of the pooled resample. Runs in O(B N) with no sort:
- * draws are counted on the pooled sorted order and the percentiles read off a cumulative scan.
+ * replicate is the type-7 percentile of the pooled resample.
+ *
+ * No resample is materialised. The draws from one repeat are a multinomial over its
+ * samples, so the number falling left of any cut of the pooled sorted order is binomial given
+ * the number in the enclosing range. Bisecting the pooled order and splitting each repeat's
+ * count with exact binomial draws, down only the branches that hold a wanted rank, gives the
+ * wanted order statistics of the resample exactly, in O(k log N sqrt(N / k)) per resample
+ * instead of O(N).
  */
 export function hierarchicalBootstrap(
   sortedRepeats: readonly SortedSamples[],
@@ -117,80 +124,125 @@ export function hierarchicalBootstrap(
   if (!Number.isInteger(B) || B < 10) {
     throw new BenchalignError('E_USAGE', `bootstrap resamples ${B}`, { expected: 'an integer >= 10' });
   }
-  const offsets = new Int32Array(k + 1);
-  for (let r = 0; r < k; r++) offsets[r + 1] = (offsets[r] as number) + (sortedRepeats[r] as SortedSamples).length;
-  const total = offsets[k] as number;
+  const sizes = sortedRepeats.map((r) => r.length);
+  const total = sizes.reduce((a, b) => a + b, 0);
   const values = new Float64Array(total);
-  for (let r = 0; r < k; r++) values.set(sortedRepeats[r] as SortedSamples, offsets[r] as number);
+  const owner = new Int32Array(total);
+  let o = 0;
+  sortedRepeats.forEach((rep, r) => {
+    for (const v of rep) {
+      values[o] = v;
+      owner[o] = r;
+      o++;
+    }
+  });
   const order = new Int32Array(total);
   for (let i = 0; i < total; i++) order[i] = i;
-  order.sort((a, b) => (values[a] as number) - (values[b] as number));
-  const pooledValues = new Float64Array(total);
-  for (let g = 0; g < total; g++) pooledValues[g] = values[order[g] as number] as number;
+  order.sort((a, b) => (values[a] as number) - (values[b] as number) || a - b);
+  const pooled = new Float64Array(total);
+  const posOf = sizes.map((n) => new Int32Array(n));
+  const fill = new Int32Array(k);
+  for (let g = 0; g < total; g++) {
+    const src = order[g] as number;
+    pooled[g] = values[src] as number;
+    const r = owner[src] as number;
+    (posOf[r] as Int32Array)[fill[r] as number] = g;
+    fill[r] = (fill[r] as number) + 1;
+  }
+  // number of repeat r's samples at pooled positions < g
+  const before = (r: number, g: number): number => {
+    const pos = posOf[r] as Int32Array;
+    let lo = 0;
+    let hi = pos.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((pos[mid] as number) < g) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
 
-  // xoshiro128** inlined (same stream as createPrng(seed)): this loop makes B * N draws.
-  const seeded = createPrng(options.seed);
-  let s0 = seeded.nextUint32() | 0;
-  let s1 = seeded.nextUint32() | 0;
-  let s2 = seeded.nextUint32() | 0;
-  let s3 = seeded.nextUint32() | 0;
-  if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
-  const counts = new Uint32Array(total);
+  const rng = createPrng(options.seed);
   const nLevels = levels.length;
   const replicates = levels.map(() => new Float64Array(B));
-  const needRank = new Float64Array(2 * nLevels);
-  const needIdx = Array.from({ length: 2 * nLevels }, (_, i) => i);
-  const got = new Float64Array(2 * nLevels);
-  for (let b = 0; b < B; b++) {
-    counts.fill(0);
-    let size = 0;
-    for (let c = 0; c < k; c++) {
-      let x = Math.imul(Math.imul(s1, 5), 1);
-      x = Math.imul((x << 7) | (x >>> 25), 9);
-      let t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
-      const r = Math.floor(((x >>> 0) * k) / 4294967296);
-      const off = offsets[r] as number;
-      const len = (offsets[r + 1] as number) - off;
-      for (let i = 0; i < len; i++) {
-        x = Math.imul(s1, 5);
-        x = Math.imul((x << 7) | (x >>> 25), 9);
-        t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        const j = off + Math.floor(((x >>> 0) * len) / 4294967296);
-        counts[j] = (counts[j] as number) + 1;
-      }
-      size += len;
+  const got = new Map<number, number>();
+  const mult = new Int32Array(k);
+
+  const descend = (
+    L: number,
+    R: number,
+    active: Int32Array,
+    counts: Float64Array,
+    lows: Int32Array,
+    highs: Int32Array,
+    rankBase: number,
+    ranks: number[],
+  ): void => {
+    if (R - L === 1) {
+      for (const rank of ranks) got.set(rank, pooled[L] as number);
+      return;
     }
+    const M = (L + R) >>> 1;
+    const n = active.length;
+    const left = new Float64Array(n);
+    const mids = new Int32Array(n);
+    let leftTotal = 0;
+    for (let a = 0; a < n; a++) {
+      const lo = lows[a] as number;
+      const hi = highs[a] as number;
+      const mid = before(active[a] as number, M);
+      mids[a] = mid;
+      const c = counts[a] as number;
+      if (c === 0 || hi === lo) continue;
+      const x = sampleBinomial(c, (mid - lo) / (hi - lo), nextDouble53(rng));
+      left[a] = x;
+      leftTotal += x;
+    }
+    const cut = rankBase + leftTotal;
+    const leftRanks = ranks.filter((r) => r < cut);
+    const rightRanks = ranks.filter((r) => r >= cut);
+    if (leftRanks.length > 0) descend(L, M, active, left, lows, mids, rankBase, leftRanks);
+    if (rightRanks.length > 0) {
+      const right = new Float64Array(n);
+      for (let a = 0; a < n; a++) right[a] = (counts[a] as number) - (left[a] as number);
+      descend(M, R, active, right, mids, highs, cut, rightRanks);
+    }
+  };
+
+  for (let b = 0; b < B; b++) {
+    mult.fill(0);
+    for (let c = 0; c < k; c++) {
+      const r = rng.nextInt(k);
+      mult[r] = (mult[r] as number) + 1;
+    }
+    const activeList: number[] = [];
+    for (let r = 0; r < k; r++) if ((mult[r] as number) > 0) activeList.push(r);
+    const active = Int32Array.from(activeList);
+    const counts = Float64Array.from(activeList, (r) => (mult[r] as number) * (sizes[r] as number));
+    const size = counts.reduce((a, c) => a + c, 0);
+    const wanted = new Set<number>();
     for (let i = 0; i < nLevels; i++) {
       const lo = Math.floor((size - 1) * (levels[i] as number));
-      needRank[2 * i] = lo;
-      needRank[2 * i + 1] = Math.min(lo + 1, size - 1);
+      wanted.add(lo);
+      wanted.add(Math.min(lo + 1, size - 1));
     }
-    needIdx.sort((x, y) => (needRank[x] as number) - (needRank[y] as number));
-    let cum = 0;
-    let q = 0;
-    for (let g = 0; g < total && q < needIdx.length; g++) {
-      cum += counts[order[g] as number] as number;
-      while (q < needIdx.length && (needRank[needIdx[q] as number] as number) < cum) {
-        got[needIdx[q] as number] = pooledValues[g] as number;
-        q++;
-      }
-    }
+    got.clear();
+    descend(
+      0,
+      total,
+      active,
+      counts,
+      new Int32Array(active.length),
+      Int32Array.from(activeList, (r) => sizes[r] as number),
+      0,
+      [...wanted].sort((x, y) => x - y),
+    );
     for (let i = 0; i < nLevels; i++) {
       const h = (size - 1) * (levels[i] as number);
-      const a = got[2 * i] as number;
-      (replicates[i] as Float64Array)[b] = a + (h - Math.floor(h)) * ((got[2 * i + 1] as number) - a);
+      const lo = Math.floor(h);
+      const a = got.get(lo) as number;
+      const c = got.get(Math.min(lo + 1, size - 1)) as number;
+      (replicates[i] as Float64Array)[b] = a + (h - lo) * (c - a);
     }
   }
   const tail = (1 - options.confidence) / 2;

@@ -49,3 +49,10 @@ export function createPrng(seed: number): Prng {
     nextFloat: () => nextUint32() / 4294967296,
   };
 }
+
+/** Uniform double in [0, 1) with 53 bits of randomness (two 32-bit draws). */
+export function nextDouble53(rng: Prng): number {
+  const a = rng.nextUint32() >>> 5;
+  const b = rng.nextUint32() >>> 6;
+  return (a * 67108864 + b) / 9007199254740992;
+}

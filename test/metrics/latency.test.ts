@@ -117,6 +117,19 @@ describe('summarizeLatency', () => {
     expect(stats.betweenRepeats!.withinOnlyP50).toEqual(ci);
   });
 
+  it('ties, unequal repeat sizes and identical repeats', () => {
+    const ties = [[1, 1, 2, 2, 2, 3], [1, 2, 2, 2, 2, 2, 2, 3, 3, 4], [2, 2, 2]];
+    const st = summarizeLatency(ties, { seed: 3, bootstrapResamples: 200 });
+    for (const key of m.keys) {
+      const e = st.percentiles[key];
+      expect(e.low).toBeLessThanOrEqual(e.high);
+      expect(e.low).toBeGreaterThanOrEqual(1);
+      expect(e.high).toBeLessThanOrEqual(4);
+    }
+    const same = summarizeLatency([[5, 5, 5], [5, 5]], { bootstrapResamples: 50 });
+    expect(same.percentiles.p99).toEqual({ value: 5, low: 5, high: 5 });
+  });
+
   it('rejects a job with no samples', () => {
     expect(() => summarizeLatency([[], []])).toThrow(/at least one sample/);
   });

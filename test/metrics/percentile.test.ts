@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { binomialPmf, minSamplesForCi, orderStatisticRanks } from '../../src/metrics/binomial.js';
+import { binomialPmf, minSamplesForCi, orderStatisticRanks, sampleBinomial } from '../../src/metrics/binomial.js';
 import { moments } from '../../src/metrics/latency.js';
 import { nsToMs, percentile, percentileCi, samplesNsToMs, sortSamples } from '../../src/metrics/percentile.js';
-import { createPrng } from '../../src/metrics/prng.js';
+import { createPrng, nextDouble53 } from '../../src/metrics/prng.js';
 import { BenchalignError } from '../../src/errors.js';
 import { loadStatsManifest, relClose } from './fixture.js';
 
@@ -95,6 +95,51 @@ describe('binomial order-statistic CIs against scipy.stats.binom', () => {
     expect(minSamplesForCi(0.999)).toBe(m.minSamples['p999']);
     expect(minSamplesForCi(0.99)).toBe(299);
   });
+});
+
+describe('exact binomial sampler (mode-outward inversion)', () => {
+  // Chi-square goodness of fit against the pmf (itself checked against scipy above), tails
+  // merged until every cell expects >= 5; the bound is the 0.9999 quantile (Wilson-Hilferty).
+  const chi2Bound = (df: number): number => df * (1 - 2 / (9 * df) + 3.719 * Math.sqrt(2 / (9 * df))) ** 3;
+  for (const [n, p] of [
+    [5, 0.01],
+    [20, 0.3],
+    [1000, 0.999],
+    [10000, 0.5],
+    [7, 1],
+    [7, 0],
+  ] as const) {
+    it(`Binomial(${n}, ${p})`, () => {
+      const rng = createPrng(n * 31 + Math.round(p * 1000));
+      const draws = 20_000;
+      const hist = new Array<number>(n + 1).fill(0);
+      for (let i = 0; i < draws; i++) {
+        const x = sampleBinomial(n, p, nextDouble53(rng));
+        expect(Number.isInteger(x) && x >= 0 && x <= n).toBe(true);
+        hist[x] = (hist[x] ?? 0) + 1;
+      }
+      if (p === 0 || p === 1) {
+        expect(hist[p * n]).toBe(draws);
+        return;
+      }
+      const cells: Array<{ obs: number; exp: number }> = [];
+      let cur = { obs: 0, exp: 0 };
+      for (let x = 0; x <= n; x++) {
+        cur.obs += hist[x] ?? 0;
+        cur.exp += draws * binomialPmf(x, n, p);
+        if (cur.exp >= 5) {
+          cells.push(cur);
+          cur = { obs: 0, exp: 0 };
+        }
+      }
+      const lastCell = cells[cells.length - 1]!;
+      lastCell.obs += cur.obs;
+      lastCell.exp += cur.exp;
+      const chi2 = cells.reduce((s, c) => s + (c.obs - c.exp) ** 2 / c.exp, 0);
+      expect(cells.length).toBeGreaterThan(1);
+      expect(chi2).toBeLessThan(chi2Bound(cells.length - 1));
+    });
+  }
 });
 
 describe('seeded PRNG', () => {
