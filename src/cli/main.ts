@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerAlign } from './commands/align.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   // commands: one register call per line
+  registerAlign(program);
   registerRun(program);
   registerInspect(program);
   return program;
