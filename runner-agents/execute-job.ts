@@ -15,7 +15,7 @@ import type { Job } from '../src/suite/matrix.js';
 import type { Measurement } from '../src/suite/types.js';
 import type { ActivationInfo, Runner } from '../src/runners/types.js';
 import type { NamedTensors } from '../src/tensors/tensor.js';
-import { buildInputs } from './inputs.js';
+import { buildInputs, readInputFiles } from './inputs.js';
 
 export type RunMode = 'benchmark' | 'accuracy-only';
 
@@ -98,19 +98,22 @@ function stderrOf(runner: Runner): string | undefined {
 /** One repeat of `job` on `runner`. Throws RepeatFailure. */
 export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOptions): Promise<RepeatOutcome> {
   const progress = options.onProgress ?? (() => undefined);
-  const sampler = new ResourceSampler();
+  const sampler = new ResourceSampler(options.mode === 'accuracy-only' ? { nvidiaSmi: false } : {});
   const engineOpts = { precision: job.engine.precision, options: job.engine.options };
   try {
     const availability = await runner.available();
     if (!availability.available) throw new BenchalignError('E_ENGINE_MISSING', `engine ${job.engine.name} is not available: ${availability.reason}`);
+    const preread = await readInputFiles(job.model.inputs);
     progress({ phase: 'prepare' });
     const prepared = await runner.prepare(job.model, engineOpts);
     progress({ phase: 'load' });
     const activation = await runner.activate(prepared, job.model, engineOpts);
-    sampler.start(activation.pid);
-    sampler.mark('loaded');
+    if (options.mode === 'benchmark') {
+      sampler.start(activation.pid);
+      sampler.mark('loaded');
+    }
 
-    const feeds = await buildInputs(job.model.inputs, activation.inputs, job.model.shapes);
+    const feeds = await buildInputs(job.model.inputs, activation.inputs, job.model.shapes, preread);
     progress({ phase: 'infer' });
     const outputs = await runner.infer(feeds);
     const firstNs = (runner as Runner & { lastInferLatencyNs?: number }).lastInferLatencyNs;

@@ -60,8 +60,28 @@ function checkAgainstMeta(feeds: NamedTensors, metas: readonly TensorMeta[], pin
   if (problems.length > 0) throw new BenchalignError('E_CONFIG', `${source}: ${problems.join('; ')}`);
 }
 
-/** Builds the feeds for one job from its input spec and the engine's input metadata. */
-export async function buildInputs(spec: InputsSpec, metas: readonly TensorMeta[], pins: Record<string, number[]>): Promise<NamedTensors> {
+/**
+ * Reads the input tensors a spec names (nothing for random inputs). Done before the model is
+ * loaded, so that unsupported inputs (string tensors, sequences) skip the job cheaply.
+ */
+export async function readInputFiles(spec: InputsSpec): Promise<{ tensors: NamedTensors; source: string } | undefined> {
+  if (spec.source === 'random') return undefined;
+  if (spec.source === 'reference') return { tensors: (await readTensors(spec.file)).tensors, source: spec.file };
+  const dir = spec.dataSets[0];
+  if (dir === undefined) throw new BenchalignError('E_CONFIG', 'ONNX test case has no test_data_set_* folder');
+  const data = await readOnnxTestData(dir.replace(/\/test_data_set_\d+\/?$/, ''), dataSetIndex(dir));
+  const set = data.sets[0];
+  if (!set) throw new BenchalignError('E_CONFIG', `${dir}: no test data set`);
+  return { tensors: set.inputs, source: dir };
+}
+
+/** Builds the feeds for one job from its input spec (and files read before) and the engine's input metadata. */
+export async function buildInputs(
+  spec: InputsSpec,
+  metas: readonly TensorMeta[],
+  pins: Record<string, number[]>,
+  preread?: { tensors: NamedTensors; source: string },
+): Promise<NamedTensors> {
   if (spec.source === 'random') {
     const prng = createPrng(spec.seed);
     const next = (): number => prng.nextFloat();
@@ -72,22 +92,9 @@ export async function buildInputs(spec: InputsSpec, metas: readonly TensorMeta[]
     }
     return feeds;
   }
-  let feeds: NamedTensors;
-  let source: string;
-  if (spec.source === 'reference') {
-    feeds = (await readTensors(spec.file)).tensors;
-    source = spec.file;
-  } else {
-    const dir = spec.dataSets[0];
-    if (dir === undefined) throw new BenchalignError('E_CONFIG', 'ONNX test case has no test_data_set_* folder');
-    const data = await readOnnxTestData(dir.replace(/\/test_data_set_\d+\/?$/, ''), dataSetIndex(dir));
-    const set = data.sets[0];
-    if (!set) throw new BenchalignError('E_CONFIG', `${dir}: no test data set`);
-    feeds = set.inputs;
-    source = dir;
-  }
+  const { tensors, source } = preread ?? (await readInputFiles(spec)) ?? { tensors: new Map(), source: '' };
   const wanted = new Set(metas.map((m) => m.name));
-  const picked: NamedTensors = new Map([...feeds].filter(([k]) => wanted.has(k)));
+  const picked: NamedTensors = new Map([...tensors].filter(([k]) => wanted.has(k)));
   checkAgainstMeta(picked, metas, pins, source);
   return picked;
 }

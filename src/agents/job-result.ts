@@ -6,7 +6,7 @@ import { alignJobOutputs } from '../alignment/job.js';
 import { summarizeLatency } from '../metrics/latency.js';
 import { summarizeResources } from '../metrics/resources.js';
 import type { ThroughputPoint } from '../metrics/types.js';
-import type { DeviceFingerprint, JobResult } from '../results/record.js';
+import type { BudgetCheck, DeviceFingerprint, JobResult } from '../results/record.js';
 import type { Job } from '../suite/matrix.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import type { RepeatOutcome } from '../../runner-agents/execute-job.js';
@@ -98,6 +98,36 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
       r.reason = `${bad.length} output(s) not aligned: ${bad.join(', ')}`;
     }
   }
+  const budgets = checkBudgets(job, r);
+  if (budgets.length > 0) {
+    r.budgets = budgets;
+    const missed = budgets.filter((b) => !b.passed);
+    if (missed.length > 0 && r.status === 'ok') {
+      r.status = 'failed';
+      r.reason = `budget missed: ${missed.map((b) => `${b.name} ${b.measured === undefined ? 'not measured' : fmt(b.measured)} vs ${fmt(b.limit)}`).join(', ')}`;
+    }
+  }
   r.endedAt = new Date().toISOString();
   return r;
+}
+
+const fmt = (x: number): string => Number(x.toPrecision(4)).toString();
+
+/** Checks the model's budgets against the job's measurements (none in accuracy-only mode). */
+export function checkBudgets(job: Job, r: JobResult): BudgetCheck[] {
+  const b = job.model.budgets;
+  if (!b || !r.latency) return [];
+  const best = r.throughput && r.throughput.length > 0 ? Math.max(...r.throughput.map((t) => t.itemsPerSec)) : undefined;
+  const peakMiB = r.resources?.peakRssBytes !== undefined ? r.resources.peakRssBytes / 2 ** 20 : undefined;
+  const out: BudgetCheck[] = [];
+  const atMost = (name: string, limit: number | undefined, measured: number | undefined): void => {
+    if (limit !== undefined) out.push({ name, limit, ...(measured !== undefined ? { measured } : {}), passed: measured !== undefined && measured <= limit });
+  };
+  atMost('p50MaxMs', b.p50MaxMs, r.latency.percentiles.p50.value);
+  atMost('p99MaxMs', b.p99MaxMs, r.latency.percentiles.p99.value);
+  atMost('peakRssMaxMiB', b.peakRssMaxMiB, peakMiB);
+  if (b.throughputMinPerSec !== undefined) {
+    out.push({ name: 'throughputMinPerSec', limit: b.throughputMinPerSec, ...(best !== undefined ? { measured: best } : {}), passed: best !== undefined && best >= b.throughputMinPerSec });
+  }
+  return out;
 }

@@ -191,7 +191,6 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
           out.addJob(result);
           finished.add(job.key);
           progress.jobFinished(label, `${status}: ${f.message.split('\n')[0]}`);
-          await disposeRunner(job);
         }
       }
     }

@@ -3,12 +3,25 @@ import type { Job } from '../suite/matrix.js';
 import { outputSettings } from '../suite/matrix.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { alignTensors } from './layout.js';
-import { resolveTolerance } from './tolerances.js';
+import { resolveTolerance, type AlignPrecision } from './tolerances.js';
+import type { DType } from '../tensors/dtype.js';
 import type { OutputAlignment, Tolerance } from './types.js';
 
-function toleranceFor(job: Job, name: string): Tolerance {
+const LOOSENESS: readonly AlignPrecision[] = ['fp32', 'bf16', 'fp16', 'int8'];
+
+/**
+ * The precision whose defaults apply to one output: the job's, or the reference's own when
+ * that is coarser (a float16 reference cannot be held to fp32 tolerances).
+ */
+export function outputPrecision(jobPrecision: AlignPrecision, referenceDType: DType | undefined): AlignPrecision {
+  const own: AlignPrecision | undefined = referenceDType === 'float16' ? 'fp16' : referenceDType === 'bfloat16' ? 'bf16' : undefined;
+  if (own === undefined) return jobPrecision;
+  return LOOSENESS.indexOf(own) > LOOSENESS.indexOf(jobPrecision) ? own : jobPrecision;
+}
+
+function toleranceFor(job: Job, name: string, referenceDType?: DType): Tolerance {
   const { compare: _compare, ...overrides } = outputSettings(job, name);
-  return resolveTolerance(job.engine.precision, name, { [name]: overrides });
+  return resolveTolerance(outputPrecision(job.engine.precision, referenceDType), name, { [name]: overrides });
 }
 
 /** A failed entry for a reference output the engine did not produce. */
@@ -22,7 +35,7 @@ function missingOutput(job: Job, name: string, reference: NamedTensors, availabl
     referenceDType: r?.dtype ?? 'float32',
     actualDims: [],
     referenceDims: r ? [...r.dims] : [],
-    tolerance: toleranceFor(job, name),
+    tolerance: toleranceFor(job, name, r?.dtype),
     count: 0,
     maxAbsError: NaN,
     meanAbsError: NaN,
@@ -43,7 +56,7 @@ function missingOutput(job: Job, name: string, reference: NamedTensors, availabl
 /** Compares every reference output (except those with `compare: false`) with the engine's. */
 export function alignJobOutputs(job: Job, outputs: NamedTensors, reference: NamedTensors): OutputAlignment[] {
   const wanted: NamedTensors = new Map([...reference].filter(([name]) => outputSettings(job, name).compare !== false));
-  const res = alignTensors(outputs, wanted, { tolerance: (name) => toleranceFor(job, name) });
+  const res = alignTensors(outputs, wanted, { tolerance: (name) => toleranceFor(job, name, wanted.get(name)?.dtype) });
   const missing = res.missing.map((name) => missingOutput(job, name, wanted, res.availableActual));
   return [...res.outputs, ...missing];
 }

@@ -98,6 +98,27 @@ export function toMarkdown(results: RunResults): string {
     out.push('');
   }
 
+  const repeated = results.jobs.filter((j) => j.latency?.betweenRepeats);
+  if (repeated.length > 0) {
+    out.push('## Run-to-run variation');
+    out.push('');
+    out.push('Each job ran in several fresh worker processes. The combined CI (hierarchical bootstrap) includes the spread between processes; the within-process CI is what a single run would have claimed.');
+    out.push('');
+    out.push(
+      mdTable(
+        ['model', 'engine', 'repeats', 'p50 per repeat ms', 'p50 combined CI', 'p50 within-process CI'],
+        repeated.map((j) => {
+          const b = j.latency?.betweenRepeats;
+          const p50 = j.latency?.percentiles.p50;
+          const rel = (e: { value: number; low: number; high: number } | undefined): string =>
+            e ? `${fmtEstimateMs(e)} (±${(((e.high - e.low) / 2 / e.value) * 100).toFixed(2)}%)` : '–';
+          return [j.model.name, j.engine.name, String(j.latency?.repeats ?? 1), (b?.p50PerRepeatMs ?? []).map((x) => fmtMs(x)).join(', '), rel(p50), rel(b?.withinOnlyP50)];
+        }),
+      ),
+    );
+    out.push('');
+  }
+
   const throughputJobs = results.jobs.filter((j) => (j.throughput ?? []).length > 1);
   if (throughputJobs.length > 0) {
     out.push('## Throughput');

@@ -48,6 +48,16 @@ export interface EngineInfo {
   notes?: string[];
 }
 
+/** One performance budget of a model, checked against what was measured. */
+export interface BudgetCheck {
+  /** `p50MaxMs`, `p99MaxMs`, `throughputMinPerSec` or `peakRssMaxMiB`. */
+  name: string;
+  limit: number;
+  /** Undefined when the quantity was not measured (which fails the budget). */
+  measured?: number;
+  passed: boolean;
+}
+
 export interface JobResult {
   /** Stable key: model/engine/precision/options. */
   key: string;
@@ -72,6 +82,8 @@ export interface JobResult {
   resources?: ResourceSummary;
   resourceTimeline?: ResourceSample[];
   alignment?: OutputAlignment[];
+  /** The model's budgets, each with what was measured; a missed one fails the job. */
+  budgets?: BudgetCheck[];
   /** Raw steady-state latency samples in nanoseconds, one array per repeat. */
   samplesNs?: number[][];
   /** Paths of saved output tensors, relative to the run directory. */

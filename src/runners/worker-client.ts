@@ -141,6 +141,7 @@ export class WorkerProcess {
   /** Starts the process; resolves once it is spawned. */
   async start(): Promise<void> {
     if (this.running) return;
+    this.stderrBuf = '';
     const child = spawn(this.spec.command, this.spec.args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...this.spec.env },

@@ -2,6 +2,10 @@
 import type { Command } from 'commander';
 import { runSuite } from '../../agents/run-suite.js';
 import { ExitCode } from '../../errors.js';
+import { toMarkdown } from '../../reports/markdown.js';
+
+/** Above this many jobs the report stays in its file and the terminal gets the counts. */
+const MAX_JOBS_PRINTED = 50;
 
 function list(v: string, prev: string[] = []): string[] {
   return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -46,10 +50,11 @@ export function registerRun(program: Command): void {
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {
-          const { readFileSync } = await import('node:fs');
-          const { join } = await import('node:path');
-          process.stdout.write(`${readFileSync(join(outcome.runDir, 'report.md'), 'utf8')}\n`);
-          process.stdout.write(`\nResults: ${outcome.runDir}/ (results.json, results.csv, report.md, junit.xml)\n`);
+          const jobs = outcome.results.jobs;
+          if (jobs.length <= MAX_JOBS_PRINTED) process.stdout.write(`${toMarkdown(outcome.results)}\n`);
+          const counts = (['ok', 'failed', 'errored', 'skipped'] as const).map((s) => `${jobs.filter((j) => j.status === s).length} ${s}`);
+          process.stdout.write(`\n${jobs.length} job(s): ${counts.join(', ')}${outcome.results.run.status === 'interrupted' ? ' (interrupted)' : ''}\n`);
+          process.stdout.write(`Results: ${outcome.runDir}/ (results.json, results.csv, report.md, junit.xml)\n`);
         }
         process.exitCode = outcome.exitCode;
       } finally {

@@ -87,8 +87,8 @@ serveWorker({
     loaded = true;
     return {
       loadMs: Number(process.hrtime.bigint() - t0) / 1e6,
-      inputs: [{ name: 'x', dtype: 'float32', dims: ['n'] }],
-      outputs: [{ name: 'y', dtype: 'float32', dims: ['n'] }],
+      inputs: [{ name: 'x', dtype: 'float32', dims: [4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [4] }],
       effectivePrecision: 'fp32',
       notes: ['fake engine for fault-injection tests: y = x'],
       appliedOptions: { ...options },
