@@ -38,13 +38,14 @@ export interface ScanParams {
   histogram: boolean;
 }
 
-const BIAS = 1023;
-const EXP_BINS = 2048;
-const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const DEC_OFFSET = 400;
+const P10 = Float64Array.from({ length: 2 * DEC_OFFSET + 2 }, (_, j) => Number(`1e${j - DEC_OFFSET}`));
+/** Decades counted branch-free per chunk; errors outside the window are binned one by one. */
+const WINDOW = 3;
 
 /** The correctly rounded double nearest to 10^k. */
 export function pow10(k: number): number {
-  return Number(`1e${k}`);
+  return k >= -DEC_OFFSET && k <= DEC_OFFSET + 1 ? (P10[k + DEC_OFFSET] as number) : Number(`1e${k}`);
 }
 
 /** The largest k with pow10(k) <= x, for finite x > 0. */
@@ -54,18 +55,6 @@ export function decadeOf(x: number): number {
   while (pow10(k + 1) <= x) k++;
   return k;
 }
-
-/** Per binary exponent e (biased): the decade of 2^(e-1023), and the power of ten inside the binade, if any. */
-const binDecade = new Int32Array(EXP_BINS);
-const binSplit = new Float64Array(EXP_BINS);
-for (let e = 1; e < EXP_BINS - 1; e++) {
-  const low = 2 ** (e - BIAS);
-  const k = decadeOf(low);
-  binDecade[e] = k;
-  const next = pow10(k + 1);
-  binSplit[e] = next < 2 ** (e + 1 - BIAS) ? next : Infinity;
-}
-binSplit[0] = Infinity;
 
 /** Min-heap on (key, -flatIndex) over typed arrays; returns the new admission threshold. */
 function heapOffer(keys: Float64Array, idx: Float64Array, size: number, k: number, key: number, flat: number): number {
@@ -130,8 +119,9 @@ const CHUNK = 1 << 16;
 
 /**
  * The fast pass over [start, end): the five sums, the histogram, and the indices of the
- * elements whose |a - r| is above `gate` (or NaN), which are the only ones that can change
- * any max/min/count statistic. Returns how many indices it wrote into `pending`.
+ * elements whose |a - r| is above `gate` (or NaN), whose |a - r| - rtol*|r| is above
+ * `slackGate`, or whose |a - r| / |r| is above `relGate`: the only ones that can change any
+ * max/min/count statistic. Returns how many indices it wrote into `pending`.
  */
 function sweepChunk(
   a: Float32Array | Float64Array,
@@ -139,14 +129,15 @@ function sweepChunk(
   start: number,
   end: number,
   gate: number,
+  rtol: number,
+  slackGate: number,
+  relGate: number,
   st: Float64Array,
   pending: Int32Array,
   histogram: boolean,
-  bitsF: Float64Array,
-  bitsU: Uint32Array,
-  binCount: Float64Array,
-  binUpper: Float64Array,
-  split: Float64Array,
+  t: Float64Array,
+  cnt: Float64Array,
+  outliers: Int32Array,
 ): number {
   let sumAbs = st[S_SUM_ABS] as number;
   let sumSq = st[S_SUM_SQ] as number;
@@ -155,26 +146,41 @@ function sweepChunk(
   let sumAR = st[S_SUM_AR] as number;
   let zeros = st[S_ZEROS] as number;
   let np = 0;
+  let no = 0;
+  const t0 = t[0] as number;
+  const t1 = t[1] as number;
+  const t2 = t[2] as number;
+  const t3 = t[3] as number;
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
   for (let i = start; i < end; i++) {
     const x = a[i] as number;
     const y = r[i] as number;
     const d = x - y;
-    const ad = d < 0 ? -d : d;
+    const ad = Math.abs(d);
     sumAbs += ad;
     sumSq += d * d;
     sumA2 += x * x;
     sumR2 += y * y;
     sumAR += x * y;
-    if (!(ad <= gate)) pending[np++] = i;
+    const ar = Math.abs(y);
+    if (!(ad <= gate) || ad - rtol * ar > slackGate || ad > relGate * ar) pending[np++] = i;
     if (histogram) {
-      if (ad > 0) {
-        bitsF[0] = ad;
-        const e = (bitsU[HIGH_WORD] as number) >>> 20;
-        binCount[e] = (binCount[e] as number) + 1;
-        if (ad >= (split[e] as number)) binUpper[e] = (binUpper[e] as number) + 1;
-      } else if (ad === 0) zeros++;
+      zeros += +(ad === 0);
+      c0 += +(ad >= t0);
+      c1 += +(ad >= t1);
+      c2 += +(ad >= t2);
+      c3 += +(ad >= t3);
+      if (ad < t0 ? ad > 0 : ad >= t3) outliers[no++] = i;
     }
   }
+  cnt[0] = c0;
+  cnt[1] = c1;
+  cnt[2] = c2;
+  cnt[3] = c3;
+  cnt[4] = no;
   st[S_SUM_ABS] = sumAbs;
   st[S_SUM_SQ] = sumSq;
   st[S_SUM_A2] = sumA2;
@@ -254,19 +260,20 @@ function visit(
  * float64, accumulated in index order.
  *
  * Speed: one cheap loop per chunk does the sums and the histogram and collects the few
- * elements whose error is above a gate, below which no max/min/count can change:
- * min(atol, max abs error, max rel error * relFloor, min passing atol, worst-k threshold).
+ * elements that can change a max/min/count: |a - r| above min(atol, max abs error, worst-k
+ * threshold), |a - r| - rtol*|r| above the min passing atol, or |a - r| above max rel * |r|
+ * (necessary for a new max rel error since its denominator is >= |r|).
  */
 export function scan(a: Float32Array | Float64Array, r: Float32Array | Float64Array, p: ScanParams): ScanResult {
   const n = a.length;
-  const { relFloor, histogram } = p;
+  const { histogram } = p;
   const k = Math.max(0, Math.floor(p.worstK));
   const heapKeys = new Float64Array(k);
   const heapIdx = new Float64Array(k);
-  const binCount = new Float64Array(EXP_BINS);
-  const binUpper = new Float64Array(EXP_BINS);
-  const bitsF = new Float64Array(1);
-  const bitsU = new Uint32Array(bitsF.buffer);
+  const decCounts = new Float64Array(P10.length);
+  const thresholds = new Float64Array(WINDOW + 1);
+  const cnt = new Float64Array(WINDOW + 2);
+  const outliers = new Int32Array(histogram ? Math.min(n, CHUNK) : 0);
   const pending = new Int32Array(Math.min(n, CHUNK));
   const st = new Float64Array(S_LEN);
   const saved = new Float64Array(S_LEN);
@@ -275,7 +282,24 @@ export function scan(a: Float32Array | Float64Array, r: Float32Array | Float64Ar
   for (let start = 0; start < n; start += CHUNK) {
     const end = Math.min(n, start + CHUNK);
     saved.set(st);
-    const np = sweepChunk(a, r, start, end, gate, st, pending, histogram, bitsF, bitsU, binCount, binUpper, binSplit);
+    const lo = histogram ? windowStart(a, r, start, end, st[S_MAX_ABS] as number) : 0;
+    for (let j = 0; j <= WINDOW; j++) thresholds[j] = pow10(lo + j);
+    const np = sweepChunk(a, r, start, end, gate, p.rtol, st[S_MIN_ATOL] as number, st[S_MAX_REL] as number, st, pending, histogram, thresholds, cnt, outliers);
+    if (histogram) {
+      for (let j = 0; j < WINDOW; j++) {
+        const at = lo + j + DEC_OFFSET;
+        decCounts[at] = (decCounts[at] as number) + (cnt[j] as number) - (cnt[j + 1] as number);
+      }
+      const no = cnt[WINDOW + 1] as number;
+      for (let j = 0; j < no; j++) {
+        const i = outliers[j] as number;
+        const ad = Math.abs((a[i] as number) - (r[i] as number));
+        if (ad < Infinity) {
+          const at = decadeOf(ad) + DEC_OFFSET;
+          decCounts[at] = (decCounts[at] as number) + 1;
+        }
+      }
+    }
     let nonFinite = false;
     for (let j = 0; j < np; j++) {
       const i = pending[j] as number;
@@ -288,17 +312,8 @@ export function scan(a: Float32Array | Float64Array, r: Float32Array | Float64Ar
     gate = Math.min(
       p.atol,
       st[S_MAX_ABS] as number,
-      (st[S_MAX_REL] as number) * relFloor,
-      st[S_MIN_ATOL] as number,
       st[S_THRESHOLD] as number,
     );
-  }
-  const tiny: number[] = [];
-  if (histogram && (binCount[0] as number) > 0) {
-    for (let i = 0; i < n; i++) {
-      const ad = Math.abs((a[i] as number) - (r[i] as number));
-      if (ad > 0 && ad < 2 ** -1022) tiny.push(ad);
-    }
   }
   const heapSize = st[S_HEAP_SIZE] as number;
   const nonFiniteMismatch = st[S_NF_MISMATCH] as number;
@@ -332,39 +347,38 @@ export function scan(a: Float32Array | Float64Array, r: Float32Array | Float64Ar
     minPassingRtol: nonFiniteMismatch > 0 ? Infinity : (st[S_MIN_RTOL] as number),
     worstFlat: order.map((j) => heapIdx[j] as number),
   };
-  if (histogram) result.histogram = buildHistogram(binCount, binUpper, tiny, st[S_ZEROS] as number);
+  if (histogram) result.histogram = buildHistogram(decCounts, st[S_ZEROS] as number);
   return result;
 }
 
-function buildHistogram(
-  binCount: Float64Array,
-  binUpper: Float64Array,
-  tiny: number[],
-  zeros: number,
-): { edges: number[]; counts: number[] } {
-  const byDecade = new Map<number, number>();
-  const add = (dec: number, c: number): void => {
-    if (c > 0) byDecade.set(dec, (byDecade.get(dec) ?? 0) + c);
-  };
-  for (let e = 1; e < EXP_BINS - 1; e++) {
-    const c = binCount[e] as number;
-    if (c === 0) continue;
-    const up = binUpper[e] as number;
-    add(binDecade[e] as number, c - up);
-    add((binDecade[e] as number) + 1, up);
+/** First decade of the branch-free window: the window's top edge is above the largest error seen. */
+function windowStart(a: Float32Array | Float64Array, r: Float32Array | Float64Array, start: number, end: number, maxAbs: number): number {
+  let m = maxAbs;
+  const probeEnd = Math.min(end, start + 256);
+  for (let i = start; i < probeEnd; i++) {
+    const ad = Math.abs((a[i] as number) - (r[i] as number));
+    if (ad > m && ad < Infinity) m = ad;
   }
-  for (const v of tiny) add(decadeOf(v), 1);
-  const decades = [...byDecade.keys()];
-  if (decades.length === 0) return { edges: [0, 0], counts: [zeros] };
-  const lo = Math.min(...decades);
-  const hi = Math.max(...decades);
+  return (m > 0 ? decadeOf(m) : -30) - (WINDOW - 1);
+}
+
+function buildHistogram(decCounts: Float64Array, zeros: number): { edges: number[]; counts: number[] } {
+  let lo = -1;
+  let hi = -1;
+  for (let j = 0; j < decCounts.length; j++) {
+    if ((decCounts[j] as number) > 0) {
+      if (lo < 0) lo = j;
+      hi = j;
+    }
+  }
+  if (lo < 0) return { edges: [0, 0], counts: [zeros] };
   const edges = [0];
   const counts = [zeros];
-  for (let dec = lo; dec <= hi; dec++) {
-    edges.push(pow10(dec));
-    counts.push(byDecade.get(dec) ?? 0);
+  for (let j = lo; j <= hi; j++) {
+    edges.push(pow10(j - DEC_OFFSET));
+    counts.push(decCounts[j] as number);
   }
-  edges.push(pow10(hi + 1));
+  edges.push(pow10(hi + 1 - DEC_OFFSET));
   return { edges, counts };
 }
 
