@@ -15,7 +15,7 @@ import type { Job } from '../src/suite/matrix.js';
 import type { Measurement } from '../src/suite/types.js';
 import type { ActivationInfo, Runner } from '../src/runners/types.js';
 import type { NamedTensors } from '../src/tensors/tensor.js';
-import { buildInputs, readInputFiles } from './inputs.js';
+import { buildInputs, readInputFiles, tileBatch } from './inputs.js';
 
 export type RunMode = 'benchmark' | 'accuracy-only';
 
@@ -47,6 +47,8 @@ export interface RepeatOutcome {
   steadyWindow?: { startMs: number; endMs: number };
   /** Inferences in the steady phase. */
   steadyInferences: number;
+  /** What could not be measured and why (e.g. a batch size the model refuses). */
+  notes: string[];
 }
 
 /** A repeat that could not finish: the job becomes `errored` (or `skipped`). */
@@ -131,6 +133,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
       resourceSamples: [],
       resourceMarks: [],
       steadyInferences: 0,
+      notes: [],
     };
     if (options.mode === 'accuracy-only') {
       outcome.resourceSamples = sampler.stop();
@@ -189,6 +192,17 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
       const res = await runner.measure(feeds, { iterations: c * 1_000_000, maxDurationMs: budgetMs, concurrency: c });
       if (res.samplesNs.length > 0) {
         outcome.throughput.push(throughputPoint({ concurrency: c, batchSize: 1, wallNs: res.wallNs, latenciesMs: samplesNsToMs(res.samplesNs) }));
+      }
+    }
+    for (const b of m.batchSizes.filter((x) => x > 1)) {
+      progress({ phase: 'throughput' });
+      try {
+        const res = await runner.measure(tileBatch(feeds, b), { iterations: 1_000_000, maxDurationMs: Math.min(2000, Math.max(200, m.minDurationMs)) });
+        if (res.samplesNs.length > 0) {
+          outcome.throughput.push(throughputPoint({ concurrency: 1, batchSize: b, wallNs: res.wallNs, latenciesMs: samplesNsToMs(res.samplesNs) }));
+        }
+      } catch (e) {
+        outcome.notes.push(`batch size ${b} not measured: ${describeError(e)}`);
       }
     }
     outcome.resourceSamples = sampler.stop();

@@ -99,6 +99,23 @@ export async function buildInputs(
   return picked;
 }
 
+/**
+ * The feeds repeated `batch` times along a leading batch dimension of size 1, for the
+ * batch-size sweep. An input whose leading dim is not 1 cannot be batched this way.
+ */
+export function tileBatch(feeds: NamedTensors, batch: number): NamedTensors {
+  const out: NamedTensors = new Map();
+  for (const [name, t] of feeds) {
+    if (t.dims[0] !== 1) {
+      throw new BenchalignError('E_SHAPE', `input "${name}" has shape ${formatDims(t.dims)}`, { expected: 'a leading batch dimension of size 1 to sweep batch sizes' });
+    }
+    const data = new DTYPE_CTOR[t.dtype](t.data.length * batch) as DTypeDataMap[DType];
+    for (let i = 0; i < batch; i++) (data as Float32Array).set(t.data as Float32Array, i * t.data.length);
+    out.set(name, makeTensor(t.dtype, [batch, ...t.dims.slice(1)], data));
+  }
+  return out;
+}
+
 /** `.../test_data_set_3` -> 3. */
 export function dataSetIndex(dir: string): number {
   const m = /test_data_set_(\d+)\/?$/.exec(dir);

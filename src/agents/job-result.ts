@@ -88,6 +88,8 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
     }
   }
   if (first.resourceSamples.length > 0) r.resourceTimeline = first.resourceSamples;
+  const notes = [...new Set(repeats.flatMap((x) => x.notes))];
+  if (notes.length > 0) r.notes = notes;
 
   if (options.reference) {
     const alignment = alignJobOutputs(job, first.outputs, options.reference);

@@ -150,6 +150,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const totalSteps = jobs.length * repeats;
   progress.start(totalSteps);
   let step = 0;
+  let completed = false;
   try {
     for (let rep = 0; rep < repeats && !interrupted; rep++) {
       for (const job of jobs) {
@@ -203,10 +204,11 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
         out.addJob(result);
       }
     }
+    completed = !interrupted;
   } finally {
     progress.stop();
     for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
-    out.finish(interrupted ? 'interrupted' : 'complete');
+    out.finish(completed ? 'complete' : 'interrupted');
   }
   return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
 }

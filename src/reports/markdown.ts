@@ -133,13 +133,15 @@ export function toMarkdown(results: RunResults): string {
     out.push('');
   }
 
-  const notOk = results.jobs.filter((j) => j.status !== 'ok' || j.unstable);
+  const notOk = results.jobs.filter((j) => j.status !== 'ok' || j.unstable || (j.notes ?? []).length > 0);
   if (notOk.length > 0) {
     out.push('## Problems');
     out.push('');
     for (const j of notOk) {
-      const why = j.status === 'ok' ? (j.stopping?.recommendation ?? 'unstable') : (j.reason ?? 'no reason recorded');
-      out.push(`- **${j.model.name} / ${j.engine.name}** (${displayStatus(j)}): ${why}`);
+      const why =
+        j.status !== 'ok' ? (j.reason ?? 'no reason recorded') : j.unstable ? (j.stopping?.recommendation ?? 'unstable') : '';
+      const notes = (j.notes ?? []).join('; ');
+      out.push(`- **${j.model.name} / ${j.engine.name}** (${displayStatus(j)}): ${[why, notes].filter(Boolean).join('; ')}`);
       if (j.stderrTail) {
         out.push('', '  ```', ...j.stderrTail.trimEnd().split('\n').slice(-15).map((l) => `  ${l}`), '  ```');
       }

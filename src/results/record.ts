@@ -71,6 +71,8 @@ export interface JobResult {
   stderrTail?: string;
   /** True when stopping hit a limit before the CI target. */
   unstable?: boolean;
+  /** What was not measured and why, e.g. a batch size the model refuses. */
+  notes?: string[];
   /** Inputs: where they came from. */
   inputs?: { source: 'reference' | 'random'; seed?: number; shapes: Record<string, number[]> };
   coldStart?: { loadMs: number; convertMs?: number; totalMs: number; cacheHit?: boolean };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchalignError } from '../errors.js';
 import type { NamedTensors } from '../tensors/tensor.js';
-import { readNpyFrame, writeNpyFrame } from './npy-frame.js';
+import { readNpy, writeNpy } from '../tensors/npy.js';
 import type { HelloResult, InferResult, LoadResult, MeasureResultMsg } from './protocol.js';
 import type {
   ActivationInfo,
@@ -128,7 +128,7 @@ export abstract class WorkerRunner implements Runner {
     const res = await worker.request<InferResult>('infer', { outputDir }, this.timeoutMs());
     this.lastInferLatencyNs = res.latencyNs;
     const out: NamedTensors = new Map();
-    for (const [name, path] of Object.entries(res.outputs)) out.set(name, await readNpyFrame(path));
+    for (const [name, path] of Object.entries(res.outputs)) out.set(name, await readNpy(path));
     await rm(outputDir, { recursive: true, force: true });
     return out;
   }
@@ -216,7 +216,7 @@ export abstract class WorkerRunner implements Runner {
     let i = 0;
     for (const [name, t] of feeds) {
       const path = join(inputDir, `${i++}.npy`);
-      await writeNpyFrame(path, t);
+      await writeNpy(path, t);
       inputs[name] = path;
     }
     await worker.request('setInputs', { inputs }, this.timeoutMs());

@@ -6,7 +6,7 @@ import { ExitCode } from '../../src/errors.js';
 import type { JobResult, RunResults } from '../../src/results/record.js';
 import { encodeNpy } from '../../src/tensors/npy.js';
 import { readTensors } from '../../src/tensors/read.js';
-import { cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';
+import { QUICK, cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';
 
 let prevTestEngines: string | undefined;
 beforeAll(() => {
@@ -107,6 +107,21 @@ describe('runSuite on real ONNX Runtime with the bundled models', () => {
     expect(j.reason).toMatch(/budget missed: p50MaxMs/);
     expect(j.budgets?.find((b) => b.name === 'p50MaxMs')?.passed).toBe(false);
     expect(j.budgets?.find((b) => b.name === 'peakRssMaxMiB')?.passed).toBe(true);
+  });
+
+  it('sweeps batch sizes where the model allows it, and notes where it does not', async () => {
+    const dir = tempDir('batch');
+    const suite = writeSuite(dir, { models: [cnnModel(), transformerModel()], engines: [ORT], measurement: { ...QUICK, batchSizes: [1, 4] } });
+    const { results } = await runSuite({ suitePath: suite, outDir: join(dir, 'out'), quiet: true });
+    const cnn = job(results, 'cnn');
+    expect(cnn.status).toBe('ok');
+    const b4 = cnn.throughput?.find((t) => t.batchSize === 4);
+    expect(b4?.itemsPerSec).toBeGreaterThan(0);
+    expect(b4?.requests).toBeGreaterThan(0);
+    const tr = job(results, 'transformer');
+    expect(tr.status).toBe('ok');
+    expect(tr.throughput?.some((t) => t.batchSize === 4)).toBe(false);
+    expect(tr.notes?.[0]).toMatch(/batch size 4 not measured/);
   });
 
   it('feeds seeded random inputs with per-input ranges, reproducibly', async () => {

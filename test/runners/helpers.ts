@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readNpyFrame } from '../../src/runners/npy-frame.js';
+import { readNpy } from '../../src/tensors/npy.js';
 import type { EngineOptions, ModelRef, PreparedModel, Runner } from '../../src/runners/types.js';
 import type { NamedTensors, Tensor } from '../../src/tensors/tensor.js';
 
@@ -24,7 +24,7 @@ export async function activate(runner: Runner, path: string, options: Record<str
 
 export async function readDir(dir: string, names: string[]): Promise<NamedTensors> {
   const out: NamedTensors = new Map();
-  for (const n of names) out.set(n, await readNpyFrame(`${dir}/${n}.npy`));
+  for (const n of names) out.set(n, await readNpy(`${dir}/${n}.npy`));
   return out;
 }
 

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../../tensors/tensor.js';
-import { readNpyFrame, writeNpyFrame } from '../npy-frame.js';
+import { readNpy, writeNpy } from '../../tensors/npy.js';
 import { PROTOCOL_VERSION, RpcCode, type InferParams, type LoadParams, type MeasureParams, type SetInputsParams } from '../protocol.js';
 import { WorkerError, serveWorker } from '../worker-server.js';
 import { parseFaultOptions, type FaultOptions, type FaultStage } from './options.js';
@@ -98,7 +98,7 @@ serveWorker({
   setInputs: async (raw) => {
     if (!loaded) throw new WorkerError(RpcCode.State, 'no model is loaded', { benchalignCode: 'E_USAGE' });
     const next = new Map<string, Tensor>();
-    for (const [name, path] of Object.entries((raw as SetInputsParams).inputs)) next.set(name, await readNpyFrame(path));
+    for (const [name, path] of Object.entries((raw as SetInputsParams).inputs)) next.set(name, await readNpy(path));
     if (!next.has('x')) throw new WorkerError(RpcCode.InvalidParams, 'missing input x', { benchalignCode: 'E_SHAPE', expected: 'input x' });
     feeds = next;
     return null;
@@ -113,7 +113,7 @@ serveWorker({
     const dir = (raw as InferParams).outputDir;
     await mkdir(dir, { recursive: true });
     const path = join(dir, 'y.npy');
-    await writeNpyFrame(path, x);
+    await writeNpy(path, x);
     return { outputs: { y: path }, latencyNs };
   },
 

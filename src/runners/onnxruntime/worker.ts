@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { BenchalignError } from '../../errors.js';
 import { isDType, type DType, type DTypeDataMap } from '../../tensors/dtype.js';
 import { makeTensor, type Tensor } from '../../tensors/tensor.js';
-import { readNpyFrame, writeNpyFrame } from '../npy-frame.js';
+import { readNpy, writeNpy } from '../../tensors/npy.js';
 import {
   PROTOCOL_VERSION,
   RpcCode,
@@ -199,7 +199,7 @@ serveWorker({
           expected: `inputs ${s.inputs.map((m) => m.name).join(', ')}`,
         });
       }
-      feeds[name] = toOrt(await readNpyFrame(path));
+      feeds[name] = toOrt(await readNpy(path));
     }
     const missing = s.inputs.filter((m) => !(m.name in feeds)).map((m) => m.name);
     if (missing.length > 0) {
@@ -223,7 +223,7 @@ serveWorker({
       const v = results[m.name];
       if (v === undefined) continue;
       const path = join(p.outputDir, `${i++}.npy`);
-      await writeNpyFrame(path, fromOrt(m.name, v as ort.Tensor));
+      await writeNpy(path, fromOrt(m.name, v as ort.Tensor));
       outputs[m.name] = path;
     }
     return { outputs, latencyNs };
