@@ -66,7 +66,13 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function emptyAlignment(name: string, actual: Tensor, reference: Tensor, tolerance: Tolerance): OutputAlignment {
+/** An alignment with no element compared yet (failed until proven otherwise). */
+export function emptyAlignment(
+  name: string,
+  actual: Pick<Tensor, 'dtype' | 'dims'>,
+  reference: Pick<Tensor, 'dtype' | 'dims'>,
+  tolerance: Tolerance,
+): OutputAlignment {
   return {
     name,
     passed: false,

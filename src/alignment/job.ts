@@ -2,6 +2,7 @@
 import type { Job } from '../suite/matrix.js';
 import { outputSettings } from '../suite/matrix.js';
 import type { NamedTensors } from '../tensors/tensor.js';
+import { emptyAlignment } from './compare.js';
 import { alignTensors } from './layout.js';
 import { resolveTolerance, type AlignPrecision } from './tolerances.js';
 import type { DType } from '../tensors/dtype.js';
@@ -27,30 +28,12 @@ function toleranceFor(job: Job, name: string, referenceDType?: DType): Tolerance
 /** A failed entry for a reference output the engine did not produce. */
 function missingOutput(job: Job, name: string, reference: NamedTensors, available: string[]): OutputAlignment {
   const r = reference.get(name);
-  return {
-    name,
-    passed: false,
-    reasons: [`the engine produced no output "${name}" (it produced: ${available.join(', ') || 'nothing'})`],
-    actualDType: r?.dtype ?? 'float32',
-    referenceDType: r?.dtype ?? 'float32',
-    actualDims: [],
-    referenceDims: r ? [...r.dims] : [],
-    tolerance: toleranceFor(job, name, r?.dtype),
-    count: 0,
-    maxAbsError: NaN,
-    meanAbsError: NaN,
-    maxRelError: NaN,
-    rmse: NaN,
-    cosine: NaN,
-    snrDb: NaN,
-    mismatchCount: r ? r.data.length : 0,
-    mismatchPct: 100,
-    nan: { actual: 0, reference: 0 },
-    inf: { actual: 0, reference: 0 },
-    worst: [],
-    minPassingAtol: Infinity,
-    minPassingRtol: Infinity,
-  };
+  const refShape = r ?? { dtype: 'float32' as const, dims: [] };
+  const a = emptyAlignment(name, { dtype: refShape.dtype, dims: [] }, refShape, toleranceFor(job, name, r?.dtype));
+  a.reasons.push(`the engine produced no output "${name}" (it produced: ${available.join(', ') || 'nothing'})`);
+  a.mismatchCount = r ? r.data.length : 0;
+  a.mismatchPct = 100;
+  return a;
 }
 
 /** Compares every reference output (except those with `compare: false`) with the engine's. */

@@ -20,17 +20,9 @@ export interface FingerprintOptions {
 
 type Gpu = DeviceFingerprint['gpus'][number];
 
-interface StaticInfo {
-  hostname: string;
-  cpuModel: string;
-  cpuCores: number;
-  cpuPhysicalCores?: number;
-  arch: string;
-  memoryBytes: number;
-  os: string;
-  kernel: string;
+type StaticInfo = Pick<DeviceFingerprint, 'hostname' | 'cpuModel' | 'cpuCores' | 'cpuPhysicalCores' | 'arch' | 'memoryBytes' | 'os' | 'kernel'> & {
   siGpus: Gpu[];
-}
+};
 
 let staticCache: Promise<StaticInfo> | undefined;
 

@@ -97,6 +97,29 @@ describe('runSuite on real ONNX Runtime with the bundled models', () => {
     expect(readFileSync(join(dir, 'out', 'junit.xml'), 'utf8')).toContain('<failure');
   });
 
+  it('fails an output the engine never produced, naming what it did produce', async () => {
+    const dir = tempDir('missing-output');
+    const ref = (await readTensors(join(cnnModel().reference as string))).tensors.get('logits');
+    writeFileSync(join(dir, 'ghost.npy'), encodeNpy(ref!));
+    const suite = writeSuite(dir, { models: [cnnModel({ reference: join(dir, 'ghost.npy') })], engines: [ORT] });
+    const { results, exitCode } = await runSuite({ suitePath: suite, outDir: join(dir, 'out'), quiet: true, mode: 'accuracy-only' });
+    // A single reference and a single output are paired by position, and the pairing is recorded.
+    expect(exitCode).toBe(ExitCode.Ok);
+    const o = job(results, 'cnn').alignment?.[0];
+    expect(o?.mapping?.name).toEqual({ reference: 'ghost', actual: 'logits', by: 'index' });
+
+    const two = new Map([['logits', ref!], ['ghost', ref!]]);
+    const { encodeSafetensors } = await import('../../src/tensors/safetensors.js');
+    writeFileSync(join(dir, 'two.safetensors'), encodeSafetensors(two));
+    const suite2 = writeSuite(dir, { models: [cnnModel({ reference: join(dir, 'two.safetensors') })], engines: [ORT] }, 'two.json');
+    const r2 = await runSuite({ suitePath: suite2, outDir: join(dir, 'out2'), quiet: true, mode: 'accuracy-only' });
+    expect(r2.exitCode).toBe(ExitCode.GateFailed);
+    const ghost = job(r2.results, 'cnn').alignment?.find((x) => x.name === 'ghost');
+    expect(ghost?.passed).toBe(false);
+    expect(ghost?.reasons[0]).toBe('the engine produced no output "ghost" (it produced: logits)');
+    expect(job(r2.results, 'cnn').alignment?.find((x) => x.name === 'logits')?.passed).toBe(true);
+  });
+
   it('fails a job that misses its latency budget and says which budget', async () => {
     const dir = tempDir('budget');
     const suite = writeSuite(dir, { models: [cnnModel({ budgets: { p50MaxMs: 0.001, peakRssMaxMiB: 100000 } })], engines: [ORT] });
