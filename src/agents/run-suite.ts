@@ -12,7 +12,7 @@ import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
 import { readOnnxTestData } from '../tensors/onnx-test-data.js';
-import { writeNpy } from '../tensors/npy.js';
+import { writeSafetensors } from '../tensors/safetensors.js';
 import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { VERSION } from '../version.js';
@@ -229,9 +229,9 @@ async function finishJob(
   }
   const result = buildJobResult(job, repeats, startedAt, { ...(reference ? { reference } : {}), ...(device ? { device } : {}) });
   if (saveOutputs && repeats[0]) {
-    const rel = join('outputs', safeName(job.key));
-    await mkdir(join(runDir, rel), { recursive: true });
-    for (const [name, t] of repeats[0].outputs) await writeNpy(join(runDir, rel, `${safeName(name)}.npy`), t);
+    const rel = join('outputs', `${safeName(job.key)}.safetensors`);
+    await mkdir(join(runDir, 'outputs'), { recursive: true });
+    await writeSafetensors(join(runDir, rel), repeats[0].outputs, { job: job.key, engine: job.engine.name });
     result.savedOutputs = rel;
   }
   return result;

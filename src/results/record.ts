@@ -88,7 +88,7 @@ export interface JobResult {
   budgets?: BudgetCheck[];
   /** Raw steady-state latency samples in nanoseconds, one array per repeat. */
   samplesNs?: number[][];
-  /** Paths of saved output tensors, relative to the run directory. */
+  /** The job's output tensors (`--save-outputs`), a .safetensors file relative to the run directory. */
   savedOutputs?: string;
   startedAt: string;
   endedAt: string;

@@ -36,6 +36,21 @@ describe('benchalign run (the real CLI process)', () => {
     expect(parsed.jobs[0]?.latency).toBeUndefined();
   });
 
+  it('saves the outputs so that `benchalign align` can check them again later', () => {
+    const dir = tempDir('cli-save');
+    const suite = writeSuite(dir, { models: [transformerModel()], engines: [ORT] });
+    const out = join(dir, 'out');
+    expect(cli(['run', suite, '--out', out, '--accuracy-only', '--save-outputs', '--quiet']).status).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+    const saved = join(out, results.jobs[0]?.savedOutputs ?? 'missing');
+    const ok = cli(['align', saved, join(REPO, 'suites/models/transformer/outputs.pt')]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/hidden/);
+    expect(ok.stdout).toMatch(/pooled/);
+    const strict = cli(['align', saved, join(REPO, 'suites/models/transformer/outputs.pt'), '--atol', '0', '--rtol', '0']);
+    expect(strict.status).toBe(1);
+  });
+
   it('exits 2 with every problem of a bad suite, each with its path', () => {
     const dir = tempDir('cli-bad');
     const path = join(dir, 'bad.yaml');

@@ -14,7 +14,7 @@ function list(v: string, prev: string[] = []): string[] {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('measure every model on every engine of a suite and check the outputs against the references')
+    .description('Measure every model on every engine of a suite and check the outputs against the references (exit 0 all good, 1 a gate failed, 2 bad input, 3 engine missing or interrupted, 4 nothing measured)')
     .argument('[suite]', 'suite file (YAML or JSON)')
     .option('--onnx-tests <dir>', 'run a folder of ONNX test-data cases (model.onnx + test_data_set_*) without a suite file')
     .option('--engines <names>', 'only these engines (comma-separated, repeatable)', list)
@@ -22,7 +22,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'run folder (default: reports/<timestamp>-<suite>/)')
     .option('--accuracy-only', 'load, infer once and align; no timing loop')
     .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
-    .option('--save-outputs', 'keep each job\'s output tensors (.npy) in the run folder')
+    .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
     .option('--json', 'print results.json to stdout')
     .option('--quiet', 'no progress output')
     .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean }) => {
