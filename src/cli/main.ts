@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAlign } from './commands/align.js';
+import { registerCompare } from './commands/compare.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAlign(program);
   registerRun(program);
   registerInspect(program);
+  registerCompare(program);
   return program;
 }
 

@@ -1,0 +1,174 @@
+/**
+ * `benchalign compare`: reads several runs' results.json, merges their jobs and writes
+ * report.html (self-contained, with charts), report.md and report.csv.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BenchalignError } from '../errors.js';
+import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../results/record.js';
+import { writeFileAtomic } from '../results/run-dir.js';
+import { VERSION } from '../version.js';
+import { toCsv } from './csv.js';
+import { fmtMs, mdTable } from './format.js';
+import { toHtml } from './html/render.js';
+import { buildReportData, jobVariant, type LoadedRun, type ReportData } from './html/view-model.js';
+import { toMarkdown } from './markdown.js';
+
+export interface CompareOptions {
+  /** results.json files or run folders holding one. Run ids come with the results store. */
+  inputs: string[];
+  /**
+   * Engine the speedups are relative to: an engine name (`onnxruntime`, its first variant is
+   * used) or a variant as shown in the report (`onnxruntime/t2`). Default: the first engine.
+   */
+  baselineEngine?: string;
+  /** Output folder. Default `reports/<timestamp>-compare/` under the current directory. */
+  outDir?: string;
+  now?: Date;
+}
+
+export interface CompareOutcome {
+  outDir: string;
+  /** Absolute paths of report.html, report.md and report.csv. */
+  files: { html: string; md: string; csv: string };
+  merged: RunResults;
+  data: ReportData;
+}
+
+function timestamp(d: Date): string {
+  return d.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** Reads one run from a results.json path or a run folder, checking its shape. */
+export function loadRun(input: string): LoadedRun {
+  let file = resolve(input);
+  if (!existsSync(file)) throw new BenchalignError('E_IO', 'no such file or folder', { file: input, expected: 'a results.json file or a run folder that holds one' });
+  if (statSync(file).isDirectory()) {
+    file = join(file, 'results.json');
+    if (!existsSync(file)) throw new BenchalignError('E_IO', 'the folder holds no results.json', { file: input, expected: 'a run folder written by `benchalign run`' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new BenchalignError('E_CONFIG', `not valid JSON: ${e instanceof Error ? e.message : String(e)}`, { file, expected: 'a results.json written by `benchalign run`' });
+  }
+  const r = parsed as Partial<RunResults> | null;
+  const problems: string[] = [];
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) problems.push('not a JSON object');
+  else {
+    if (r.schemaVersion !== RESULTS_SCHEMA_VERSION) problems.push(`schemaVersion: ${JSON.stringify(r.schemaVersion)}, this benchalign reads ${RESULTS_SCHEMA_VERSION}`);
+    if (typeof r.run !== 'object' || r.run === null || typeof r.run.id !== 'string') problems.push('run.id: missing');
+    if (typeof r.suite !== 'object' || r.suite === null || typeof r.suite.name !== 'string') problems.push('suite.name: missing');
+    if (!Array.isArray(r.jobs)) problems.push('jobs: expected an array');
+    else {
+      r.jobs.forEach((j: Partial<JobResult> | null, i) => {
+        if (typeof j !== 'object' || j === null) return problems.push(`jobs[${i}]: not an object`);
+        if (typeof j.key !== 'string') problems.push(`jobs[${i}].key: missing`);
+        if (typeof j.model?.name !== 'string') problems.push(`jobs[${i}].model.name: missing`);
+        if (typeof j.engine?.name !== 'string') problems.push(`jobs[${i}].engine.name: missing`);
+        if (!['ok', 'failed', 'errored', 'skipped'].includes(j.status as string)) problems.push(`jobs[${i}].status: ${JSON.stringify(j.status)}`);
+        return undefined;
+      });
+    }
+  }
+  if (problems.length > 0) {
+    throw new BenchalignError('E_CONFIG', `not a benchalign results file: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`, {
+      file,
+      expected: 'a results.json written by `benchalign run` (docs/results.md)',
+    });
+  }
+  return { source: input, results: parsed as RunResults };
+}
+
+/** The engine variant a baseline name picks, or an error naming the ones present. */
+export function resolveBaseline(jobs: readonly JobResult[], asked: string | undefined): string {
+  const variants = [...new Set(jobs.map(jobVariant))];
+  if (variants.length === 0) return asked ?? '–';
+  if (asked === undefined) return variants[0] as string;
+  if (variants.includes(asked)) return asked;
+  const byEngine = jobs.find((j) => j.engine.name === asked);
+  if (byEngine) return jobVariant(byEngine);
+  throw new BenchalignError('E_USAGE', `--baseline-engine ${asked}: no job ran that engine`, { expected: `one of ${[...new Set([...jobs.map((j) => j.engine.name), ...variants])].join(', ')}` });
+}
+
+/** One RunResults holding every job, for the Markdown reporter. */
+export function mergeRuns(runs: readonly LoadedRun[], now: Date): RunResults {
+  const first = runs[0]?.results;
+  if (!first) throw new BenchalignError('E_USAGE', 'nothing to compare', { expected: 'at least one results.json or run folder' });
+  const starts = runs.map((r) => r.results.run.startedAt).sort();
+  const ends = runs.map((r) => r.results.run.endedAt).filter((e): e is string => e !== undefined).sort();
+  const devices = new Set(runs.flatMap((r) => r.results.jobs.map((j) => (j.device ?? r.results.device)?.hash ?? 'unknown')));
+  const merged: RunResults = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: 'benchalign', version: VERSION },
+    suite: { name: `compare: ${[...new Set(runs.map((r) => r.results.suite.name))].join(', ')}`, path: runs.map((r) => r.source).join(', '), sha256: '' },
+    run: {
+      id: `${timestamp(now)}-compare`,
+      startedAt: starts[0] ?? now.toISOString(),
+      status: runs.every((r) => r.results.run.status === 'complete') ? 'complete' : 'interrupted',
+      argv: [],
+      mode: runs.every((r) => r.results.run.mode === 'accuracy-only') ? 'accuracy-only' : 'benchmark',
+    },
+    jobs: runs.flatMap((r) => r.results.jobs.map((j) => ({ ...j, device: j.device ?? r.results.device }) as JobResult)),
+  };
+  const lastEnd = ends[ends.length - 1];
+  if (lastEnd !== undefined) merged.run.endedAt = lastEnd;
+  if (devices.size === 1 && first.device) merged.device = first.device;
+  return merged;
+}
+
+function compareMarkdown(merged: RunResults, data: ReportData): string {
+  const out = [toMarkdown(merged).trimEnd(), ''];
+  out.push('## Runs compared', '');
+  out.push(mdTable(['run', 'suite', 'read from', 'started', 'status', 'jobs'], data.runs.map((r, i) => [r.id, r.suite, r.source, r.startedAt, r.status, String(data.jobs.filter((j) => j.run === i).length)])));
+  out.push('');
+  if (data.devices.length > 1) {
+    out.push('## Devices', '');
+    out.push(mdTable(['device', 'fingerprint', 'jobs'], data.devices.map((d, i) => [d.label, d.id.slice(0, 16), data.jobs.filter((j) => j.device === i).map((j) => `${j.model}/${j.variant}`).join(', ')])));
+    out.push('');
+  }
+  const base = new Map<string, (typeof data.jobs)[number]>();
+  for (const j of data.jobs) if (j.variant === data.baseline && j.p50 && !base.has(`${j.model}\0${j.device}`)) base.set(`${j.model}\0${j.device}`, j);
+  const rows: string[][] = [];
+  for (const j of data.jobs) {
+    const b = base.get(`${j.model}\0${j.device}`);
+    if (!b || !j.p50 || !b.p50) continue;
+    rows.push([j.model, j.variant, data.devices[j.device]?.label ?? '', fmtMs(j.p50[0]), fmtMs(b.p50[0]), `${(b.p50[0] / j.p50[0]).toFixed(2)}×`]);
+  }
+  if (rows.length > 0) {
+    out.push(`## Speedup over ${data.baseline}`, '');
+    out.push(`p50 of the baseline divided by p50 of the engine, same model and device (> 1 is faster).`, '');
+    out.push(mdTable(['model', 'engine', 'device', 'p50 ms', 'baseline p50 ms', 'speedup'], rows));
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** CSV of every run, each row with its own run id; one header. */
+function compareCsv(runs: readonly LoadedRun[]): string {
+  return runs
+    .map((r, i) => {
+      const csv = toCsv({ ...r.results, jobs: r.results.jobs.map((j) => ({ ...j, device: j.device ?? r.results.device }) as JobResult) });
+      return i === 0 ? csv : csv.slice(csv.indexOf('\n') + 1);
+    })
+    .join('');
+}
+
+/** Reads the runs and writes report.html, report.md and report.csv into the output folder. */
+export function compareRuns(options: CompareOptions): CompareOutcome {
+  if (options.inputs.length === 0) throw new BenchalignError('E_USAGE', 'nothing to compare', { expected: 'at least one results.json or run folder' });
+  const now = options.now ?? new Date();
+  const runs = options.inputs.map(loadRun);
+  const merged = mergeRuns(runs, now);
+  const baseline = resolveBaseline(merged.jobs, options.baselineEngine);
+  const suites = [...new Set(runs.map((r) => r.results.suite.name))].join(', ');
+  const data = buildReportData(runs, baseline, `benchalign compare: ${suites}`, VERSION, now);
+  const outDir = resolve(options.outDir ?? join('reports', `${timestamp(now)}-compare`));
+  mkdirSync(outDir, { recursive: true });
+  const files = { html: join(outDir, 'report.html'), md: join(outDir, 'report.md'), csv: join(outDir, 'report.csv') };
+  writeFileAtomic(files.html, toHtml(data));
+  writeFileAtomic(files.md, compareMarkdown(merged, data));
+  writeFileAtomic(files.csv, compareCsv(runs));
+  return { outDir, files, merged, data };
+}
