@@ -273,7 +273,7 @@
       axes: [{ label: 'p50 latency (ms, log)' }, { label: log ? 'max abs error (log; 0 drawn at 1e-12)' : 'min SNR (dB)', size: 70, values: function (u, v) { return v.map(function (x) { return !log || logTick(x) ? fmtNum(x, 2) : ''; }); } }],
       cursor: { points: { size: 10 } },
       series: [{ label: 'p50 ms', value: function (u, v) { return fmtMs(v); } }].concat(labels.map(function (l) {
-        return { label: l, stroke: colorOf(l), fill: colorOf(l), paths: function () { return null; }, points: { show: true, size: 9, fill: colorOf(l), stroke: colorOf(l) }, value: function (u, v) { return fmtNum(v); } };
+        return { label: l, stroke: colorOf(l), fill: colorOf(l), paths: function () { return null; }, points: { show: true, size: 9, fill: colorOf(l), stroke: colorOf(l) }, value: function (u, v) { return v === null ? '–' : fmtNum(v); } };
       })),
     }, [xs].concat(ys));
   }
