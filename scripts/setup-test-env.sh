@@ -5,6 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build
+# Debian's chromium for the browser tests of report.html (test/reports/html.browser.test.ts).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup-test-env: installing chromium (apt-get)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup-test-env: chromium is missing and this is not root, so it cannot be installed; the report.html browser tests will skip (apt-get install chromium)" >&2
+  fi
+fi
 bash scripts/setup-python.sh
 PY=.venv/bin/python
 mkdir -p test/fixtures/generated
