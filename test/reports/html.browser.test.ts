@@ -16,6 +16,24 @@ import { REPO } from '../agents/helpers.js';
 import { browserUnavailable, launch, type Session } from './browser.js';
 import { makeReportFixture, type ReportFixture } from './fixture.js';
 
+/** The little of the DOM these checks touch (the project compiles without the DOM lib). */
+interface El {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  firstChild: El | null;
+  children: ArrayLike<El>;
+  querySelectorAll(selector: string): ArrayLike<El>;
+}
+interface Canvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+interface PageGlobals {
+  document: { querySelector(selector: string): Canvas | null };
+  __benchalignPalette: string[];
+}
+
 const unavailable = browserUnavailable();
 if (unavailable) console.log(`skipping the browser tests of report.html: ${unavailable}`);
 
@@ -48,7 +66,7 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(pathToFileURL(html).href);
-    await page.waitForFunction(() => (window as unknown as { __benchalignRendered?: number }).__benchalignRendered !== undefined, null, { timeout: 10_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { __benchalignRendered?: number }).__benchalignRendered !== undefined, null, { timeout: 10_000 });
   }, 180_000);
 
   afterAll(async () => {
@@ -61,13 +79,13 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
     expect(consoleErrors).toEqual([]);
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('#problems').textContent()).toContain(INJECTED);
   });
 
   it("shows every job's numbers exactly as results.json has them", async () => {
     const rows = await page.$$eval('#summary tbody tr', (trs) =>
-      trs.map((tr) => ({
+      (trs as unknown as El[]).map((tr) => ({
         key: tr.getAttribute('data-key'),
         run: tr.getAttribute('data-run'),
         cells: Object.fromEntries(Array.from(tr.querySelectorAll('td')).map((td) => [td.getAttribute('data-col'), { text: (td.firstChild?.textContent ?? td.textContent ?? '').trim(), v: td.getAttribute('data-v') }])),
@@ -113,12 +131,13 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
   /** Pixels of the canvas drawn in one of the palette's series colors. */
   async function markPixels(chartId: string): Promise<number> {
     return page.evaluate((id) => {
-      const canvas = document.querySelector<HTMLCanvasElement>(`#${id} canvas`);
+      const g = globalThis as unknown as PageGlobals;
+      const canvas = g.document.querySelector(`#${id} canvas`);
       if (!canvas) return -1;
       const ctx = canvas.getContext('2d');
       if (!ctx) return -1;
       const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      const palette = ((window as unknown as { __benchalignPalette: string[] }).__benchalignPalette).map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
+      const palette = g.__benchalignPalette.map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
       let n = 0;
       for (let i = 0; i < px.length; i += 4) {
         if ((px[i + 3] ?? 0) < 200) continue;
@@ -134,17 +153,17 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
       expect(await markPixels(id), id).toBeGreaterThan(100);
     }
     // One CDF series per measured job of the selected model (2 variants x 2 devices).
-    const cdfSeries = await page.evaluate(() => (window as unknown as { __benchalignCharts: Record<string, { series: unknown[] }> }).__benchalignCharts.cdf?.series.length);
+    const cdfSeries = await page.evaluate(() => (globalThis as unknown as { __benchalignCharts: Record<string, { series: unknown[] }> }).__benchalignCharts.cdf?.series.length);
     expect(cdfSeries).toBe(1 + 4);
     // The heatmap: one row per model output, the wrong reference fails, errored engines say so.
-    const heat = await page.$$eval('#heatmap tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+    const heat = await page.$$eval('#heatmap tbody tr', (trs) => (trs as unknown as El[]).map((tr) => Array.from(tr.children).map((c) => c.textContent)));
     expect(heat.map((r) => r[0])).toEqual(['cnn · logits', 'transformer · hidden', 'transformer · pooled', 'cnn-wrongref · wrong-logits']);
     expect(heat[3]?.slice(1).filter((t) => t?.includes('✗'))).toHaveLength(4);
     expect(heat[0]?.filter((t) => t === 'errored')).toHaveLength(2);
     // Another model redraws the per-model charts.
     await page.selectOption('#model-select', 'transformer');
     expect(await markPixels('chart-cdf')).toBeGreaterThan(100);
-    expect(await page.evaluate(() => (window as unknown as { __benchalignCharts: Record<string, { series: Array<{ label: string }> }> }).__benchalignCharts.cdf?.series.length)).toBe(5);
+    expect(await page.evaluate(() => (globalThis as unknown as { __benchalignCharts: Record<string, { series: Array<{ label: string }> }> }).__benchalignCharts.cdf?.series.length)).toBe(5);
   });
 
   it('drills down into a job: resource and latency timelines, and the environment', async () => {
@@ -169,7 +188,7 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
 
   it('sorts by a column (missing values last) and filters by text', async () => {
     const p50s = async (): Promise<Array<number | null>> =>
-      page.$$eval('#summary tbody tr:not([hidden]) td[data-col="p50"]', (tds) => tds.map((td) => (td.getAttribute('data-v') === null ? null : Number(td.getAttribute('data-v')))));
+      page.$$eval('#summary tbody tr:not([hidden]) td[data-col="p50"]', (tds) => (tds as unknown as El[]).map((td) => (td.getAttribute('data-v') === null ? null : Number(td.getAttribute('data-v')))));
     await page.click('#summary th[data-col="p50"]');
     const asc = await p50s();
     const measured = asc.filter((x): x is number => x !== null);
@@ -180,11 +199,11 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
     const desc = await p50s();
     expect(desc.filter((x) => x !== null)).toEqual([...measured].reverse());
     await page.click('#summary th[data-col="model"]');
-    const models = await page.$$eval('#summary tbody td[data-col="model"]', (tds) => tds.map((td) => td.textContent ?? ''));
+    const models = await page.$$eval('#summary tbody td[data-col="model"]', (tds) => (tds as unknown as El[]).map((td) => td.textContent ?? ''));
     expect(models).toEqual([...models].sort((a, b) => a.localeCompare(b)));
 
     await page.fill('#filter', 'wrongref');
-    const visible = async (): Promise<string[]> => page.$$eval('#summary tbody tr:not([hidden])', (trs) => trs.map((tr) => tr.getAttribute('data-key') ?? ''));
+    const visible = async (): Promise<string[]> => page.$$eval('#summary tbody tr:not([hidden])', (trs) => (trs as unknown as El[]).map((tr) => tr.getAttribute('data-key') ?? ''));
     expect((await visible()).every((k) => k.startsWith('cnn-wrongref/'))).toBe(true);
     expect(await visible()).toHaveLength(6);
     expect(await page.textContent('#count')).toBe('6 of 18 jobs');
