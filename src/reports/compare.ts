@@ -19,7 +19,7 @@ export interface CompareOptions {
   inputs: string[];
   /**
    * Engine the speedups are relative to: an engine name (`onnxruntime`, its first variant is
-   * used) or a variant as shown in the report (`onnxruntime/t2`). Default: the first engine.
+   * used) or a variant as shown in the report (`onnxruntime/fp32/t2`). Default: the first engine.
    */
   baselineEngine?: string;
   /** Output folder. Default `reports/<timestamp>-compare/` under the current directory. */

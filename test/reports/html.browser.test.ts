@@ -34,13 +34,17 @@ interface PageGlobals {
   __benchalignPalette: string[];
 }
 
+// Skipped only where chromium cannot be installed (not root); as root it must be there
+// (scripts/setup-test-env.sh installs it), and its absence fails the tests.
 const unavailable = browserUnavailable();
-if (unavailable) console.log(`skipping the browser tests of report.html: ${unavailable}`);
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const skip = unavailable !== undefined && !isRoot;
+if (skip) console.log(`skipping the browser tests of report.html: ${unavailable}`);
 
 const ARTIFACTS = join(REPO, 'test/fixtures/generated/reports');
 const INJECTED = '</script><script>window.__pwned = 1</script><!-- & "quotes"';
 
-describe.skipIf(unavailable !== undefined)('report.html in headless chromium', () => {
+describe.skipIf(skip)('report.html in headless chromium', () => {
   let fx: ReportFixture;
   let runs: RunResults[];
   let html: string;
@@ -50,6 +54,7 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
   const requests: string[] = [];
 
   beforeAll(async () => {
+    if (unavailable) throw new Error(unavailable);
     fx = await makeReportFixture();
     // A reason that would break out of the data block if it were not escaped.
     const other = JSON.parse(readFileSync(fx.otherDevicePath, 'utf8')) as RunResults;

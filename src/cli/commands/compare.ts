@@ -10,8 +10,8 @@ export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('Merge runs into one engine comparison: report.html (self-contained, with charts), report.md and report.csv')
-    .argument('<runs...>', 'results.json files or run folders (reports/<timestamp>-<suite>/); run ids come with the results store')
-    .option('--baseline-engine <engine>', 'engine (or engine variant, e.g. onnxruntime/t2) the speedups are relative to; default the first engine')
+    .argument('<runs...>', 'results.json files or run folders (reports/<timestamp>-<suite>/); run ids are accepted once the results store exists')
+    .option('--baseline-engine <engine>', 'engine name, or engine variant as the report shows it (onnxruntime/fp32/t2), the speedups are relative to; default the first engine')
     .option('--out <dir>', 'output folder (default reports/<timestamp>-compare/)')
     .action((runs: string[], o: CompareCliOptions) => {
       const { outDir, data } = compareRuns({

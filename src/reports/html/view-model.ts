@@ -63,7 +63,7 @@ export interface ViewJob {
   /** Index in `devices`. */
   device: number;
   model: string;
-  /** Engine variant: the job key without the model, e.g. `onnxruntime` or `onnxruntime/t2`. */
+  /** Engine variant: the job key without the model, e.g. `onnxruntime/fp32` or `onnxruntime/fp32/t2` (with a suite label). */
   variant: string;
   engine: string;
   version?: string;
