@@ -3,7 +3,7 @@ export * from './types.js';
 export { nsToMs, samplesNsToMs, sortSamples, percentile, percentileOfSorted, percentileCi } from './percentile.js';
 export { binomialPmf, minSamplesForCi, orderStatisticRanks } from './binomial.js';
 export type { OrderStatisticRanks } from './binomial.js';
-export { moments, summarizeLatency, hierarchicalBootstrap } from './latency.js';
+export { moments, summarizeLatency, hierarchicalBootstrap, hierarchicalBootstrapReplicates } from './latency.js';
 export type { Moments, SummarizeOptions, BootstrapOptions } from './latency.js';
 export { mserTruncation } from './mser.js';
 export type { MserOptions, MserResult } from './mser.js';

@@ -119,6 +119,23 @@ export function hierarchicalBootstrap(
   levels: readonly number[],
   options: BootstrapOptions,
 ): Array<{ low: number; high: number }> {
+  const replicates = hierarchicalBootstrapReplicates(sortedRepeats, levels, options);
+  const tail = (1 - options.confidence) / 2;
+  return replicates.map((rep) => {
+    rep.sort();
+    return { low: percentileOfSorted(rep, tail), high: percentileOfSorted(rep, 1 - tail) };
+  });
+}
+
+/**
+ * The B bootstrap replicates of each level (same draws as `hierarchicalBootstrap`), in draw
+ * order, one array per level: for two-sample comparisons (ratios of replicates).
+ */
+export function hierarchicalBootstrapReplicates(
+  sortedRepeats: readonly SortedSamples[],
+  levels: readonly number[],
+  options: Omit<BootstrapOptions, 'confidence'>,
+): Float64Array[] {
   const k = sortedRepeats.length;
   const B = options.resamples;
   if (!Number.isInteger(B) || B < 10) {
@@ -245,9 +262,5 @@ export function hierarchicalBootstrap(
       (replicates[i] as Float64Array)[b] = a + (h - lo) * (c - a);
     }
   }
-  const tail = (1 - options.confidence) / 2;
-  return replicates.map((rep) => {
-    rep.sort();
-    return { low: percentileOfSorted(rep, tail), high: percentileOfSorted(rep, 1 - tail) };
-  });
+  return replicates;
 }
