@@ -1,0 +1,234 @@
+/**
+ * Pure statistics of `benchalign regress` (docs/regress.md): normal tail probabilities,
+ * Benjamini-Hochberg adjusted p-values, the between-run noise of a job's history, and the
+ * two-sample comparison of one latency percentile.
+ */
+import { hierarchicalBootstrapReplicates } from '../../metrics/latency.js';
+import { percentileCi, percentileOfSorted, sortSamples } from '../../metrics/percentile.js';
+import type { SortedSamples } from '../../metrics/types.js';
+
+/** Complementary error function, |relative error| < 1.2e-7 (Chebyshev fit, Numerical Recipes erfcc). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/** Standard normal CDF. */
+export function normalCdf(z: number): number {
+  return 0.5 * erfc(-z / Math.SQRT2);
+}
+
+/** Two-sided p-value of a standard normal statistic: 2 (1 - Phi(|z|)). */
+export function twoSidedP(z: number): number {
+  return Math.min(1, erfc(Math.abs(z) / Math.SQRT2));
+}
+
+/**
+ * Benjamini-Hochberg adjusted p-values (q-values), in input order: for sorted p(1..m),
+ * q(i) = min over j >= i of m p(j) / j, capped at 1 (scipy.stats.false_discovery_control).
+ * Rejecting q < alpha controls the false discovery rate at alpha.
+ */
+export function benjaminiHochberg(ps: readonly number[]): number[] {
+  const m = ps.length;
+  const order = ps.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p || a.i - b.i);
+  const q = new Array<number>(m).fill(1);
+  let running = 1;
+  for (let r = m - 1; r >= 0; r--) {
+    const e = order[r] as { p: number; i: number };
+    running = Math.min(running, (e.p * m) / (r + 1));
+    q[e.i] = Math.min(1, running);
+  }
+  return q;
+}
+
+/** Median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  return percentileOfSorted(Float64Array.from(xs).sort(), 0.5);
+}
+
+/** Normal-consistent MAD: 1.4826 median |x - median|. */
+export function madSigma(xs: readonly number[]): number {
+  const m = median(xs);
+  return 1.4826 * median(xs.map((x) => Math.abs(x - m)));
+}
+
+/** Default between-run coefficients of variation (DESIGN.md: p50 of fresh processes spread ~0.3%). */
+export const DEFAULT_BETWEEN_RUN_CV: Record<'p50' | 'p99', number> = { p50: 0.003, p99: 0.02 };
+
+/** Fewest history values for a measured between-run CV (else the default is used). */
+export const MIN_HISTORY_VALUES = 4;
+
+export interface BetweenRunNoise {
+  /** Standard deviation of log(metric) between independent runs (about the CV). */
+  cv: number;
+  source: 'history' | 'default';
+  /** Number of history values it came from. */
+  values: number;
+}
+
+/**
+ * Between-run noise of a job from its history: `values` are the metric of independent
+ * worker processes (per-repeat values, or run values), oldest first. The noise is the
+ * MAD-based sigma of successive differences of log values divided by sqrt 2, so a real step
+ * in the history (one large difference) does not inflate it. Fewer than MIN_HISTORY_VALUES
+ * values: the default CV.
+ */
+export function betweenRunNoise(values: readonly number[], fallbackCv: number): BetweenRunNoise {
+  const logs = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log);
+  if (logs.length < MIN_HISTORY_VALUES) return { cv: fallbackCv, source: 'default', values: logs.length };
+  const diffs: number[] = [];
+  for (let i = 1; i < logs.length; i++) diffs.push(Math.abs((logs[i] as number) - (logs[i - 1] as number)));
+  const sigma = (1.4826 * median(diffs)) / Math.SQRT2;
+  return { cv: sigma, source: 'history', values: logs.length };
+}
+
+/** One side of a comparison: raw samples (ms) per repeat, or only a summary. */
+export type Side =
+  | { kind: 'samples'; repeatsMs: readonly (readonly number[])[] }
+  | { kind: 'summary'; value: number; low: number; high: number; repeats: number };
+
+export interface MetricComparisonInput {
+  level: number;
+  baseline: Side;
+  current: Side;
+  /** Between-run noise of this job and metric. */
+  noise: BetweenRunNoise;
+  confidence?: number;
+  /** Bootstrap resamples per side with repeats; default 1000. */
+  resamples?: number;
+  seed?: number;
+}
+
+export interface MetricComparison {
+  baselineMs: number;
+  currentMs: number;
+  ratio: number;
+  ratioLow: number;
+  ratioHigh: number;
+  /** Standard error of log(ratio). */
+  se: number;
+  z: number;
+  p: number;
+  /** How each side's variance was obtained. */
+  method: string;
+}
+
+interface SideEstimate {
+  value: number;
+  /** Variance of log(value). */
+  variance: number;
+  repeats: number;
+  method: string;
+}
+
+const Z95 = 1.959963984540054;
+
+function logWidthVariance(low: number, high: number, confidence: number): number {
+  if (!(low > 0 && high > 0)) return 0;
+  const z = zOf(confidence);
+  const s = (Math.log(high) - Math.log(low)) / (2 * z);
+  return s * s;
+}
+
+function zOf(confidence: number): number {
+  if (Math.abs(confidence - 0.95) < 1e-12) return Z95;
+  // bisection on the normal CDF: fine for the few calls made
+  let lo = 0;
+  let hi = 10;
+  const target = 1 - (1 - confidence) / 2;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < target) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confidence: number, resamples: number, seed: number): SideEstimate {
+  const between = noise.cv * noise.cv;
+  if (side.kind === 'summary') {
+    const within = logWidthVariance(side.low, side.high, confidence);
+    if (side.repeats >= 2) return { value: side.value, variance: Math.max(within, between / side.repeats), repeats: side.repeats, method: 'summary CI' };
+    return { value: side.value, variance: within + between, repeats: 1, method: 'summary CI + between-run' };
+  }
+  const repeats = side.repeatsMs.filter((r) => r.length > 0);
+  const sorted = repeats.map((r) => sortSamples(r));
+  const pooled = sortSamples(repeats.flat());
+  const value = percentileOfSorted(pooled, level);
+  const k = sorted.length;
+  if (k === 1) {
+    const ci = percentileCi(pooled, level, confidence);
+    return { value, variance: logWidthVariance(ci.low, ci.high, confidence) + between, repeats: 1, method: 'binomial CI + between-run' };
+  }
+  const [reps] = hierarchicalBootstrapReplicates(sorted as SortedSamples[], [level], { resamples, seed });
+  const logs = Array.from(reps as Float64Array, (v) => Math.log(v));
+  const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+  const v = logs.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (logs.length - 1);
+  // resampling k repeats understates their variance by (k - 1) / k; the history floor guards small k
+  const boot = (v * k) / (k - 1);
+  return { value, variance: Math.max(boot, between / k), repeats: k, method: 'hierarchical bootstrap' };
+}
+
+/**
+ * Compares one percentile of two runs: log(current / baseline) with a standard error from
+ * both sides (hierarchical bootstrap over repeats, or a single run's binomial CI widened by
+ * the between-run variance), a normal CI and a two-sided p-value for "no change".
+ */
+export function compareMetric(input: MetricComparisonInput): MetricComparison {
+  const confidence = input.confidence ?? 0.95;
+  const resamples = input.resamples ?? 1000;
+  const seed = input.seed ?? 1;
+  const b = estimateSide(input.baseline, input.level, input.noise, confidence, resamples, seed);
+  const c = estimateSide(input.current, input.level, input.noise, confidence, resamples, seed + 7919);
+  const est = Math.log(c.value / b.value);
+  const se = Math.sqrt(b.variance + c.variance);
+  const z = se > 0 ? est / se : est === 0 ? 0 : Math.sign(est) * Infinity;
+  const zc = zOf(confidence);
+  return {
+    baselineMs: b.value,
+    currentMs: c.value,
+    ratio: Math.exp(est),
+    ratioLow: Math.exp(est - zc * se),
+    ratioHigh: Math.exp(est + zc * se),
+    se,
+    z,
+    p: se > 0 ? twoSidedP(z) : est === 0 ? 1 : 0,
+    method: b.method === c.method ? b.method : `${b.method} / ${c.method}`,
+  };
+}
+
+export type PerfVerdict = 'regressed' | 'improved' | 'unchanged' | 'inconclusive';
+
+/**
+ * The verdict rule (docs/regress.md), with q the BH-adjusted p-value and m the minimum effect:
+ * - regressed: q < alpha, the ratio is at least 1 + m/2 and its CI reaches 1 + m;
+ * - improved: the mirror image (ratio at most 1/(1 + m/2), CI reaches 1/(1 + m));
+ * - unchanged: the CI lies within [1/(1 + m), 1 + m] (a real but smaller change included);
+ * - inconclusive: anything else: the data can neither show nor exclude a change of m.
+ */
+export function perfVerdict(c: Pick<MetricComparison, 'ratio' | 'ratioLow' | 'ratioHigh'>, q: number, minEffect: number, alpha = 0.05): PerfVerdict {
+  const up = 1 + minEffect;
+  const down = 1 / up;
+  if (q < alpha && c.ratio >= 1 + minEffect / 2 && c.ratioHigh >= up) return 'regressed';
+  if (q < alpha && c.ratio <= 1 / (1 + minEffect / 2) && c.ratioLow <= down) return 'improved';
+  if (c.ratioLow >= down && c.ratioHigh <= up) return 'unchanged';
+  return 'inconclusive';
+}
+
+/**
+ * Repeats per side that would bring the CI half-width (in log terms) under half the minimum
+ * effect, assuming the standard error shrinks as 1 / sqrt(repeats).
+ */
+export function repeatsNeeded(se: number, repeats: number, minEffect: number, confidence = 0.95): number {
+  const target = Math.log(1 + minEffect) / 2 / zOf(confidence);
+  if (se <= target) return repeats;
+  return Math.ceil(Math.max(1, repeats) * (se / target) ** 2);
+}
