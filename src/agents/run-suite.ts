@@ -8,6 +8,7 @@ import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
 import { RunDirectory } from '../results/run-dir.js';
+import { openStore } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
@@ -40,6 +41,10 @@ export interface RunSuiteOptions {
   argv?: string[];
   /** Aborting it interrupts the run: finished jobs are kept and the run is marked interrupted. */
   signal?: AbortSignal;
+  /** Also record the finished run into this results store (docs/regress.md); a store failure only warns. */
+  store?: string;
+  /** Tags of the run in the store, e.g. `nightly`. */
+  tags?: string[];
 }
 
 export interface RunSuiteOutcome {
@@ -210,7 +215,22 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
     out.finish(completed ? 'complete' : 'interrupted');
   }
+  if (options.store !== undefined) recordIntoStore(options.store, results, options.tags ?? []);
   return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
+}
+
+/** Records the run into the store; the run folder is already written, so a failure only warns. */
+function recordIntoStore(path: string, results: RunResults, tags: string[]): void {
+  try {
+    const store = openStore(path);
+    try {
+      store.recordRun(results, { tags });
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    process.stderr.write(`benchalign: warning: the run was not recorded in the store ${path}: ${describeError(e)} (results.json is complete)\n`);
+  }
 }
 
 async function finishJob(

@@ -7,7 +7,9 @@ import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAlign } from './commands/align.js';
 import { registerCompare } from './commands/compare.js';
+import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
 
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerInspect(program);
   registerCompare(program);
+  registerHistory(program);
+  registerRegress(program);
   return program;
 }
 

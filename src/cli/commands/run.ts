@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runSuite } from '../../agents/run-suite.js';
 import { ExitCode } from '../../errors.js';
 import { toMarkdown } from '../../reports/markdown.js';
+import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
 
 /** Above this many jobs the report stays in its file and the terminal gets the counts. */
 const MAX_JOBS_PRINTED = 50;
@@ -25,7 +26,10 @@ export function registerRun(program: Command): void {
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
     .option('--json', 'print results.json to stdout')
     .option('--quiet', 'no progress output')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean }) => {
+    .option('--store <path>', 'also record the run in this results store', DEFAULT_STORE_PATH)
+    .option('--no-store', 'do not record the run in a results store')
+    .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[] }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -47,6 +51,8 @@ export function registerRun(program: Command): void {
           quiet: opts.quiet === true || opts.json === true,
           argv: process.argv.slice(2),
           signal: controller.signal,
+          ...(typeof opts.store === 'string' ? { store: opts.store } : {}),
+          ...(opts.tag ? { tags: opts.tag } : {}),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {
