@@ -13,10 +13,13 @@ import { fmtMs, mdTable } from './format.js';
 import { toHtml } from './html/render.js';
 import { buildReportData, jobVariant, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
+import { DEFAULT_STORE_PATH, openStore } from '../results/store/store.js';
 
 export interface CompareOptions {
-  /** results.json files or run folders holding one. Run ids come with the results store. */
+  /** results.json files, run folders holding one, or run ids / tags in the results store. */
   inputs: string[];
+  /** The results store that run ids and tags are looked up in. Default reports/benchalign.db. */
+  storePath?: string;
   /**
    * Engine the speedups are relative to: an engine name (`onnxruntime`, its first variant is
    * used) or a variant as shown in the report (`onnxruntime/fp32/t2`). Default: the first engine.
@@ -39,10 +42,17 @@ function timestamp(d: Date): string {
   return d.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Reads one run from a results.json path or a run folder, checking its shape. */
-export function loadRun(input: string): LoadedRun {
+/** Reads one run from a results.json path or a run folder, checking its shape; anything else is looked up in the store. */
+export function loadRun(input: string, fromStore?: (idOrTag: string) => RunResults | undefined): LoadedRun {
   let file = resolve(input);
-  if (!existsSync(file)) throw new BenchalignError('E_IO', 'no such file or folder', { file: input, expected: 'a results.json file or a run folder that holds one' });
+  if (!existsSync(file)) {
+    const stored = fromStore?.(input);
+    if (stored) return { source: `store:${input}`, results: stored };
+    throw new BenchalignError('E_IO', fromStore ? 'no such file or folder, and no such run id or tag in the results store' : 'no such file or folder', {
+      file: input,
+      expected: 'a results.json file, a run folder that holds one, or a run id / tag recorded by `benchalign run`',
+    });
+  }
   if (statSync(file).isDirectory()) {
     file = join(file, 'results.json');
     if (!existsSync(file)) throw new BenchalignError('E_IO', 'the folder holds no results.json', { file: input, expected: 'a run folder written by `benchalign run`' });
@@ -159,7 +169,15 @@ function compareCsv(runs: readonly LoadedRun[]): string {
 export function compareRuns(options: CompareOptions): CompareOutcome {
   if (options.inputs.length === 0) throw new BenchalignError('E_USAGE', 'nothing to compare', { expected: 'at least one results.json or run folder' });
   const now = options.now ?? new Date();
-  const runs = options.inputs.map(loadRun);
+  const storePath = resolve(options.storePath ?? DEFAULT_STORE_PATH);
+  const needsStore = options.inputs.some((i) => !existsSync(resolve(i)));
+  const store = needsStore && existsSync(storePath) ? openStore(storePath, { mustExist: true }) : undefined;
+  let runs: LoadedRun[];
+  try {
+    runs = options.inputs.map((i) => loadRun(i, store ? (id) => store.getRun(id) : undefined));
+  } finally {
+    store?.close();
+  }
   const merged = mergeRuns(runs, now);
   const baseline = resolveBaseline(merged.jobs, options.baselineEngine);
   const suites = [...new Set(runs.map((r) => r.results.suite.name))].join(', ');

@@ -6,6 +6,7 @@ import { BenchalignError, ExitCode } from '../../src/errors.js';
 import { compareRuns, loadRun, type CompareOutcome } from '../../src/reports/compare.js';
 import { jsonForScript } from '../../src/reports/html/render.js';
 import { cdfQuantiles, type ReportData } from '../../src/reports/html/view-model.js';
+import { openStore } from '../../src/results/store/store.js';
 import { tempDir } from '../agents/helpers.js';
 import { makeReportFixture, type ReportFixture } from './fixture.js';
 
@@ -112,6 +113,22 @@ describe('compareRuns on a real run and a copy from a second device', () => {
     expect(compareRuns({ inputs: [fx.runDir], baselineEngine: 'onnxruntime/fp32/t2', outDir: dir }).data.baseline).toBe('onnxruntime/fp32/t2');
     expect(compareRuns({ inputs: [fx.runDir], baselineEngine: 'test-fault', outDir: dir }).data.baseline).toBe('test-fault/fp32/loadfail');
     expect(() => compareRuns({ inputs: [fx.runDir], baselineEngine: 'tensorrt', outDir: dir })).toThrow(/--baseline-engine tensorrt: no job ran that engine \(expected one of onnxruntime, test-fault, onnxruntime\/fp32\/t1/);
+  });
+});
+
+describe('compare inputs from the results store', () => {
+  it('reads run ids and tags from the store, next to results.json paths', () => {
+    const dir = tempDir('compare-store');
+    const db = join(dir, 'store.db');
+    const store = openStore(db);
+    const id = store.recordRun(loadRun(fx.runDir).results, { tags: ['nightly'], git: { commit: null, branch: null } });
+    store.close();
+    const byTag = compareRuns({ inputs: ['nightly', fx.otherDevicePath], storePath: db, outDir: join(dir, 'a') });
+    expect(byTag.data.runs).toHaveLength(2);
+    expect(byTag.merged.jobs.length).toBe(out.merged.jobs.length);
+    const byId = compareRuns({ inputs: [id], storePath: db, outDir: join(dir, 'b') });
+    expect(byId.merged.jobs.map((j) => j.key)).toEqual(loadRun(fx.runDir).results.jobs.map((j) => j.key));
+    expect(() => compareRuns({ inputs: ['no-such-tag'], storePath: db, outDir: join(dir, 'c') })).toThrow(/no such run id or tag in the results store/);
   });
 });
 

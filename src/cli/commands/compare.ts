@@ -4,13 +4,15 @@ import { compareRuns } from '../../reports/compare.js';
 interface CompareCliOptions {
   baselineEngine?: string;
   out?: string;
+  store?: string;
 }
 
 export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('Merge runs into one engine comparison: report.html (self-contained, with charts), report.md and report.csv')
-    .argument('<runs...>', 'results.json files or run folders (reports/<timestamp>-<suite>/); run ids are accepted once the results store exists')
+    .argument('<runs...>', 'results.json files, run folders (reports/<timestamp>-<suite>/), or run ids / tags from the results store')
+    .option('--store <path>', 'results store for run ids and tags (default reports/benchalign.db)')
     .option('--baseline-engine <engine>', 'engine name, or engine variant as the report shows it (onnxruntime/fp32/t2), the speedups are relative to; default the first engine')
     .option('--out <dir>', 'output folder (default reports/<timestamp>-compare/)')
     .action((runs: string[], o: CompareCliOptions) => {
@@ -18,6 +20,7 @@ export function registerCompare(program: Command): void {
         inputs: runs,
         ...(o.baselineEngine !== undefined ? { baselineEngine: o.baselineEngine } : {}),
         ...(o.out !== undefined ? { outDir: o.out } : {}),
+        ...(o.store !== undefined ? { storePath: o.store } : {}),
       });
       const notOk = data.jobs.filter((j) => j.status !== 'ok').length;
       process.stdout.write(
