@@ -84,6 +84,7 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
     if (options.keepSamples !== false) r.samplesNs = steadyNs;
     r.throughput = mergeThroughput(repeats);
     if (first.steadyWindow) {
+      r.steadyWindowMs = first.steadyWindow;
       r.resources = summarizeResources(first.resourceSamples, first.steadyWindow, first.steadyInferences, first.resourceMarks);
     }
   }

@@ -86,6 +86,11 @@ export interface JobResult {
   alignment?: OutputAlignment[];
   /** The model's budgets, each with what was measured; a missed one fails the job. */
   budgets?: BudgetCheck[];
+  /**
+   * The first repeat's steady-state loop on the resource timeline's clock (ms since the job's
+   * clock origin): its samples start at `startMs` and run back to back.
+   */
+  steadyWindowMs?: { startMs: number; endMs: number };
   /** Raw steady-state latency samples in nanoseconds, one array per repeat. */
   samplesNs?: number[][];
   /** The job's output tensors (`--save-outputs`), a .safetensors file relative to the run directory. */

@@ -80,6 +80,20 @@ describe('compareRuns on a real run and a copy from a second device', () => {
     expect(data.jobs.filter((j) => j.status === 'errored').every((j) => (j.reason ?? '').includes('failed to load'))).toBe(true);
   });
 
+  it('puts the latency samples on the resource timeline clock', () => {
+    const job = out.data.jobs.find((j) => j.key === 'cnn/onnxruntime/fp32/t1' && j.run === 0);
+    const rec = loadRun(fx.runDir).results.jobs.find((j) => j.key === 'cnn/onnxruntime/fp32/t1');
+    const start = rec?.steadyWindowMs?.startMs;
+    expect(start).toBeGreaterThan(0);
+    const lt = job?.latencyTimeline;
+    expect(lt?.onJobClock).toBe(true);
+    const firstS = lt?.tS[0] ?? 0;
+    expect(firstS).toBeGreaterThan((start as number) / 1000);
+    const t = job?.timeline?.tMs ?? [];
+    expect(firstS * 1000).toBeLessThanOrEqual(t[t.length - 1] as number);
+    expect((lt?.tS[lt.tS.length - 1] ?? 0) * 1000).toBeLessThanOrEqual((rec?.steadyWindowMs?.endMs as number) + 1);
+  });
+
   it('escapes </script and <!-- inside the embedded JSON', () => {
     const s = jsonForScript({ reason: '</script><script>alert(1)</script><!--' });
     expect(s).not.toContain('<');

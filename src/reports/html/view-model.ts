@@ -111,8 +111,12 @@ export interface ViewJob {
   cdf: number[];
   /** Resource timeline, downsampled: milliseconds on the job clock and the series present. */
   timeline?: { tMs: number[]; cpuPct?: Array<number | null>; rssBytes?: Array<number | null>; gpuUtilPct?: Array<number | null>; gpuMemBytes?: Array<number | null> };
-  /** Latency samples of the first repeat over cumulative inference time (s), bucketed. */
-  latencyTimeline?: { tS: number[]; meanMs: number[]; maxMs: number[]; samples: number };
+  /**
+   * Latency samples of the first repeat, bucketed, at their time on the job clock (s) when the
+   * record has the steady window (then the x axis is shared with `timeline`), else over
+   * cumulative inference time.
+   */
+  latencyTimeline?: { tS: number[]; meanMs: number[]; maxMs: number[]; samples: number; onJobClock: boolean };
 }
 
 export interface ReportData {
@@ -158,14 +162,14 @@ export function cdfQuantiles(samplesNs: readonly (readonly number[])[], points =
   return out;
 }
 
-function bucketLatency(samplesNs: readonly number[], buckets = LATENCY_BUCKETS): ViewJob['latencyTimeline'] {
+function bucketLatency(samplesNs: readonly number[], startMs: number | undefined, buckets = LATENCY_BUCKETS): ViewJob['latencyTimeline'] {
   const n = samplesNs.length;
   if (n === 0) return undefined;
   const per = Math.max(1, Math.ceil(n / buckets));
   const tS: number[] = [];
   const meanMs: number[] = [];
   const maxMs: number[] = [];
-  let elapsedNs = 0;
+  let elapsedNs = (startMs ?? 0) * 1e6;
   for (let start = 0; start < n; start += per) {
     const end = Math.min(n, start + per);
     let sum = 0;
@@ -180,7 +184,7 @@ function bucketLatency(samplesNs: readonly number[], buckets = LATENCY_BUCKETS):
     meanMs.push(r4(sum / (end - start) / 1e6));
     maxMs.push(r4(max / 1e6));
   }
-  return { tS, meanMs, maxMs, samples: n };
+  return { tS, meanMs, maxMs, samples: n, onJobClock: startMs !== undefined };
 }
 
 function downsampleTimeline(job: JobResult, points = TIMELINE_POINTS): ViewJob['timeline'] {
@@ -277,7 +281,7 @@ function viewJob(job: JobResult, i: number, run: number, device: number): ViewJo
   if (a.minSnrDb !== undefined) v.minSnrDb = finiteOrNull(a.minSnrDb);
   opt('timeline', downsampleTimeline(job));
   const first = job.samplesNs?.[0];
-  if (first) opt('latencyTimeline', bucketLatency(first));
+  if (first) opt('latencyTimeline', bucketLatency(first, job.steadyWindowMs?.startMs));
   return v;
 }
 

@@ -400,7 +400,7 @@
     plot('latency-timeline', {
       height: 260,
       scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } },
-      axes: [{ label: 'cumulative inference time (s), ' + l.samples + ' samples in ' + l.tS.length + ' buckets' }, { label: 'ms' }],
+      axes: [{ label: (l.onJobClock ? 'seconds on the job clock (as the resource timeline), ' : 'cumulative inference time (s), ') + l.samples + ' samples in ' + l.tS.length + ' buckets' }, { label: 'ms' }],
       series: [{ label: 't (s)' }, lineSeries('mean per bucket', PALETTE[0], {}), lineSeries('max per bucket', PALETTE[3], { width: 1 })],
     }, [l.tS, l.meanMs, l.maxMs], el('chart-latency-timeline'));
   }
