@@ -11,7 +11,10 @@ import {
   normalCdf,
   perfVerdict,
   repeatsNeeded,
+  tCdf,
+  tQuantile,
   twoSidedP,
+  twoSidedT,
 } from '../../src/results/regress/stats.js';
 import { REPO } from '../agents/helpers.js';
 
@@ -34,7 +37,7 @@ function normals(seed: number, n: number): number[] {
 }
 
 describe('p-values and Benjamini-Hochberg against scipy (make_regress.py)', () => {
-  const ref = existsSync(FIXTURE) ? (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { bh: Array<{ p: number[]; q: number[] }>; normal: Array<{ z: number; cdf: number; twoSided: number }> }) : undefined;
+  const ref = existsSync(FIXTURE) ? (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { bh: Array<{ p: number[]; q: number[] }>; normal: Array<{ z: number; cdf: number; twoSided: number }>; student: Array<{ t: number; df: number; cdf: number; twoSided: number; q975: number }> }) : undefined;
 
   it('has the fixture (bash scripts/setup-test-env.sh)', () => {
     expect(ref).toBeDefined();
@@ -51,6 +54,15 @@ describe('p-values and Benjamini-Hochberg against scipy (make_regress.py)', () =
     for (const r of ref?.normal ?? []) {
       close(normalCdf(r.z), r.cdf);
       close(twoSidedP(r.z), r.twoSided);
+    }
+  });
+
+  it('Student t CDF, two-sided p and quantile equal scipy.stats.t', () => {
+    expect(ref?.student.length).toBeGreaterThan(0);
+    for (const r of ref?.student ?? []) {
+      close(tCdf(r.t, r.df), r.cdf, 1e-9);
+      close(twoSidedT(r.t, r.df), r.twoSided, 1e-9);
+      close(tQuantile(0.975, r.df), r.q975, 1e-9);
     }
   });
 

@@ -21,6 +21,7 @@ function signedPct(ratio: number): string {
 }
 
 function fmtP(p: number): string {
+  if (p < 1e-15) return '< 1e-15';
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
 

@@ -5,7 +5,7 @@
  */
 import { hierarchicalBootstrapReplicates } from '../../metrics/latency.js';
 import { percentileCi, percentileOfSorted, sortSamples } from '../../metrics/percentile.js';
-import type { SortedSamples } from '../../metrics/types.js';
+import { createPrng } from '../../metrics/prng.js';
 
 /** Complementary error function, |relative error| < 1.2e-7 (Chebyshev fit, Numerical Recipes erfcc). */
 export function erfc(x: number): number {
@@ -19,6 +19,81 @@ export function erfc(x: number): number {
         t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
+}
+
+function lnGamma(x: number): number {
+  // Lanczos, g = 7, n = 9
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x);
+  const xx = x - 1;
+  let a = c[0] as number;
+  const t = xx + 7.5;
+  for (let i = 1; i < 9; i++) a += (c[i] as number) / (xx + i);
+  return 0.5 * Math.log(2 * Math.PI) + (xx + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** Continued fraction of the regularized incomplete beta (modified Lentz). */
+function betaContinuedFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 500; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** Regularized incomplete beta I_x(a, b). */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(a, b, x)) / a;
+  return 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
+}
+
+/** Student t CDF with `df` degrees of freedom. */
+export function tCdf(t: number, df: number): number {
+  if (!Number.isFinite(t)) return t > 0 ? 1 : 0;
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/** Two-sided p-value of a Student t statistic. */
+export function twoSidedT(t: number, df: number): number {
+  if (!Number.isFinite(t)) return 0;
+  return Math.min(1, incompleteBeta(df / (df + t * t), df / 2, 0.5));
+}
+
+/** The q-quantile of Student t (bisection on the CDF). */
+export function tQuantile(q: number, df: number): number {
+  let lo = -1e3;
+  let hi = 1e3;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (tCdf(mid, df) < q) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 /** Standard normal CDF. */
@@ -115,8 +190,11 @@ export interface MetricComparison {
   ratioHigh: number;
   /** Standard error of log(ratio). */
   se: number;
+  /** log(ratio) / se. */
   z: number;
   p: number;
+  /** Degrees of freedom of the Student t reference; 0: normal (variance from history or CIs). */
+  df: number;
   /** How each side's variance was obtained. */
   method: string;
 }
@@ -126,6 +204,8 @@ interface SideEstimate {
   /** Variance of log(value). */
   variance: number;
   repeats: number;
+  /** Degrees of freedom when the variance was estimated from this side's own repeats; 0 when it came from the history or a CI. */
+  df: number;
   method: string;
 }
 
@@ -156,8 +236,8 @@ function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confide
   const between = noise.cv * noise.cv;
   if (side.kind === 'summary') {
     const within = logWidthVariance(side.low, side.high, confidence);
-    if (side.repeats >= 2) return { value: side.value, variance: Math.max(within, between / side.repeats), repeats: side.repeats, method: 'summary CI' };
-    return { value: side.value, variance: within + between, repeats: 1, method: 'summary CI + between-run' };
+    if (side.repeats >= 2) return { value: side.value, variance: Math.max(within, between / side.repeats), repeats: side.repeats, df: 0, method: 'summary CI' };
+    return { value: side.value, variance: within + between, repeats: 1, df: 0, method: 'summary CI + between-run' };
   }
   const repeats = side.repeatsMs.filter((r) => r.length > 0);
   const sorted = repeats.map((r) => sortSamples(r));
@@ -166,15 +246,58 @@ function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confide
   const k = sorted.length;
   if (k === 1) {
     const ci = percentileCi(pooled, level, confidence);
-    return { value, variance: logWidthVariance(ci.low, ci.high, confidence) + between, repeats: 1, method: 'binomial CI + between-run' };
+    return { value, variance: logWidthVariance(ci.low, ci.high, confidence) + between, repeats: 1, df: 0, method: 'binomial CI + between-run' };
   }
-  const [reps] = hierarchicalBootstrapReplicates(sorted as SortedSamples[], [level], { resamples, seed });
-  const logs = Array.from(reps as Float64Array, (v) => Math.log(v));
-  const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
-  const v = logs.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (logs.length - 1);
-  // resampling k repeats understates their variance by (k - 1) / k; the history floor guards small k
+  // The side's value: the geometric mean of each repeat's own percentile, every worker
+  // process weighted equally (a process that ran longer does not carry the side).
+  const perRepeat = sorted.map((r) => Math.log(percentileOfSorted(r, level)));
+  const center = perRepeat.reduce((a, b) => a + b, 0) / k;
+  // Its variance by a hierarchical bootstrap: within each repeat, the replicates of its
+  // percentile (src/metrics, one repeat at a time); between repeats, k repeats drawn with
+  // replacement. Resampling k repeats understates their variance by (k - 1) / k: corrected.
+  const within = sorted.map((r, i) => hierarchicalBootstrapReplicates([r], [level], { resamples, seed: seed * 131 + i })[0] as Float64Array);
+  const rng = createPrng(seed);
+  const reps = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.log((within[rng.nextInt(k)] as Float64Array)[b] as number);
+    reps[b] = sum / k;
+  }
+  let mean = 0;
+  for (const x of reps) mean += x;
+  mean /= resamples;
+  let v = 0;
+  for (const x of reps) v += (x - mean) * (x - mean);
+  v /= resamples - 1;
   const boot = (v * k) / (k - 1);
-  return { value, variance: Math.max(boot, between / k), repeats: k, method: 'hierarchical bootstrap' };
+  // compareMetric pools this across both sides and floors it with the history
+  return { value: Math.exp(center), variance: boot, repeats: k, df: k - 1, method: 'hierarchical bootstrap' };
+}
+
+/**
+ * With repeats on both sides: the per-repeat variance pooled over both sides (df = kb + kc - 2),
+ * floored by the history's between-run variance (then a normal reference: the history is the
+ * better estimate); each side's variance is that over its k.
+ */
+function poolRepeats(b: SideEstimate, c: SideEstimate, between: number): void {
+  if (b.df === 0 || c.df === 0) {
+    for (const s of [b, c]) {
+      if (s.df > 0 && s.variance < between / s.repeats) {
+        s.variance = between / s.repeats;
+        s.df = 0;
+        s.method += ', between-run floor';
+      }
+    }
+    return;
+  }
+  const df = b.df + c.df;
+  const unit = (b.variance * b.repeats * b.df + c.variance * c.repeats * c.df) / df;
+  const floored = unit < between;
+  for (const s of [b, c]) {
+    s.variance = (floored ? between : unit) / s.repeats;
+    s.df = floored ? 0 : s.df;
+    if (floored) s.method += ', between-run floor';
+  }
 }
 
 /**
@@ -188,19 +311,24 @@ export function compareMetric(input: MetricComparisonInput): MetricComparison {
   const seed = input.seed ?? 1;
   const b = estimateSide(input.baseline, input.level, input.noise, confidence, resamples, seed);
   const c = estimateSide(input.current, input.level, input.noise, confidence, resamples, seed + 7919);
+  poolRepeats(b, c, input.noise.cv * input.noise.cv);
   const est = Math.log(c.value / b.value);
   const se = Math.sqrt(b.variance + c.variance);
   const z = se > 0 ? est / se : est === 0 ? 0 : Math.sign(est) * Infinity;
-  const zc = zOf(confidence);
+  // a variance estimated from a few repeats: Student t with their degrees of freedom
+  const df = b.df + c.df;
+  const crit = df > 0 ? tQuantile(1 - (1 - confidence) / 2, df) : zOf(confidence);
+  const p = se > 0 ? (df > 0 ? twoSidedT(z, df) : twoSidedP(z)) : est === 0 ? 1 : 0;
   return {
     baselineMs: b.value,
     currentMs: c.value,
     ratio: Math.exp(est),
-    ratioLow: Math.exp(est - zc * se),
-    ratioHigh: Math.exp(est + zc * se),
+    ratioLow: Math.exp(est - crit * se),
+    ratioHigh: Math.exp(est + crit * se),
     se,
     z,
-    p: se > 0 ? twoSidedP(z) : est === 0 ? 1 : 0,
+    p,
+    df,
     method: b.method === c.method ? b.method : `${b.method} / ${c.method}`,
   };
 }
