@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Test environment: the project venv (scripts/setup-python.sh), then every fixture script
+# Test environment: the Python engines venv (`benchalign engines setup`), then every fixture script
 # test/fixtures/make_*.py, each writing into test/fixtures/generated/<name>/. A fixture set
 # is regenerated only when its script changed (hash stamp).
 set -euo pipefail
@@ -14,7 +14,7 @@ if ! command -v chromium >/dev/null; then
     echo "setup-test-env: chromium is missing and this is not root, so it cannot be installed; the report.html browser tests will skip (apt-get install chromium)" >&2
   fi
 fi
-bash scripts/setup-python.sh
+node bin/benchalign.js engines setup
 PY=.venv/bin/python
 mkdir -p test/fixtures/generated
 for script in test/fixtures/make_*.py; do

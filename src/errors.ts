@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'E_SHAPE'
   | 'E_ENGINE_MISSING'
   | 'E_ENGINE'
+  | 'E_CONVERT'
   | 'E_WORKER'
   | 'E_TIMEOUT'
   | 'E_INFRA'
@@ -43,6 +44,7 @@ const exitCodeOf: Record<ErrorCode, ExitCode> = {
   E_SHAPE: ExitCode.Usage,
   E_ENGINE_MISSING: ExitCode.Infra,
   E_ENGINE: ExitCode.Infra,
+  E_CONVERT: ExitCode.Infra,
   E_WORKER: ExitCode.Infra,
   E_TIMEOUT: ExitCode.Infra,
   E_INFRA: ExitCode.Infra,

@@ -62,6 +62,7 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
   r.engine.version = first.engineVersion;
   if (first.activation.effectivePrecision) r.engine.effectivePrecision = first.activation.effectivePrecision;
   if (first.activation.notes && first.activation.notes.length > 0) r.engine.notes = first.activation.notes;
+  if (first.activation.appliedOptions) r.engine.appliedOptions = first.activation.appliedOptions;
   const spec = job.model.inputs;
   r.inputs = {
     source: spec.source === 'random' ? 'random' : 'reference',

@@ -7,6 +7,7 @@ import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAlign } from './commands/align.js';
 import { registerCompare } from './commands/compare.js';
+import { registerEngines } from './commands/engines.js';
 import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRegress } from './commands/regress.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerHistory(program);
   registerRegress(program);
+  registerEngines(program);
   return program;
 }
 

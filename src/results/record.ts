@@ -46,6 +46,8 @@ export interface EngineInfo {
   effectivePrecision?: string;
   /** Warnings such as "TF32 enabled" or "fp16 weights". */
   notes?: string[];
+  /** Options as the engine's worker applied them: defaults filled in, engine-side settings (precision hints, fp16 flags). */
+  appliedOptions?: Record<string, unknown>;
 }
 
 /** One performance budget of a model, checked against what was measured. */

@@ -5,6 +5,7 @@
 import { BenchalignError } from '../errors.js';
 import { FaultRunner } from './fault/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
+import { OpenVinoRunner } from './openvino/runner.js';
 import type { Availability, Runner } from './types.js';
 import type { WorkerRunnerConfig } from './worker-runner.js';
 
@@ -94,4 +95,5 @@ export async function listEngines(): Promise<EngineListing[]> {
 }
 
 registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });
+registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

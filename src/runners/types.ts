@@ -45,6 +45,8 @@ export interface ActivationInfo {
   pid: number;
   effectivePrecision?: string;
   notes?: string[];
+  /** Options as the worker applied them (defaults filled in, engine-side precision settings). */
+  appliedOptions?: Record<string, unknown>;
   inputs: TensorMeta[];
   outputs: TensorMeta[];
 }

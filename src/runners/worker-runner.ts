@@ -101,6 +101,7 @@ export abstract class WorkerRunner implements Runner {
       pid: worker.pid as number,
       effectivePrecision: res.effectivePrecision,
       notes,
+      ...(res.appliedOptions ? { appliedOptions: res.appliedOptions } : {}),
       inputs: res.inputs,
       outputs: res.outputs,
     };

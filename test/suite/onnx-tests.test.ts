@@ -63,7 +63,7 @@ describe('discoverOnnxTests', () => {
   });
 
   it.runIf(!existsSync(ONNX_BACKEND_DATA))('skips the pip onnx backend data check', () => {
-    console.log(`skipped: ONNX backend test data not found at ${ONNX_BACKEND_DATA}; run scripts/setup-python.sh to create .venv with onnx`);
+    console.log(`skipped: ONNX backend test data not found at ${ONNX_BACKEND_DATA}; run npx benchalign engines setup to create .venv with onnx`);
     expect(existsSync(ONNX_BACKEND_DATA)).toBe(false);
   });
 });

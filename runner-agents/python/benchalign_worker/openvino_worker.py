@@ -1,0 +1,107 @@
+"""The OpenVINO worker: reads ONNX directly and compiles it for a device with an explicit
+inference precision hint (OpenVINO may otherwise pick bf16/f16 by itself).
+
+Options: ``device`` (default CPU), ``threads`` (INFERENCE_NUM_THREADS, 0 = OpenVINO's choice,
+default 1), ``performanceHint`` (LATENCY|THROUGHPUT, default LATENCY), ``streams`` (NUM_STREAMS,
+0 = from the hint, default 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .options import Options
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta
+
+_HINT = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
+_PRECISION_OF = {"f32": "fp32", "f16": "fp16", "bf16": "bf16"}
+
+
+class OpenVinoEngine(Engine):
+    name = "openvino"
+    thread_safe = True  # each concurrent caller has its own infer request
+
+    def __init__(self) -> None:
+        import openvino as ov
+
+        self.ov = ov
+        self.core = ov.Core()
+        self.compiled: Any = None
+        self.request: Any = None
+
+    def version(self) -> str:
+        return self.ov.__version__.split("-")[0]
+
+    def devices(self) -> list[str]:
+        return [d.lower() for d in self.core.available_devices]
+
+    def _meta(self, ports: Any) -> list[dict[str, Any]]:
+        out = []
+        for p in ports:
+            et = p.get_element_type()
+            dtype = "bool" if et.get_type_name() == "boolean" else str(et.to_dtype())
+            dims: list[Any] = [d.get_length() if d.is_static else "?" for d in p.get_partial_shape()]
+            out.append(tensor_meta(p.get_any_name(), dtype, dims))
+        return out
+
+    def load(self, model_path: str, options: dict[str, Any], precision: str, shapes: dict[str, list[int]] | None) -> LoadInfo:
+        o = Options("openvino", options)
+        device = o.choice("device", "CPU", ["CPU", "GPU", "NPU", "AUTO"])
+        threads = o.int("threads", 1)
+        hint = o.choice("performanceHint", "LATENCY", ["LATENCY", "THROUGHPUT"])
+        streams = o.int("streams", 0)
+        o.done()
+        if precision not in _HINT:
+            raise Unsupported(f"openvino: precision {precision} is not supported here", "fp32|fp16|bf16 (int8 needs a model quantized with NNCF)")
+        model = self.core.read_model(model_path)
+        notes: list[str] = []
+        if shapes:
+            names = {p.get_any_name() for p in model.inputs}
+            unknown = sorted(set(shapes) - names)
+            if unknown:
+                raise WorkerError(f"openvino: shapes name unknown inputs {unknown}", benchalign_code="E_SHAPE", expected=f"inputs {sorted(names)}")
+            model.reshape({k: list(v) for k, v in shapes.items()})
+            notes.append("reshaped inputs to " + ", ".join(f"{k}={list(v)}" for k, v in shapes.items()))
+        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": _HINT[precision], "PERFORMANCE_HINT": hint}
+        if threads > 0:
+            config["INFERENCE_NUM_THREADS"] = threads
+        if streams > 0:
+            config["NUM_STREAMS"] = streams
+        self.compiled = self.core.compile_model(model, device, config)
+        self.request = self.compiled.create_infer_request()
+        got = str(self.compiled.get_property("INFERENCE_PRECISION_HINT")).replace("<Type: '", "").replace("'>", "")
+        got = {"float32": "f32", "float16": "f16", "bfloat16": "bf16"}.get(got, got)
+        effective = _PRECISION_OF.get(got, got)
+        if effective != precision:
+            caps = ", ".join(self.core.get_property(device, "OPTIMIZATION_CAPABILITIES"))
+            notes.append(
+                f"asked for {precision} (INFERENCE_PRECISION_HINT={_HINT[precision]}), but {device} runs {got}: "
+                f"its capabilities are {caps}"
+            )
+        applied = {"device": device, "threads": threads, "performanceHint": hint, "streams": streams, "INFERENCE_PRECISION_HINT": got}
+        return LoadInfo(self._meta(self.compiled.inputs), self._meta(self.compiled.outputs), effective, notes, applied)
+
+    def prepare_inputs(self, feeds: dict[str, Any]) -> Any:
+        names = [p.get_any_name() for p in self.compiled.inputs]
+        missing = [n for n in names if n not in feeds]
+        if missing:
+            raise WorkerError(f"openvino: no data for inputs {missing}", benchalign_code="E_SHAPE", expected=f"inputs {names}")
+        return {n: feeds[n] for n in names}
+
+    def run(self, prepared: Any) -> Any:
+        return self.request.infer(prepared)
+
+    def callers(self, prepared: Any, n: int) -> list[Any]:
+        requests = [self.request] + [self.compiled.create_infer_request() for _ in range(n - 1)]
+        return [(lambda r=r: r.infer(prepared)) for r in requests]
+
+    def to_numpy(self, raw: Any) -> dict[str, Any]:
+        return {p.get_any_name(): raw[p].copy() for p in self.compiled.outputs}
+
+    def unload(self) -> None:
+        self.request = None
+        self.compiled = None
+
+
+if __name__ == "__main__":
+    serve(OpenVinoEngine)
