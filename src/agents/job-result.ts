@@ -3,6 +3,8 @@
  * statistics come from src/metrics and the verdicts from src/alignment.
  */
 import { alignJobOutputs } from '../alignment/job.js';
+import type { OutputAlignment } from '../alignment/types.js';
+import type { OutputReconciliation } from '../runners/protocol.js';
 import { summarizeLatency } from '../metrics/latency.js';
 import { summarizeResources } from '../metrics/resources.js';
 import type { ThroughputPoint } from '../metrics/types.js';
@@ -54,6 +56,21 @@ export interface BuildOptions {
   keepSamples?: boolean;
 }
 
+/**
+ * Puts what the engine's worker did to each output (its own output name, layout steps such as
+ * a restored batch dim) in front of the harness's own mapping, so the report shows all of it.
+ */
+export function withEngineReconciliation(alignment: OutputAlignment[], rec: Record<string, OutputReconciliation> | undefined): OutputAlignment[] {
+  if (!rec) return alignment;
+  return alignment.map((o) => {
+    const actual = o.mapping?.name.actual ?? o.name;
+    const r = rec[actual];
+    if (!r || (r.engineName === undefined && r.layout.length === 0)) return o;
+    const name = r.engineName !== undefined ? { reference: o.name, actual: r.engineName, by: 'engine' as const } : (o.mapping?.name ?? { reference: o.name, actual, by: 'name' as const });
+    return { ...o, mapping: { name, layout: [...r.layout, ...(o.mapping?.layout ?? [])] } };
+  });
+}
+
 /** Builds the result of a job whose repeats all finished. */
 export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], startedAt: string, options: BuildOptions = {}): JobResult {
   const first = repeats[0];
@@ -94,7 +111,7 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
   if (notes.length > 0) r.notes = notes;
 
   if (options.reference) {
-    const alignment = alignJobOutputs(job, first.outputs, options.reference);
+    const alignment = withEngineReconciliation(alignJobOutputs(job, first.outputs, options.reference), first.activation.reconciliation);
     r.alignment = alignment;
     if (alignment.some((o) => !o.passed)) {
       r.status = 'failed';

@@ -34,8 +34,11 @@ export interface WorstElement {
 
 /** Explicit layout/name reconciliation that was applied before comparing. */
 export interface AppliedMapping {
-  /** Reference name -> actual name, and how it was found. */
-  name: { reference: string; actual: string; by: 'name' | 'map' | 'index' };
+  /**
+   * Reference name -> actual name, and how it was found: by equal names, by an explicit map,
+   * by position, or by the engine's worker (which renames its blobs back, e.g. ncnn's out0).
+   */
+  name: { reference: string; actual: string; by: 'name' | 'map' | 'index' | 'engine' };
   /** Transformations applied to `actual`, in order, e.g. "added batch dim", "NHWC->NCHW". */
   layout: string[];
 }

@@ -82,6 +82,16 @@ export interface LoadResult {
   notes: string[];
   /** Options as the engine applied them, defaults filled in. */
   appliedOptions?: Record<string, unknown>;
+  /** How the worker turned engine outputs into the model's outputs, by model output name. */
+  reconciliation?: Record<string, OutputReconciliation>;
+}
+
+/** What a worker did to one engine output before returning it under the model's output name. */
+export interface OutputReconciliation {
+  /** The engine's own name of the output (ncnn `out0`), when it differs. */
+  engineName?: string;
+  /** Layout steps applied, in order, e.g. "added batch dim", "NC4HW4->NCHW". */
+  layout: string[];
 }
 
 /** `setInputs` params: .npy file per input name. Kept in the worker until the next call. */

@@ -5,6 +5,7 @@
 import type { DType } from '../tensors/dtype.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import type { Precision } from '../results/record.js';
+import type { OutputReconciliation } from './protocol.js';
 
 export type Availability =
   | { available: true; version: string; devices: string[] }
@@ -47,6 +48,8 @@ export interface ActivationInfo {
   notes?: string[];
   /** Options as the worker applied them (defaults filled in, engine-side precision settings). */
   appliedOptions?: Record<string, unknown>;
+  /** How the worker reconciled engine outputs with the model's (names, layouts), by output name. */
+  reconciliation?: Record<string, OutputReconciliation>;
   inputs: TensorMeta[];
   outputs: TensorMeta[];
 }

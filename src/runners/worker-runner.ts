@@ -102,6 +102,7 @@ export abstract class WorkerRunner implements Runner {
       effectivePrecision: res.effectivePrecision,
       notes,
       ...(res.appliedOptions ? { appliedOptions: res.appliedOptions } : {}),
+      ...(res.reconciliation ? { reconciliation: res.reconciliation } : {}),
       inputs: res.inputs,
       outputs: res.outputs,
     };

@@ -57,13 +57,18 @@ describe.skipIf(!hasPython)('Python worker protocol (real Python process, test-o
 
   it('loads, takes .npy inputs, infers 2x+1 and writes .npy outputs', async () => {
     const worker = await started();
-    const load = await worker.request<{ loadMs: number; effectivePrecision: string; notes: string[]; appliedOptions: unknown }>('load', {
+    const load = await worker.request<{ loadMs: number; effectivePrecision: string; notes: string[]; appliedOptions: unknown; reconciliation: unknown }>('load', {
       modelPath: '/nonexistent/but/echo/ignores/it',
       options: { sleepMs: 0 },
       precision: 'fp32',
     });
     expect(load.loadMs).toBeGreaterThanOrEqual(0);
-    expect(load).toMatchObject({ effectivePrecision: 'fp32', notes: ['echo note'], appliedOptions: { sleepMs: 0 } });
+    expect(load).toMatchObject({
+      effectivePrecision: 'fp32',
+      notes: ['echo note'],
+      appliedOptions: { sleepMs: 0 },
+      reconciliation: { y: { engineName: 'out0', layout: ['added batch dim'] } },
+    });
     const x = makeTensor('float32', [2, 4], Float32Array.from([0, 1, 2, 3, -1, -2, 0.5, 8]));
     await writeNpy(join(dir, 'x.npy'), x);
     await worker.request('setInputs', { inputs: { x: join(dir, 'x.npy') } });

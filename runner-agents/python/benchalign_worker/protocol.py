@@ -71,6 +71,9 @@ class LoadInfo:
     effective_precision: str
     notes: list[str] = field(default_factory=list)
     applied_options: dict[str, Any] = field(default_factory=dict)
+    #: by model output name: {"engineName": "out0", "layout": ["added batch dim"]} (what the
+    #: worker did to the engine's output before returning it under the model's name)
+    reconciliation: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Engine:
@@ -161,6 +164,7 @@ class _Server:
             "effectivePrecision": info.effective_precision,
             "notes": info.notes,
             "appliedOptions": info.applied_options,
+            "reconciliation": info.reconciliation,
         }
 
     def setInputs(self, params: dict[str, Any]) -> None:  # noqa: N802 (protocol name)
