@@ -4,7 +4,7 @@
  * on a conv fixture converted so that MNN packs its input and output in NC4HW4.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MnnRunner, mnnConversionOptions, mnnConvertArgs } from '../../src/runners/mnn/runner.js';
@@ -36,15 +36,21 @@ describe.skipIf(!availability.available)('MNN runner (real pip MNN in a Python w
   const runner = new MnnRunner({ requestTimeoutMs: 60_000 });
   let cache = '';
   let fixtures = '';
+  let ownFixtures = false;
   beforeAll(() => {
     cache = tempDir('mnn-cache');
-    fixtures = tempDir('mnn-fixtures');
-    execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_mnn.py'), fixtures], { stdio: 'pipe' });
+    // scripts/setup-test-env.sh generates them; a checkout that has not run it yet makes its own
+    fixtures = join(REPO, 'test/fixtures/generated/mnn');
+    if (!existsSync(join(fixtures, '.stamp'))) {
+      fixtures = tempDir('mnn-fixtures');
+      ownFixtures = true;
+      execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_mnn.py'), fixtures], { stdio: 'pipe' });
+    }
   });
   afterAll(async () => {
     await runner.dispose();
     rmSync(cache, { recursive: true, force: true });
-    rmSync(fixtures, { recursive: true, force: true });
+    if (ownFixtures) rmSync(fixtures, { recursive: true, force: true });
   });
 
   const conv = (extra: Record<string, unknown> = {}) => ({
