@@ -11,7 +11,8 @@ import { MnnRunner, mnnConversionOptions, mnnConvertArgs } from '../../src/runne
 import { pythonPath } from '../../src/runners/python/env.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
 import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
-import { FIXTURES, REPO, activate } from './helpers.js';
+import { FIXTURES, REPO, activate, maxAbsDiff } from './helpers.js';
+import { makeTensor } from '../../src/tensors/tensor.js';
 
 const availability = await engineAvailability('mnn');
 
@@ -154,6 +155,38 @@ describe.skipIf(!availability.available)('MNN runner (real pip MNN in a Python w
     expect(unknown?.status).toBe('errored');
     expect(unknown?.reason).toMatch(/These Op Not Support: ONNX::Mystery/);
     expect(cnn?.status).toBe('ok');
+  });
+
+  it('a pinned batch of 2 runs on the shape-mutable Module: each row equals the batch-1 result of its own input', async () => {
+    const onnx = join(MODELS, 'cnn/model.onnx');
+    const ref = { name: 'cnn', path: onnx, sha256: '', shapes: { input: [2, 3, 32, 32] } };
+    const opts = { precision: 'fp32' as const, options: {} };
+    const prepared = await runner.prepare(ref, opts);
+    expect(prepared.path).toMatch(/model\.mnn$/);
+    const act = await runner.activate(prepared, ref, opts);
+    expect(act.inputs).toEqual([{ name: 'input', dtype: 'float32', dims: [2, 3, 32, 32] }]);
+    expect(act.notes?.join(' ')).toMatch(/inputs resized to input=\[2, 3, 32, 32\]/);
+    const data = new Float32Array(2 * 3 * 32 * 32);
+    for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.37) * (i < data.length / 2 ? 1 : -2);
+    const both = (await runner.infer(new Map([['input', makeTensor('float32', [2, 3, 32, 32], data)]]))).get('logits')!;
+    expect(both.dims).toEqual([2, 10]);
+    for (const row of [0, 1]) {
+      const half = data.slice(row * 3072, (row + 1) * 3072);
+      const one = (await runner.infer(new Map([['input', makeTensor('float32', [1, 3, 32, 32], half)]]))).get('logits')!;
+      expect(one.dims).toEqual([1, 10]);
+      expect(maxAbsDiff(one, makeTensor('float32', [1, 10], (both.data as Float32Array).slice(row * 10, row * 10 + 10)))).toBeLessThan(1e-5);
+    }
+    await runner.deactivate();
+  });
+
+  it('int64 token ids beyond int32 skip the job (E_UNSUPPORTED) with the input name and range, not wrapped around', async () => {
+    const results = await runEngineOnBundled('mnn', {
+      env: { BENCHALIGN_CACHE_DIR: cache },
+      models: [transformerModel({ inputs: { source: 'random', seed: 3, ranges: { input_ids: [3e9, 4e9] } }, reference: undefined })],
+    });
+    const job = results.jobs[0]!;
+    expect(job.status).toBe('skipped'); // E_UNSUPPORTED: the engine cannot represent these inputs
+    expect(job.reason).toMatch(/input input_ids has values in \[3\d{9}, 3\d{9}\], outside int32/);
   });
 
   it('refuses int8 and bf16, an unconverted model, and reports every bad option at once', async () => {

@@ -14,7 +14,8 @@ optional for a model given as .mnn directly, and both are parsed defensively.
 
 Reconciliation: MNN has no int64 tensors, so int64 inputs are narrowed to int32 (values
 checked to fit) and int32 outputs that the ONNX model declares int64 are widened back;
-outputs in NC4HW4 are converted to NCHW (``MNN.expr.convert``) inside the timed call. Each
+outputs in NC4HW4 are converted to NCHW (``MNN.expr.convert``) inside the timed call; the copy
+to NumPy (``Var.read``) is outside it, as for every worker. Each
 step is reported per output.
 """
 
@@ -282,14 +283,11 @@ class MnnEngine(Engine):
         return out
 
     def run(self, prepared: Any) -> Any:
+        # onForward computes synchronously on the CPU backend; so does convert (MNN evaluates
+        # expressions eagerly), so the NC4HW4 -> NCHW step is part of the timed call
         F = self.F
         outs = self.module.onForward(prepared)
-        arrays = []
-        for v in outs:
-            if v.data_format == F.NC4HW4:
-                v = F.convert(v, F.NCHW)
-            arrays.append(v.read())
-        return arrays
+        return [F.convert(v, F.NCHW) if v.data_format == F.NC4HW4 else v for v in outs]
 
     def to_numpy(self, raw: Any) -> dict[str, Any]:
         np = self.np
@@ -297,7 +295,7 @@ class MnnEngine(Engine):
             raise WorkerError(f"mnn: the module returned {len(raw)} outputs", benchalign_code="E_ENGINE", expected=f"{len(self.output_names)} outputs {self.output_names}")
         out: dict[str, Any] = {}
         for name, arr in zip(self.output_names, raw):
-            a = np.array(arr, copy=True)
+            a = np.array(arr.read(), copy=True)
             out[name] = a.astype(np.int64) if name in self.widen_outputs and a.dtype == np.int32 else a
         return out
 
