@@ -4,8 +4,8 @@
  * on a conv fixture converted so that MNN packs its input and output in NC4HW4.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MnnRunner, mnnConversionOptions, mnnConvertArgs } from '../../src/runners/mnn/runner.js';
 import { pythonPath } from '../../src/runners/python/env.js';
@@ -187,6 +187,23 @@ describe.skipIf(!availability.available)('MNN runner (real pip MNN in a Python w
     const job = results.jobs[0]!;
     expect(job.status).toBe('skipped'); // E_UNSUPPORTED: the engine cannot represent these inputs
     expect(job.reason).toMatch(/input input_ids has values in \[3\d{9}, 3\d{9}\], outside int32/);
+  });
+
+  it('a suite model that is already .mnn is loaded as it is: no conversion, and the record says so', async () => {
+    const converted = await runner.prepare({ name: 'cnn', path: join(MODELS, 'cnn/model.onnx'), sha256: '' }, { precision: 'fp32', options: {} });
+    const own = join(tempDir('mnn-given'), 'cnn.mnn');
+    copyFileSync(converted.path, own);
+    try {
+      const results = await runEngineOnBundled('mnn', { env: { BENCHALIGN_CACHE_DIR: cache }, models: [cnnModel({ path: own })] });
+      const job = results.jobs[0]!;
+      expect([job.status, job.reason]).toEqual(['ok', undefined]);
+      expect(misaligned(results)).toEqual([]);
+      expect(job.coldStart?.convertMs).toBeUndefined();
+      expect(job.engine.appliedOptions?.converter).toBeUndefined();
+      expect(job.engine.notes?.join(' ')).toMatch(/this \.mnn file was given as is/);
+    } finally {
+      rmSync(dirname(own), { recursive: true, force: true });
+    }
   });
 
   it('refuses int8 and bf16, an unconverted model, and reports every bad option at once', async () => {

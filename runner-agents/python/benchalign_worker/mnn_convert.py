@@ -9,7 +9,7 @@ Why not the ``mnnconvert`` script pip installs: after converting, that script im
 service. The conversion itself is the same C++ converter either way.
 
 MNNConvert returns success and exits 0 even when it rejects the model, so success here means
-that the model file was written. Next to it, ``convert.json`` records the converter, its
+that the model file was written. Next to it, ``<MNNModel>.convert.json`` records the converter, its
 version and the arguments (paths left out), and the worker reports them.
 """
 
@@ -63,7 +63,7 @@ def main(args: list[str]) -> int:
         elif not a.startswith(("--MNNModel=", "--modelFile=")):
             kept.append(a)
     record = {"converter": "MNNConvert", "version": MNN.version(), "args": kept}
-    with open(os.path.join(os.path.dirname(os.path.abspath(out)), "convert.json"), "w", encoding="utf-8") as f:
+    with open(out + ".convert.json", "w", encoding="utf-8") as f:
         json.dump(record, f, indent=2)
     return 0
 

@@ -8,9 +8,10 @@ false lets MNNConvert give 4-D inputs and outputs MNN's packed NC4HW4 layout) an
 ``geluApproximation`` (default false; MNNConvert's own default approximates ONNX's erf GELU
 with tanh, about 5e-4 off).
 
-Next to the model the runner leaves ``convert.json`` (converter, version, arguments) and
-``io.json`` (the ONNX model's declared inputs and outputs: names, dtypes, dims). Both are
-optional for a model given as .mnn directly, and both are parsed defensively.
+Next to the model (``<model>.mnn``) the runner leaves ``<model>.mnn.convert.json`` (converter,
+version, arguments) and ``<model>.mnn.io.json`` (the ONNX model's declared inputs and outputs:
+names, dtypes, dims). Both are absent for a model given as .mnn directly, and both are parsed
+defensively.
 
 Reconciliation: MNN has no int64 tensors, so int64 inputs are narrowed to int32 (values
 checked to fit) and int32 outputs that the ONNX model declares int64 are widened back;
@@ -133,9 +134,8 @@ class MnnEngine(Engine):
             raise Unsupported(f"mnn: precision {precision} is not supported here", "fp32|fp16 (int8 needs a model quantized with mnnquant)")
         if not model_path.lower().endswith(".mnn"):
             raise config_error(f"mnn: {model_path} is not an .mnn model", "an .mnn file (the mnn runner's prepare converts ONNX with MNNConvert)")
-        folder = os.path.dirname(os.path.abspath(model_path))
-        conv = _read_sidecar(os.path.join(folder, "convert.json"))
-        io_path = os.path.join(folder, "io.json")
+        conv = _read_sidecar(model_path + ".convert.json")
+        io_path = model_path + ".io.json"
         io = _read_sidecar(io_path)
         onnx_in = _io_entries(io, "inputs", io_path)
         onnx_out = _io_entries(io, "outputs", io_path)

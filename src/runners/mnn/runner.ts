@@ -92,7 +92,7 @@ export class MnnRunner extends PythonWorkerRunner {
         }
         const io = inspectModelBytes(await readFile(model.path), model.path);
         const entry = (v: { name: string; dtype: string; shape: Array<number | string | null> | null }) => ({ name: v.name, dtype: v.dtype, dims: v.shape });
-        await writeFile(join(outDir, 'io.json'), JSON.stringify({ source: model.path, inputs: io.inputs.map(entry), outputs: io.outputs.map(entry) }, null, 2));
+        await writeFile(`${out}.io.json`, JSON.stringify({ source: model.path, inputs: io.inputs.map(entry), outputs: io.outputs.map(entry) }, null, 2));
       },
     );
     return { path: join(result.dir, 'model.mnn'), convertMs: result.convertMs, cacheHit: result.cacheHit };
