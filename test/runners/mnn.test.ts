@@ -4,7 +4,7 @@
  * on a conv fixture converted so that MNN packs its input and output in NC4HW4.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MnnRunner, mnnConversionOptions, mnnConvertArgs } from '../../src/runners/mnn/runner.js';
@@ -203,6 +203,26 @@ describe.skipIf(!availability.available)('MNN runner (real pip MNN in a Python w
       expect(job.engine.notes?.join(' ')).toMatch(/this \.mnn file was given as is/);
     } finally {
       rmSync(dirname(own), { recursive: true, force: true });
+    }
+  });
+
+  it('a malformed sidecar next to the model is refused with its file and what was expected, and nothing in it runs', async () => {
+    const converted = await runner.prepare({ name: 'cnn', path: join(MODELS, 'cnn/model.onnx'), sha256: '' }, { precision: 'fp32', options: {} });
+    const dir = tempDir('mnn-sidecar');
+    const own = join(dir, 'model.mnn');
+    copyFileSync(converted.path, own);
+    try {
+      writeFileSync(`${own}.io.json`, JSON.stringify({ inputs: [{ name: 'input', dtype: 7, dims: '__import__("os")' }], outputs: [] }));
+      await expect(activate(runner, own)).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringMatching(/model\.mnn\.io\.json: inputs\[0\] is malformed/),
+      });
+      writeFileSync(`${own}.io.json`, '{"inputs": [');
+      await expect(activate(runner, own)).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/io\.json is not valid JSON/) });
+      writeFileSync(`${own}.convert.json`, '[1, 2]');
+      await expect(activate(runner, own)).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/convert\.json is not a JSON object/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
