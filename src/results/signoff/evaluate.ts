@@ -82,6 +82,9 @@ function num(x: number, digits = 4): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
+/** A limit as the policy wrote it. */
+const lim = (x: number): string => String(x);
+
 function overBy(measuredV: number, limit: number): string {
   const d = (measuredV / limit - 1) * 100;
   return `${d >= 0 ? '+' : ''}${d.toFixed(1)}%`;
@@ -105,7 +108,7 @@ function checkAlignment(j: JobResult): Omit<SignoffCheck, 'source' | 'job'> {
 function checkLatency(j: JobResult, check: 'p50Ms' | 'p99Ms', limit: number): Omit<SignoffCheck, 'source' | 'job'> {
   const level = check === 'p50Ms' ? 'p50' : 'p99';
   const est = j.latency?.percentiles[level];
-  if (!est) return { check, passed: false, limit, unit: 'ms', text: `${level}: not measured, budget ${num(limit)} ms`, why: j.latency ? `no ${level} recorded` : 'no latency recorded (an accuracy-only run?)' };
+  if (!est) return { check, passed: false, limit, unit: 'ms', text: `${level}: not measured, budget ${lim(limit)} ms`, why: j.latency ? `no ${level} recorded` : 'no latency recorded (an accuracy-only run?)' };
   const ci = `[95% CI ${num(est.low)}, ${num(est.high)}]`;
   const ok = est.value <= limit;
   return {
@@ -114,7 +117,7 @@ function checkLatency(j: JobResult, check: 'p50Ms' | 'p99Ms', limit: number): Om
     measured: est.value,
     limit,
     unit: 'ms',
-    text: `${level} ${num(est.value)} ms ${ci} ${ok ? '≤' : '>'} ${num(limit)} ms`,
+    text: `${level} ${num(est.value)} ms ${ci} ${ok ? '≤' : '>'} ${lim(limit)} ms`,
     ...(ok ? {} : { why: `over budget by ${overBy(est.value, limit)}` }),
   };
 }
@@ -129,7 +132,7 @@ function checkThroughput(j: JobResult, t: NonNullable<Criterion['throughput']>):
       passed: false,
       limit: t.minPerSec,
       unit: 'inf/s',
-      text: `throughput ${at}: not measured, floor ${num(t.minPerSec)} inf/s`,
+      text: `throughput ${at}: not measured, floor ${lim(t.minPerSec)} inf/s`,
       why: levels.length > 0 ? `the run measured concurrency ${levels.join(', ')} only: add ${t.concurrency} to the suite's measurement.concurrency` : 'no throughput recorded',
     };
   }
@@ -141,14 +144,14 @@ function checkThroughput(j: JobResult, t: NonNullable<Criterion['throughput']>):
     measured: best,
     limit: t.minPerSec,
     unit: 'inf/s',
-    text: `throughput ${at}: ${num(best)} inf/s ${ok ? '≥' : '<'} ${num(t.minPerSec)} inf/s`,
+    text: `throughput ${at}: ${num(best)} inf/s ${ok ? '≥' : '<'} ${lim(t.minPerSec)} inf/s`,
     ...(ok ? {} : { why: `below the floor by ${overBy(best, t.minPerSec)}` }),
   };
 }
 
 function checkMemory(j: JobResult, limit: number): Omit<SignoffCheck, 'source' | 'job'> {
   const bytes = j.resources?.peakRssBytes;
-  if (bytes === undefined) return { check: 'peakMemoryMiB', passed: false, limit, unit: 'MiB', text: `peak memory: not measured, budget ${num(limit)} MiB`, why: 'no peak RSS recorded (/proc not readable?)' };
+  if (bytes === undefined) return { check: 'peakMemoryMiB', passed: false, limit, unit: 'MiB', text: `peak memory: not measured, budget ${lim(limit)} MiB`, why: 'no peak RSS recorded (/proc not readable?)' };
   const mib = bytes / 2 ** 20;
   const ok = mib <= limit;
   return {
@@ -157,7 +160,7 @@ function checkMemory(j: JobResult, limit: number): Omit<SignoffCheck, 'source' |
     measured: mib,
     limit,
     unit: 'MiB',
-    text: `peak memory (RSS) ${num(mib)} MiB ${ok ? '≤' : '>'} ${num(limit)} MiB`,
+    text: `peak memory (RSS) ${num(mib)} MiB ${ok ? '≤' : '>'} ${lim(limit)} MiB`,
     ...(ok ? {} : { why: `over budget by ${overBy(mib, limit)}` }),
   };
 }
@@ -185,17 +188,19 @@ function checkRegression(j: JobResult, policy: PolicyFile, base: BaselineContext
   if (!jc) return missing(`the job is not in the baseline run ${base.runId ?? ''}`.trim());
   if (jc.status === 'refused') return { check: 'noRegression', passed: false, text: `no regression ${vs}: not compared`, why: `${jc.notes.join('; ')} (or set regress.allowEnvChange in the policy)` };
   if (jc.status === 'not-measured' || jc.status === 'missing') return missing(jc.notes.join('; ') || 'the baseline job was not measured');
-  const perf = jc.perf.map(perfText);
+  const counted = jc.perf.filter((p) => policy.regress.metrics.includes(p.metric));
+  const perf = counted.map(perfText);
   const acc = jc.accuracy.filter((a) => a.verdict !== 'unchanged').map((a) => `${a.output} ${a.verdict}: ${a.detail}`);
   const text = `no regression ${vs}: ${[...perf, ...acc].join('; ') || 'nothing to compare'}`;
   const env = jc.notes.length > 0 ? ` (${jc.notes.join('; ')})` : '';
-  if (jc.verdict === 'regressed') {
-    const why = [...jc.perf.filter((p) => p.verdict === 'regressed').map((p) => `${p.metric} regressed ${signed(p.ratio)} (q ${p.q.toPrecision(2)}, minimum effect ${(p.minEffect * 100).toFixed(1)}%)`), ...jc.accuracy.filter((a) => a.verdict === 'regressed').map((a) => `accuracy of ${a.output}: ${a.detail}`)];
+  const verdicts = [...counted.map((p) => p.verdict), ...jc.accuracy.map((a) => a.verdict)];
+  if (verdicts.includes('regressed')) {
+    const why = [...counted.filter((p) => p.verdict === 'regressed').map((p) => `${p.metric} regressed ${signed(p.ratio)} (q ${p.q.toPrecision(2)}, minimum effect ${(p.minEffect * 100).toFixed(1)}%)`), ...jc.accuracy.filter((a) => a.verdict === 'regressed').map((a) => `accuracy of ${a.output}: ${a.detail}`)];
     return { check: 'noRegression', passed: false, text, why: why.join('; ') + env };
   }
-  if (jc.verdict === 'inconclusive') {
+  if (verdicts.includes('inconclusive')) {
     const ok = policy.regress.inconclusive === 'pass';
-    const rec = jc.perf.find((p) => p.recommendation)?.recommendation;
+    const rec = counted.find((p) => p.recommendation)?.recommendation;
     return { check: 'noRegression', passed: ok, text, why: `inconclusive${ok ? ' (allowed: regress.inconclusive is pass)' : ''}${rec ? `: ${rec}` : ''}${env}` };
   }
   return { check: 'noRegression', passed: true, text, ...(env ? { why: env.trim() } : {}) };

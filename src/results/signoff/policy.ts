@@ -70,6 +70,11 @@ export const RequiredSchema = strict(
 
 export const RegressSettingsSchema = strict(
   {
+    metrics: z
+      .array(z.enum(['p50', 'p99']))
+      .min(1)
+      .default(['p50', 'p99'])
+      .describe('Latency metrics whose regression fails noRegression (accuracy always counts). Default [p50, p99].'),
     minEffectP50: fraction('Smallest p50 change that counts as a regression, as a fraction. Default 0.03.').default(0.03),
     minEffectP99: fraction('Smallest p99 change that counts as a regression, as a fraction. Default 0.05.').default(0.05),
     allowEnvChange: z.boolean().default(false).describe('Compare even when the device fingerprint or engine version changed since the baseline. Default false: such a job fails noRegression.'),
