@@ -54,11 +54,15 @@ function benchalignCommands(): string[][] {
 }
 
 /** The options a subcommand's --help lists: flag -> takes a value. */
+const helpCache = new Map<string, Map<string, boolean>>();
 function helpOptions(sub: string): Map<string, boolean> {
+  const cached = helpCache.get(sub);
+  if (cached) return cached;
   const r = spawnSync(process.execPath, [BIN, sub, '--help'], { encoding: 'utf8' });
   expect(r.status, `${sub} --help`).toBe(0);
   const opts = new Map<string, boolean>();
   for (const m of r.stdout.matchAll(/^\s{2}(?:-\w, )?(--[a-z0-9-]+)( <[^>]+>| \[[^\]]+\])?/gm)) opts.set(m[1] ?? '', m[2] !== undefined);
+  helpCache.set(sub, opts);
   return opts;
 }
 
@@ -94,6 +98,22 @@ describe('examples/nightly.yml', () => {
         }
       }
     }
+  });
+
+  it('the benchalign lines of docs/nightly.md and docs/signoff.md use options their --help lists', () => {
+    let n = 0;
+    for (const doc of ['docs/nightly.md', 'docs/signoff.md', 'examples/release-policy.yaml']) {
+      const text = readFileSync(join(REPO, doc), 'utf8').replace(/\\\n\s*/g, ' ');
+      for (const m of text.matchAll(/(?:npx\s+)?benchalign\s+(run|regress|signoff|history|compare)\s+(.*)$/gm)) {
+        const opts = helpOptions(m[1] ?? '');
+        for (const w of words(m[2] ?? '').map((x) => x.replace(/^\[|[\]`),.;:]+$/g, ''))) {
+          if (!w.startsWith('--')) continue;
+          n++;
+          expect(opts.has(w), `${doc}: benchalign ${m[1]} ${w} is not in its --help`).toBe(true);
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(10);
   });
 
   it('the real commander program parses every command line', async () => {

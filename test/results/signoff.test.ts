@@ -219,6 +219,9 @@ describe('the policy file', () => {
     expect(policies.length).toBeGreaterThan(0);
     const { parse } = await import('yaml');
     for (const b of policies) parsePolicy(parse(b), 'docs/signoff.md');
+    const example = await loadPolicy(join(REPO, 'examples/release-policy.yaml'));
+    expect(example.criteria.length).toBeGreaterThan(0);
+    expect(example.regress.metrics).toEqual(['p50', 'p99']);
     let ajv: { compile(s: unknown): (d: unknown) => boolean } | undefined;
     try {
       const Ajv = createRequire(import.meta.url)('ajv') as new (o: object) => { compile(s: unknown): (d: unknown) => boolean };
