@@ -82,6 +82,7 @@ export async function signoff(options: SignoffOptions): Promise<SignoffOutcome> 
   let runDir: string | undefined;
   let git: SignoffRecord['git'] | undefined;
   let store: ResultsStore | undefined;
+  let storeProblem: string | undefined;
   try {
     if (kind === 'suite') {
       const outcome = await runSuite({
@@ -94,7 +95,11 @@ export async function signoff(options: SignoffOptions): Promise<SignoffOutcome> 
       });
       results = outcome.results;
       runDir = outcome.runDir;
-      store = await openExisting(options.store).catch(() => undefined);
+      // runSuite has already warned when it could not record the run; the checks say what is missing
+      store = await openExisting(options.store).catch((e: unknown) => {
+        storeProblem = `the results store ${options.store} cannot be read: ${describeError(e)}`;
+        return undefined;
+      });
     } else if (kind === 'file') {
       results = readRunFile(options.target);
       const abs = resolve(options.target);
@@ -123,7 +128,7 @@ export async function signoff(options: SignoffOptions): Promise<SignoffOutcome> 
 
     const baseline: BaselineContext = { tag };
     if (policy.criteria.some((c) => c.noRegression)) {
-      if (!store) baseline.missing = `no results store at ${options.store}`;
+      if (!store) baseline.missing = storeProblem ?? `no results store at ${options.store}`;
       else {
         const base = await store.getRun(tag);
         if (!base) baseline.missing = `no run tagged ${tag} in ${store.path}`;
