@@ -141,6 +141,8 @@ describe('criteria pass and fail', () => {
   it('a criterion that matches no job fails, and an interrupted run fails', () => {
     const f = failed(evaluateSignoff(run, policy({ criteria: [{ model: 'transformer', p99Ms: 5 }] }), NO_BASELINE));
     expect(f.map((c) => c.check)).toEqual(['matched']);
+    expect(failed(evaluateSignoff(run, policy({ criteria: [{ model: 'cnn', precision: 'fp16', p99Ms: 1e6 }] }), NO_BASELINE)).map((c) => c.text)).toEqual(['model cnn × engine * fp16 × device *: no job matches']);
+    expect(failed(evaluateSignoff(run, policy({ criteria: [{ model: 'cnn', precision: 'fp32', p99Ms: 1e6 }] }), NO_BASELINE))).toEqual([]);
     const r = copyOf(run);
     r.run.status = 'interrupted';
     expect(failed(evaluateSignoff(r, policy({ criteria: [{ p99Ms: 1e6 }] }), NO_BASELINE)).map((c) => c.check)).toEqual(['run-complete']);
@@ -174,6 +176,24 @@ describe('criteria pass and fail', () => {
     const moved = copyOf(current);
     job(moved).device = { ...run.device!, cpuModel: 'Another CPU', hash: 'f'.repeat(64) };
     expect(failed(evaluateSignoff(moved, p, ctx(moved)))[0]?.why).toMatch(/device fingerprint changed .*regress\.allowEnvChange/);
+    const allowed = evaluateSignoff(moved, policy({ criteria: [{ noRegression: true }], regress: { metrics: ['p50'], allowEnvChange: true } }), { tag: 'release', runId: run.run.id, report: compareRuns(run, moved, { allowEnvChange: true }) });
+    expect(failed(allowed)).toEqual([]);
+    expect(of(allowed, 'noRegression')[0]?.why).toMatch(/compared anyway/);
+
+    // inconclusive (a CI too wide for the minimum effect) fails unless the policy lets it pass
+    const report = compareRuns(run, current);
+    const perf = report.jobs[0]!.perf.find((x) => x.metric === 'p50')!;
+    perf.verdict = 'inconclusive';
+    perf.recommendation = 'measure both sides with --repeats 5';
+    const inc = failed(evaluateSignoff(current, p, { tag: 'release', runId: run.run.id, report }));
+    expect(inc[0]?.why).toBe('inconclusive: measure both sides with --repeats 5');
+    expect(failed(evaluateSignoff(current, policy({ criteria: [{ noRegression: true }], regress: { metrics: ['p50'], inconclusive: 'pass' } }), { tag: 'release', runId: run.run.id, report }))).toEqual([]);
+    // a p99 verdict does not count when the policy counts p50 only
+    const p99 = report.jobs[0]!.perf.find((x) => x.metric === 'p99')!;
+    p99.verdict = 'regressed';
+    perf.verdict = 'unchanged';
+    expect(failed(evaluateSignoff(current, p, { tag: 'release', runId: run.run.id, report }))).toEqual([]);
+    expect(failed(evaluateSignoff(current, policy({ criteria: [{ noRegression: true }] }), { tag: 'release', runId: run.run.id, report }))[0]?.why).toMatch(/^p99 regressed/);
   });
 
   it('globs: * and ? only, everything else literal', () => {
