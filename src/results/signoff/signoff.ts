@@ -40,7 +40,7 @@ export interface SignoffOptions {
 export interface SignoffOutcome {
   record: SignoffRecord;
   outDir: string;
-  /** 0 every check passed, 1 one failed, 3 every check passed but --promote could not write the store. */
+  /** 0 every check passed, 1 one failed, 3 interrupted (Ctrl-C), or every check passed but --promote could not write the store. */
   exitCode: ExitCode;
 }
 
@@ -189,7 +189,8 @@ export async function signoff(options: SignoffOptions): Promise<SignoffOutcome> 
     mkdirSync(outDir, { recursive: true });
     writeFileAtomic(join(outDir, 'signoff.json'), `${JSON.stringify(record, null, 1)}\n`);
     writeFileAtomic(join(outDir, 'signoff.md'), signoffMarkdown(record));
-    return { record, outDir, exitCode: !passed ? ExitCode.GateFailed : infraFailure ? ExitCode.Infra : ExitCode.Ok };
+    const interrupted = options.signal?.aborted === true;
+    return { record, outDir, exitCode: interrupted || (passed && infraFailure) ? ExitCode.Infra : passed ? ExitCode.Ok : ExitCode.GateFailed };
   } finally {
     await store?.close();
   }
