@@ -191,7 +191,10 @@ function checkRegression(j: JobResult, policy: PolicyFile, base: BaselineContext
   const counted = jc.perf.filter((p) => policy.regress.metrics.includes(p.metric));
   const perf = counted.map(perfText);
   const acc = jc.accuracy.filter((a) => a.verdict !== 'unchanged').map((a) => `${a.output} ${a.verdict}: ${a.detail}`);
-  const text = `no regression ${vs}: ${[...perf, ...acc].join('; ') || 'nothing to compare'}`;
+  const same = jc.accuracy.length - acc.length;
+  if (same > 0) acc.push(`accuracy of ${same} output${same === 1 ? '' : 's'} unchanged`);
+  if (perf.length === 0) perf.push('latency not compared');
+  const text = `no regression ${vs}: ${[...perf, ...acc].join('; ')}`;
   const env = jc.notes.length > 0 ? ` (${jc.notes.join('; ')})` : '';
   const verdicts = [...counted.map((p) => p.verdict), ...jc.accuracy.map((a) => a.verdict)];
   if (verdicts.includes('regressed')) {
