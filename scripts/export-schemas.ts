@@ -1,11 +1,18 @@
 /**
- * Writes docs/suite.schema.json from the zod suite schema. Run: npx tsx scripts/export-schemas.ts
- * (test/suite/schema-export.test.ts fails when the committed file is stale).
+ * Writes docs/suite.schema.json and docs/signoff-policy.schema.json from the zod schemas.
+ * Run: npx tsx scripts/export-schemas.ts (test/suite/schema-export.test.ts and
+ * test/results/signoff.test.ts fail when a committed file is stale).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { policyJsonSchemaText } from '../src/results/signoff/policy.js';
 import { suiteJsonSchemaText } from '../src/suite/schema.js';
 
-const target = fileURLToPath(new URL('../docs/suite.schema.json', import.meta.url));
-writeFileSync(target, suiteJsonSchemaText());
-process.stdout.write(`wrote ${target}\n`);
+for (const [name, text] of [
+  ['suite.schema.json', suiteJsonSchemaText()],
+  ['signoff-policy.schema.json', policyJsonSchemaText()],
+] as const) {
+  const target = fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
+  writeFileSync(target, text);
+  process.stdout.write(`wrote ${target}\n`);
+}

@@ -12,6 +12,7 @@ import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
+import { registerSignoff } from './commands/signoff.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerHistory(program);
   registerRegress(program);
+  registerSignoff(program);
   registerEngines(program);
   return program;
 }

@@ -1,0 +1,6 @@
+/** Pre-release sign-off against a policy: see docs/signoff.md. */
+export * from './policy.js';
+export * from './evaluate.js';
+export * from './record.js';
+export { classifyTarget, signoff } from './signoff.js';
+export type { SignoffOptions, SignoffOutcome } from './signoff.js';
