@@ -14,7 +14,8 @@ import { describeValue, formatPath, problemsFromZod, SuiteConfigError } from './
 import { hashFile } from './hash.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
-import type { FileModelEntry, MeasurementEntry, SuiteFile } from './schema.js';
+import type { PytorchModelRef } from '../runners/types.js';
+import type { FileModelEntry, MeasurementEntry, PytorchModelEntry, SuiteFile } from './schema.js';
 import { MeasurementSchema, SuiteFileSchema } from './schema.js';
 import type { InputsSpec, Suite, SuiteModel } from './types.js';
 
@@ -89,6 +90,7 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
           }
         }
       }
+      if (isObj(m.pytorch)) await checkPytorch(m.pytorch, dir, (...p) => at('pytorch', ...p), problems);
       const inputs = m.inputs;
       if (isObj(inputs) && inputs.source === 'reference' && str(inputs.file) !== undefined) {
         await checkFile(path.resolve(dir, str(inputs.file) ?? ''), at('inputs', 'file'), problems);
@@ -235,6 +237,34 @@ function inputsOf(m: FileModelEntry, dir: string): InputsSpec {
   return { source: 'random', seed: inputs.seed, ranges, defaultRange: star ?? [0, 1] };
 }
 
+const PYTORCH_KINDS = ['torchscript', 'exported', 'factory'] as const;
+
+/** The `pytorch` entry names exactly one model form, and its file exists. */
+async function checkPytorch(p: Record<string, unknown>, dir: string, at: (...p: PathSegment[]) => PathSegment[], problems: Problem[]): Promise<void> {
+  const given = PYTORCH_KINDS.filter((k) => p[k] !== undefined);
+  if (given.length !== 1) {
+    problems.push({ path: at(), message: `expected exactly one of torchscript, exported or factory, got ${given.length === 0 ? 'none' : given.join(' and ')}` });
+    return;
+  }
+  const kind = given[0] as (typeof PYTORCH_KINDS)[number];
+  const value = str(p[kind]);
+  if (value === undefined) return;
+  const file = kind === 'factory' ? value.slice(0, value.lastIndexOf(':')) : value;
+  if (kind === 'factory' && !/^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return;
+  await checkFile(path.resolve(dir, file), at(kind), problems);
+}
+
+function pytorchOf(p: PytorchModelEntry, dir: string): PytorchModelRef {
+  const inputs = p.inputs?.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims }));
+  const extra = { ...(inputs ? { inputs } : {}), ...(p.outputs ? { outputs: p.outputs } : {}) };
+  if (p.factory !== undefined) {
+    const colon = p.factory.lastIndexOf(':');
+    return { kind: 'factory', path: path.resolve(dir, p.factory.slice(0, colon)), factory: p.factory.slice(colon + 1), ...extra };
+  }
+  if (p.exported !== undefined) return { kind: 'exported', path: path.resolve(dir, p.exported), ...extra };
+  return { kind: 'torchscript', path: path.resolve(dir, p.torchscript ?? ''), ...extra };
+}
+
 function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Suite {
   const dir = path.dirname(file);
   const measurement = resolveMeasurement(data.measurement);
@@ -254,6 +284,7 @@ function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Sui
     };
     if (m.reference !== undefined) model.reference = { source: 'file', path: path.resolve(dir, m.reference) };
     if (m.budgets !== undefined) model.budgets = m.budgets;
+    if (m.pytorch !== undefined) model.pytorch = pytorchOf(m.pytorch, dir);
     return [model];
   });
   const suite: Suite = {
