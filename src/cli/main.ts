@@ -10,6 +10,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerEngines } from './commands/engines.js';
 import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerHistory(program);
   registerRegress(program);
   registerEngines(program);
+  registerRefs(program);
   return program;
 }
 
