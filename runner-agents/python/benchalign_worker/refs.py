@@ -127,6 +127,13 @@ def read_inputs(path: str, name: str | None) -> dict[str, Any]:
     except RefsError:
         raise
     except Exception as e:  # noqa: BLE001 - reported with the file
+        if "Weights only load failed" in str(e):
+            first = str(e).strip().split("\n")[0]
+            raise RefsError(
+                "E_UNSAFE_PICKLE",
+                f"--inputs {path}: refused to unpickle it (torch.load weights_only=True): {first[:300]}",
+                "a .pt file holding only tensors (a dict {name: tensor} or one tensor)",
+            ) from e
         raise RefsError("E_IO", f"--inputs {path}: cannot read: {type(e).__name__}: {str(e).strip()[:500]}", "a readable tensor file") from e
     raise usage(f"--inputs {path}: unknown file type", ".pt, .npy, .npz or .safetensors")
 

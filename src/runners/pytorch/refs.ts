@@ -179,7 +179,7 @@ export async function makeRefs(options: RefsOptions): Promise<RefsResult> {
     const line = stderr.split('\n').reverse().find((l) => l.startsWith(ERROR_PREFIX));
     if (line !== undefined) {
       const e = JSON.parse(line.slice(ERROR_PREFIX.length)) as { code: ErrorCode; message: string; expected?: string };
-      throw new BenchalignError(e.code, `refs: ${e.message}`, { file: model.path, ...(e.expected ? { expected: e.expected } : {}) });
+      throw new BenchalignError(e.code, `refs: ${e.message}`, e.expected ? { expected: e.expected } : {});
     }
     const tail = stderr.trim().split('\n').slice(-15).join('\n');
     throw new BenchalignError('E_ENGINE', `refs: PyTorch exited with code ${code}:\n${tail}`, { file: model.path });
