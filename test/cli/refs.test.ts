@@ -4,7 +4,7 @@
  * then `benchalign run` on the suite it wrote; bad input specs and unsafe files are refused.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/results/record.js';
