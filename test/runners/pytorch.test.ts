@@ -71,7 +71,7 @@ describe.skipIf(!availability.available)('PyTorch runner (real torch in a Python
     expect(r.status, r.stderr).toBe(0);
     const results = await runEngineOnBundled('pytorch', {
       models: [
-        cnnModel({ pytorch: { exported: pt2 } }),
+        cnnModel({ pytorch: { exported: pt2 }, measurement: { concurrency: [1, 2] } }),
         { name: 'cnn-pt2', path: pt2, inputs: { source: 'random', seed: 3 } },
       ],
     });
@@ -81,6 +81,12 @@ describe.skipIf(!availability.available)('PyTorch runner (real torch in a Python
     ]);
     expect(misaligned(results)).toEqual([]);
     expect(results.jobs[0]?.alignment?.length).toBe(1);
+    expect(results.jobs[0]?.engine.appliedOptions).toMatchObject({ model: 'exported', modelFile: pt2 });
+    // two requests in flight at once from two threads of the worker
+    expect(results.jobs[0]?.throughput?.map((l) => [l.concurrency, l.requests > 0])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
     expect(results.jobs[1]?.inputs?.shapes).toEqual({ x: [1, 3, 32, 32] });
   });
 

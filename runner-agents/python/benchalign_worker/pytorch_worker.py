@@ -153,10 +153,8 @@ class PyTorchEngine(Engine):
             raise Unsupported("pytorch: device cuda asked, but this PyTorch sees no CUDA device "
                               f"(torch {torch.__version__}, built with CUDA {torch.version.cuda})", "a CUDA build of PyTorch and an NVIDIA GPU")
         self.device = device
-        if threads > 0:
-            torch.set_num_threads(threads)
         notes: list[str] = []
-        applied: dict[str, Any] = {"device": device, "threads": torch.get_num_threads()}
+        applied: dict[str, Any] = {"device": device}
         if device == "cuda":
             # fp32 means fp32: no TF32 in matmul or cuDNN convolutions
             torch.backends.cuda.matmul.allow_tf32 = False
@@ -167,6 +165,13 @@ class PyTorchEngine(Engine):
         spec = self._spec(model_path)
         module, ep = self._load_module(spec)
         applied["model"] = spec.get("kind")
+        applied["modelFile"] = spec.get("path")
+        if spec.get("kind") == "factory":
+            applied["factory"] = spec.get("factory")
+        # after loading: a factory may set the thread count itself
+        if threads > 0:
+            torch.set_num_threads(threads)
+        applied["threads"] = torch.get_num_threads()
         if hasattr(module, "eval"):
             try:
                 module.eval()
