@@ -118,6 +118,31 @@ describe.skipIf(!availability.available)('benchalign refs (real PyTorch)', () =>
     expect(results.jobs.map((j) => [j.model.name, j.engine.name, j.status, j.alignment?.every((x) => x.passed)])).toEqual([['tiny-ts', 'pytorch', 'ok', true]]);
   });
 
+  it('from an ExportedProgram (.pt2) with --onnx: the dynamo exporter path; the suite runs and aligns on both engines', () => {
+    const pt2 = join(dir, 'tiny.pt2');
+    python(
+      [
+        'import sys, torch',
+        `sys.path.insert(0, ${JSON.stringify(join(REPO, 'test/fixtures/pytorch'))})`,
+        'import tiny_net',
+        `torch.export.save(torch.export.export(tiny_net.build(), (torch.zeros(1, 3, 8, 8), torch.ones(1, 4))), ${JSON.stringify(pt2)})`,
+      ].join('\n'),
+    );
+    const out = join(dir, 'pt2');
+    const r = cli(['refs', pt2, '--inputs', 'image:1x3x8x8:float32:-1,1', '--inputs', 'scale:1x4', '--onnx', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'refs.json'), 'utf8')) as RefsManifest;
+    expect(manifest.model.kind).toBe('exported');
+    expect(manifest.onnx?.exporter).toMatch(/dynamo=True/);
+    const run = cli(['run', join(out, 'suite.yaml'), '--accuracy-only', '--json', '--no-store', '--out', join(dir, 'run3')]);
+    expect(run.status, run.stderr).toBe(0);
+    const results = JSON.parse(run.stdout) as RunResults;
+    expect(results.jobs.map((j) => [j.engine.name, j.status, j.alignment?.map((a) => [a.name, a.passed])])).toEqual([
+      ['onnxruntime', 'ok', [['output_0', true], ['output_1', true]]],
+      ['pytorch', 'ok', [['output_0', true], ['output_1', true]]],
+    ]);
+  });
+
   it('bad specs and models are usage errors that say what was expected', () => {
     const cases: Array<[string[], RegExp]> = [
       [[`${TINY}:build`, '--inputs', 'image:1x3xfoo'], /\[E_USAGE\] refs: --inputs 'image:1x3xfoo': not an input spec or an existing file \(expected name:shape\[:dtype\[:low,high\]\]/],

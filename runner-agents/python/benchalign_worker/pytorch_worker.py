@@ -115,7 +115,10 @@ class PyTorchEngine(Engine):
             import onnx
         except ImportError:
             return None
-        proto = onnx.load(model_path, load_external_data=False)
+        try:
+            proto = onnx.load(model_path, load_external_data=False)
+        except Exception:  # noqa: BLE001 - names then come from the suite or the module
+            return None
         init = {i.name for i in proto.graph.initializer}
 
         def dims(vi: Any) -> list[Any]:
