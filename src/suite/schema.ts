@@ -210,7 +210,7 @@ export const PytorchModelSchema = strict(
 export const FileModelSchema = strict(
   {
     name: ModelNameSchema,
-    path: RelativePath('Model file (ONNX)'),
+    path: RelativePath('Model file (ONNX; for the pytorch engine alone, a TorchScript .pt or an ExportedProgram .pt2 also works)'),
     sha256: Sha256Schema.optional(),
     inputs: InputsSchema.optional(),
     reference: RelativePath('Tensor file with the PyTorch reference outputs, by output name (.pt, .npz, .npy, .safetensors, .pb). Default: no alignment').optional(),

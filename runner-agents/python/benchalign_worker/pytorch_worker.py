@@ -246,6 +246,8 @@ class PyTorchEngine(Engine):
             if self.cast_dtype is not None and t.is_floating_point():
                 t = t.to(self.cast_dtype)
             out.append(t)
+        if self.device == "cuda":
+            torch.cuda.synchronize()  # the copies are done before the first timed call
         return tuple(out)
 
     def run(self, prepared: Any) -> Any:

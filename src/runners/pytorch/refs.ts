@@ -155,7 +155,10 @@ export async function makeRefs(options: RefsOptions): Promise<RefsResult> {
   if (!existsSync(pythonPath())) {
     throw new BenchalignError('E_ENGINE_MISSING', `refs needs PyTorch: ${pythonPath()} does not exist`, { expected: 'the Python engines venv (run: benchalign engines setup)' });
   }
-  const name = options.name ?? basename(model.path).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
+  const name = options.name ?? (basename(model.path).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'model');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new BenchalignError('E_USAGE', `refs: --name ${JSON.stringify(name)}`, { expected: 'letters, digits, ".", "_" or "-", starting with a letter or digit' });
+  }
   const outDir = resolve(options.out ?? `refs/${name}`);
   await mkdir(outDir, { recursive: true });
   const request = {
