@@ -150,6 +150,8 @@ describe.skipIf(!availability.available)('benchalign refs (real PyTorch)', () =>
       [[`${TINY}:build`, '--inputs', 'image:1x3x8x8:float32:2,1'], /range low 2\.0 > high 1\.0/],
       [[TINY, '--inputs', 'image:1x3x8x8'], /is a Python file; which function builds the model\? \(expected --factory <function> or <file\.py>:<function>\)/],
       [[join(dir, 'model.onnx'), '--inputs', 'image:1x3x8x8'], /unknown model type/],
+      [[`${TINY}:build`, '--inputs', 'image:1x3x8x8', '--name', 'my model'], /\[E_USAGE\] refs: --name "my model" \(expected letters, digits/],
+      [[`${TINY}:build`, '--inputs', 'image:1x3x8x8', '--seed', '-1'], /option '--seed <n>' argument '-1' is invalid\. expected a non-negative integer/],
       [[`${TINY}:build`, '--inputs', 'image:1x3x8x8'], /the model failed on inputs image\[1, 3, 8, 8\]:float32: TypeError/],
       [[`${TINY}:broken`, '--inputs', 'image:1x3x8x8'], /\[E_CONFIG\] refs: cannot load factory model .*tiny_net\.py: RuntimeError: weights for TinyNet are missing/],
     ];

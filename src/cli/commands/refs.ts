@@ -1,5 +1,5 @@
 /** `benchalign refs`: commander wiring for makeRefs. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { makeRefs } from '../../runners/pytorch/refs.js';
@@ -10,7 +10,8 @@ function collect(v: string, prev: string[] = []): string[] {
 
 function int(v: string): number {
   const n = Number(v);
-  return Number.isInteger(n) && n >= 0 ? n : Number.NaN;
+  if (!(v.trim() !== '' && Number.isInteger(n) && n >= 0)) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
 }
 
 export function registerRefs(program: Command): void {
