@@ -110,6 +110,27 @@ describe.skipIf(!availability.available)('PyTorch runner (real torch in a Python
     expect(misaligned(bf16)).toEqual([]);
   });
 
+  it('fp32 on a module saved in float16: converted to float32, and the activation says so', async () => {
+    const half = join(dir, 'cnn_half.pt');
+    const py = [
+      'import sys, torch',
+      `sys.path.insert(0, ${JSON.stringify(MODELS)})`,
+      'import pytorch_models as pm',
+      `torch.jit.save(torch.jit.trace(pm.cnn().half(), (torch.zeros(1, 3, 32, 32, dtype=torch.float16),)), ${JSON.stringify(half)})`,
+    ].join('\n');
+    const r = spawnSync(pythonPath(), ['-c', py], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const onnx = join(MODELS, 'cnn/model.onnx');
+    const load = (ts: string) =>
+      runner.activate({ path: onnx }, { name: 'cnn', path: onnx, sha256: '', pytorch: { kind: 'torchscript', path: ts } }, { precision: 'fp32', options: {} });
+    const info = await load(half);
+    expect(info.effectivePrecision).toBe('fp32');
+    expect(info.inputs).toEqual([{ name: 'input', dtype: 'float32', dims: ['batch', 3, 32, 32] }]);
+    expect(info.notes?.join(' ')).toMatch(/the module holds float16 parameters; converted to float32/);
+    const fp32 = await load(join(MODELS, 'cnn/model.torchscript.pt'));
+    expect(fp32.notes?.join(' ') ?? '').not.toMatch(/converted to float32/);
+  });
+
   it('refuses int8 and CUDA where there is none, and reports every bad option at once', async () => {
     const ts = join(MODELS, 'cnn/model.torchscript.pt');
     await expect(activate(runner, ts, {}, 'int8')).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });

@@ -226,6 +226,11 @@ class PyTorchEngine(Engine):
             applied["dtype"] = str(dtype).removeprefix("torch.")
         else:
             applied["dtype"] = "float32"
+            stored = self._float_param_dtypes(module) - {torch.float32}
+            if stored:
+                module = module.float()
+                names = ", ".join(sorted(str(d).removeprefix("torch.") for d in stored))
+                notes.append(f"fp32: the module holds {names} parameters; converted to float32 (.float()) for the fp32 job")
         self.module = module
         reconciliation: dict[str, dict[str, Any]] = {}
         for i, n in enumerate(self.output_names or []):
@@ -233,6 +238,13 @@ class PyTorchEngine(Engine):
             reconciliation[n] = {"engineName": f"output[{i}]", "layout": steps}
         outputs = [tensor_meta(n, "?", []) for n in (self.output_names or [])]
         return LoadInfo(inputs, outputs, effective, notes, applied, reconciliation)
+
+    def _float_param_dtypes(self, module: Any) -> set[Any]:
+        try:
+            tensors = list(module.parameters()) + list(module.buffers())
+        except Exception:  # noqa: BLE001 - a callable without parameters
+            return set()
+        return {t.dtype for t in tensors if t.is_floating_point()}
 
     # -- running -------------------------------------------------------------------------------
     def prepare_inputs(self, feeds: dict[str, Any]) -> Any:
