@@ -5,11 +5,12 @@
  * an ExportedProgram written here, aligned against the committed PyTorch references.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pythonPath } from '../../src/runners/python/env.js';
 import { PyTorchRunner } from '../../src/runners/pytorch/runner.js';
+import { makeTensor } from '../../src/tensors/tensor.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
 import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
 import { activate } from './helpers.js';
@@ -129,6 +130,24 @@ describe.skipIf(!availability.available)('PyTorch runner (real torch in a Python
     expect(info.notes?.join(' ')).toMatch(/the module holds float16 parameters; converted to float32/);
     const fp32 = await load(join(MODELS, 'cnn/model.torchscript.pt'));
     expect(fp32.notes?.join(' ') ?? '').not.toMatch(/converted to float32/);
+  });
+
+  it('factories in two folders with a same-named sibling module each get their own sibling', async () => {
+    const outputs: number[] = [];
+    for (const [sub, value] of [['one', 1], ['two', 2]] as const) {
+      mkdirSync(join(dir, sub), { recursive: true });
+      writeFileSync(join(dir, sub, 'common.py'), `VALUE = ${value}.0\n`);
+      writeFileSync(
+        join(dir, sub, 'net.py'),
+        'import torch\nimport common\n\nclass Add(torch.nn.Module):\n    def forward(self, x):\n        return x + common.VALUE\n\ndef build():\n    return Add()\n',
+      );
+      const path = join(dir, sub, 'net.py');
+      const ref = { name: sub, path, sha256: '', pytorch: { kind: 'factory' as const, path, factory: 'build', inputs: [{ name: 'x', dtype: 'float32', dims: [2] }], outputs: ['y'] } };
+      await runner.activate({ path }, ref, { precision: 'fp32', options: {} });
+      const out = await runner.infer(new Map([['x', makeTensor('float32', [2], new Float32Array([10, 20]))]]));
+      outputs.push(...(out.get('y')?.data as Float32Array));
+    }
+    expect(outputs).toEqual([11, 21, 12, 22]);
   });
 
   it('refuses int8 and CUDA where there is none, and reports every bad option at once', async () => {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from typing import Any
 
@@ -26,6 +27,8 @@ from .options import Options
 from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta
 
 _TORCHSCRIPT_EXT = (".pt", ".pth", ".ts", ".jit", ".torchscript")
+#: installed packages (kept imported even when they lie below a factory's folder, e.g. a venv)
+_INSTALLED = re.compile(r"[/\\](site|dist)-packages[/\\]")
 
 
 def _model_error(message: str, expected: str) -> WorkerError:
@@ -90,20 +93,31 @@ class PyTorchEngine(Engine):
         raise _model_error(f"pytorch: unknown model kind {kind!r}", "torchscript|exported|factory")
 
     def _from_factory(self, path: str, fn_name: str) -> Any:
+        """Imports ``path`` with its folder first on sys.path and calls ``fn_name()``. The modules it
+        imported from its folder are forgotten afterwards, so the next model's factory, in another
+        folder, gets its own siblings even when their names are the same."""
         folder = os.path.dirname(os.path.abspath(path))
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+        before = set(sys.modules)
+        sys.path.insert(0, folder)
         mod_name = "benchalign_factory_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        if spec is None or spec.loader is None:
-            raise _model_error(f"pytorch: cannot import {path}", "a Python file")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = mod
-        spec.loader.exec_module(mod)
-        fn = getattr(mod, fn_name, None)
-        if not callable(fn):
-            raise _model_error(f"pytorch: {path} has no function {fn_name!r}", f"def {fn_name}() -> torch.nn.Module in {path}")
-        module = fn()
+        try:
+            spec = importlib.util.spec_from_file_location(mod_name, path)
+            if spec is None or spec.loader is None:
+                raise _model_error(f"pytorch: cannot import {path}", "a Python file")
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = mod
+            spec.loader.exec_module(mod)
+            fn = getattr(mod, fn_name, None)
+            if not callable(fn):
+                raise _model_error(f"pytorch: {path} has no function {fn_name!r}", f"def {fn_name}() -> torch.nn.Module in {path}")
+            module = fn()
+        finally:
+            sys.path.remove(folder)
+            for name in set(sys.modules) - before:
+                file = getattr(sys.modules[name], "__file__", None) or ""
+                local = os.path.abspath(file).startswith(folder + os.sep) and not _INSTALLED.search(file)
+                if name == mod_name or local:
+                    del sys.modules[name]
         if not callable(module):
             raise _model_error(f"pytorch: {path}:{fn_name}() returned {type(module).__name__}", "a torch.nn.Module")
         return module
