@@ -28,6 +28,8 @@ export interface PytorchModelRef {
   path: string;
   /** The factory function's name (kind `factory`). */
   factory?: string;
+  /** sha256 of the file at `path`, computed when the suite loads (recorded as appliedOptions.modelSha256). */
+  sha256?: string;
   /** Input names, dtypes and dims, in forward() order. Default: from the ONNX model at `path`, else from the module. */
   inputs?: TensorMeta[];
   /** Output names, in the order the module returns them. Default: the ONNX model's, else a dict's keys, else output_K. */

@@ -45,10 +45,12 @@ async function checkFile(abs: string, at: PathSegment[], problems: Problem[]): P
 interface Facts {
   sha256: Map<number, string>;
   cases: Map<number, SuiteModel[]>;
+  /** sha256 of each model's `pytorch` file (TorchScript, .pt2 or the factory's .py). */
+  pytorchSha256: Map<number, string>;
 }
 
 async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<Facts> {
-  const facts: Facts = { sha256: new Map(), cases: new Map() };
+  const facts: Facts = { sha256: new Map(), cases: new Map(), pytorchSha256: new Map() };
   const models = Array.isArray(raw.models) ? raw.models : [];
   const names = new Map<string, PathSegment[]>();
   const claim = (name: string, at: PathSegment[]) => {
@@ -90,7 +92,10 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
           }
         }
       }
-      if (isObj(m.pytorch)) await checkPytorch(m.pytorch, dir, (...p) => at('pytorch', ...p), problems);
+      if (isObj(m.pytorch)) {
+        const file = await checkPytorch(m.pytorch, dir, (...p) => at('pytorch', ...p), problems);
+        if (file !== undefined) facts.pytorchSha256.set(i, await hashFile(file));
+      }
       const inputs = m.inputs;
       if (isObj(inputs) && inputs.source === 'reference' && str(inputs.file) !== undefined) {
         await checkFile(path.resolve(dir, str(inputs.file) ?? ''), at('inputs', 'file'), problems);
@@ -239,19 +244,19 @@ function inputsOf(m: FileModelEntry, dir: string): InputsSpec {
 
 const PYTORCH_KINDS = ['torchscript', 'exported', 'factory'] as const;
 
-/** The `pytorch` entry names exactly one model form, and its file exists. */
-async function checkPytorch(p: Record<string, unknown>, dir: string, at: (...p: PathSegment[]) => PathSegment[], problems: Problem[]): Promise<void> {
+/** The `pytorch` entry names exactly one model form, and its file exists; returns that file. */
+async function checkPytorch(p: Record<string, unknown>, dir: string, at: (...p: PathSegment[]) => PathSegment[], problems: Problem[]): Promise<string | undefined> {
   const given = PYTORCH_KINDS.filter((k) => p[k] !== undefined);
   if (given.length !== 1) {
     problems.push({ path: at(), message: `expected exactly one of torchscript, exported or factory, got ${given.length === 0 ? 'none' : given.join(' and ')}` });
-    return;
+    return undefined;
   }
   const kind = given[0] as (typeof PYTORCH_KINDS)[number];
   const value = str(p[kind]);
-  if (value === undefined) return;
-  const file = kind === 'factory' ? value.slice(0, value.lastIndexOf(':')) : value;
-  if (kind === 'factory' && !/^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return;
-  await checkFile(path.resolve(dir, file), at(kind), problems);
+  if (value === undefined) return undefined;
+  const file = path.resolve(dir, kind === 'factory' ? value.slice(0, value.lastIndexOf(':')) : value);
+  if (kind === 'factory' && !/^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return undefined;
+  return (await checkFile(file, at(kind), problems)) ? file : undefined;
 }
 
 function pytorchOf(p: PytorchModelEntry, dir: string): PytorchModelRef {
@@ -284,7 +289,7 @@ function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Sui
     };
     if (m.reference !== undefined) model.reference = { source: 'file', path: path.resolve(dir, m.reference) };
     if (m.budgets !== undefined) model.budgets = m.budgets;
-    if (m.pytorch !== undefined) model.pytorch = pytorchOf(m.pytorch, dir);
+    if (m.pytorch !== undefined) model.pytorch = { ...pytorchOf(m.pytorch, dir), sha256: facts.pytorchSha256.get(index) ?? '' };
     return [model];
   });
   const suite: Suite = {

@@ -5,7 +5,8 @@
  * an ExportedProgram written here, aligned against the committed PyTorch references.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pythonPath } from '../../src/runners/python/env.js';
@@ -42,7 +43,8 @@ describe.skipIf(!availability.available)('PyTorch runner (real torch in a Python
     ]);
     expect(misaligned(results)).toEqual([]);
     const [cnn, transformer] = results.jobs;
-    expect(cnn?.engine.appliedOptions).toMatchObject({ device: 'cpu', threads: 1, dtype: 'float32', model: 'torchscript' });
+    const tsSha = createHash('sha256').update(readFileSync(join(MODELS, 'cnn/model.torchscript.pt'))).digest('hex');
+    expect(cnn?.engine.appliedOptions).toMatchObject({ device: 'cpu', threads: 1, dtype: 'float32', model: 'torchscript', modelSha256: tsSha });
     expect(transformer?.engine.appliedOptions).toMatchObject({ model: 'factory' });
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');

@@ -1,4 +1,5 @@
 /** A model entry's `pytorch` field: loaded to absolute paths, carried into jobs, and checked. */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SuiteConfigError } from '../../src/suite/errors.js';
@@ -26,10 +27,11 @@ describe('suite model field pytorch', () => {
       ),
     });
     const s = await loadSuite(path.join(dir, 's.yaml'));
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     expect(s.models.map((m) => m.pytorch)).toEqual([
-      { kind: 'torchscript', path: path.join(dir, 'nets/a.pt'), outputs: ['y'] },
-      { kind: 'exported', path: path.join(dir, 'nets/b.pt2') },
-      { kind: 'factory', path: path.join(dir, 'nets/make.py'), factory: 'build', inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3] }] },
+      { kind: 'torchscript', path: path.join(dir, 'nets/a.pt'), outputs: ['y'], sha256: sha('ts') },
+      { kind: 'exported', path: path.join(dir, 'nets/b.pt2'), sha256: sha('ep') },
+      { kind: 'factory', path: path.join(dir, 'nets/make.py'), factory: 'build', inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3] }], sha256: sha('def build(): ...') },
     ]);
     expect(expandJobs(s).map((j) => j.model.pytorch?.kind)).toEqual(['torchscript', 'exported', 'factory']);
   });

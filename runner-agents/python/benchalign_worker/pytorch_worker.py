@@ -183,6 +183,8 @@ class PyTorchEngine(Engine):
         module, ep = self._load_module(spec)
         applied["model"] = spec.get("kind")
         applied["modelFile"] = spec.get("path")
+        if spec.get("sha256"):
+            applied["modelSha256"] = spec.get("sha256")
         if spec.get("kind") == "factory":
             applied["factory"] = spec.get("factory")
         # after loading: a factory may set the thread count itself
