@@ -10,6 +10,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerEngines } from './commands/engines.js';
 import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
 import { registerSignoff } from './commands/signoff.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRegress(program);
   registerSignoff(program);
   registerEngines(program);
+  registerRefs(program);
   return program;
 }
 

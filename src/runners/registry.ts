@@ -7,6 +7,7 @@ import { FaultRunner } from './fault/runner.js';
 import { MnnRunner } from './mnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
+import { PyTorchRunner } from './pytorch/runner.js';
 import type { Availability, Runner } from './types.js';
 import type { WorkerRunnerConfig } from './worker-runner.js';
 
@@ -98,4 +99,5 @@ export async function listEngines(): Promise<EngineListing[]> {
 registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });
 registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config) });
 registerRunner({ name: 'mnn', create: (config) => new MnnRunner(config) });
+registerRunner({ name: 'pytorch', create: (config) => new PyTorchRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -58,6 +58,11 @@ export abstract class WorkerRunner implements Runner {
   /** Checks and completes the engine options; throws E_CONFIG naming every problem. */
   protected abstract validateOptions(options: Record<string, unknown>): Record<string, unknown>;
 
+  /** Extra fields of the `load` request for this engine's worker (default none). */
+  protected loadExtras(_model: ModelRef): Record<string, unknown> {
+    return {};
+  }
+
   /** Process id of the worker, while one runs. */
   get workerPid(): number | undefined {
     return this.worker?.pid;
@@ -90,7 +95,7 @@ export abstract class WorkerRunner implements Runner {
     this.jobDir = await mkdtemp(join(this.config.workDir ?? tmpdir(), `benchalign-${this.name}-`));
     const res = await worker.request<LoadResult>(
       'load',
-      { modelPath: prepared.path, options: applied, precision: options.precision, ...(model.shapes ? { shapes: model.shapes } : {}) },
+      { modelPath: prepared.path, options: applied, precision: options.precision, ...(model.shapes ? { shapes: model.shapes } : {}), ...this.loadExtras(model) },
       this.timeoutMs(),
     );
     this.loaded = res;

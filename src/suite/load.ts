@@ -14,7 +14,8 @@ import { describeValue, formatPath, problemsFromZod, SuiteConfigError } from './
 import { hashFile } from './hash.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
-import type { FileModelEntry, MeasurementEntry, SuiteFile } from './schema.js';
+import type { PytorchModelRef } from '../runners/types.js';
+import type { FileModelEntry, MeasurementEntry, PytorchModelEntry, SuiteFile } from './schema.js';
 import { MeasurementSchema, SuiteFileSchema } from './schema.js';
 import type { InputsSpec, Suite, SuiteModel } from './types.js';
 
@@ -44,10 +45,12 @@ async function checkFile(abs: string, at: PathSegment[], problems: Problem[]): P
 interface Facts {
   sha256: Map<number, string>;
   cases: Map<number, SuiteModel[]>;
+  /** sha256 of each model's `pytorch` file (TorchScript, .pt2 or the factory's .py). */
+  pytorchSha256: Map<number, string>;
 }
 
 async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<Facts> {
-  const facts: Facts = { sha256: new Map(), cases: new Map() };
+  const facts: Facts = { sha256: new Map(), cases: new Map(), pytorchSha256: new Map() };
   const models = Array.isArray(raw.models) ? raw.models : [];
   const names = new Map<string, PathSegment[]>();
   const claim = (name: string, at: PathSegment[]) => {
@@ -88,6 +91,10 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
             problems.push({ path: at('sha256'), message: `mismatch: ${abs} has sha256 ${actual}` });
           }
         }
+      }
+      if (isObj(m.pytorch)) {
+        const file = await checkPytorch(m.pytorch, dir, (...p) => at('pytorch', ...p), problems);
+        if (file !== undefined) facts.pytorchSha256.set(i, await hashFile(file));
       }
       const inputs = m.inputs;
       if (isObj(inputs) && inputs.source === 'reference' && str(inputs.file) !== undefined) {
@@ -235,6 +242,34 @@ function inputsOf(m: FileModelEntry, dir: string): InputsSpec {
   return { source: 'random', seed: inputs.seed, ranges, defaultRange: star ?? [0, 1] };
 }
 
+const PYTORCH_KINDS = ['torchscript', 'exported', 'factory'] as const;
+
+/** The `pytorch` entry names exactly one model form, and its file exists; returns that file. */
+async function checkPytorch(p: Record<string, unknown>, dir: string, at: (...p: PathSegment[]) => PathSegment[], problems: Problem[]): Promise<string | undefined> {
+  const given = PYTORCH_KINDS.filter((k) => p[k] !== undefined);
+  if (given.length !== 1) {
+    problems.push({ path: at(), message: `expected exactly one of torchscript, exported or factory, got ${given.length === 0 ? 'none' : given.join(' and ')}` });
+    return undefined;
+  }
+  const kind = given[0] as (typeof PYTORCH_KINDS)[number];
+  const value = str(p[kind]);
+  if (value === undefined) return undefined;
+  const file = path.resolve(dir, kind === 'factory' ? value.slice(0, value.lastIndexOf(':')) : value);
+  if (kind === 'factory' && !/^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return undefined;
+  return (await checkFile(file, at(kind), problems)) ? file : undefined;
+}
+
+function pytorchOf(p: PytorchModelEntry, dir: string): PytorchModelRef {
+  const inputs = p.inputs?.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims }));
+  const extra = { ...(inputs ? { inputs } : {}), ...(p.outputs ? { outputs: p.outputs } : {}) };
+  if (p.factory !== undefined) {
+    const colon = p.factory.lastIndexOf(':');
+    return { kind: 'factory', path: path.resolve(dir, p.factory.slice(0, colon)), factory: p.factory.slice(colon + 1), ...extra };
+  }
+  if (p.exported !== undefined) return { kind: 'exported', path: path.resolve(dir, p.exported), ...extra };
+  return { kind: 'torchscript', path: path.resolve(dir, p.torchscript ?? ''), ...extra };
+}
+
 function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Suite {
   const dir = path.dirname(file);
   const measurement = resolveMeasurement(data.measurement);
@@ -254,6 +289,7 @@ function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Sui
     };
     if (m.reference !== undefined) model.reference = { source: 'file', path: path.resolve(dir, m.reference) };
     if (m.budgets !== undefined) model.budgets = m.budgets;
+    if (m.pytorch !== undefined) model.pytorch = { ...pytorchOf(m.pytorch, dir), sha256: facts.pytorchSha256.get(index) ?? '' };
     return [model];
   });
   const suite: Suite = {

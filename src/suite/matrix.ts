@@ -121,6 +121,7 @@ export function expandJobs(suite: Suite, options: ExpandOptions = {}): Job[] {
     };
     if (m.reference !== undefined) model.reference = m.reference;
     if (m.budgets !== undefined) model.budgets = m.budgets;
+    if (m.pytorch !== undefined) model.pytorch = m.pytorch;
     suite.engines.forEach((e, j) => {
       if (options.engines !== undefined && !options.engines.includes(e.name)) return;
       const engine: JobEngine = { name: e.name, precision: e.precision, options: e.options };

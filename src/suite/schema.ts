@@ -175,10 +175,42 @@ const ShapesSchema = z
   .record(z.string(), z.array(z.int().min(1)).describe('Dims of this input.'))
   .describe('Input shapes by input name. Pins the model’s dynamic dims; must agree with the static ones.');
 
+const TensorSpecSchema = strict(
+  {
+    name: z.string().min(1).describe('Input name, as the references and the ONNX model name it.'),
+    dtype: z.string().min(1).default('float32').describe('NumPy dtype name (float32, float16, int64, bool, ...). Default float32.'),
+    dims: z.array(z.union([z.int().min(0), z.string()])).describe('Dims; a string is a symbolic (dynamic) dim, pinned by `shapes`.'),
+  },
+  'One input of the PyTorch model.',
+  { id: 'PytorchTensorSpec' },
+);
+
+export const PytorchModelSchema = strict(
+  {
+    torchscript: RelativePath('TorchScript file (torch.jit.save), loaded with torch.jit.load').optional(),
+    exported: RelativePath('ExportedProgram file (.pt2, torch.export.save), loaded with torch.export.load').optional(),
+    factory: z
+      .string()
+      .regex(/^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected "path/to/file.py:function"' })
+      .optional()
+      .describe('"path/to/file.py:function", relative to the suite file: the file is imported (its folder on sys.path) and function() returns the nn.Module. This runs the file: name only code you trust.'),
+    inputs: z
+      .array(TensorSpecSchema)
+      .optional()
+      .describe('Inputs in forward() order. Default: from the ONNX model at `path` when it is one, else from the module (names only; shapes from `shapes` or the input file).'),
+    outputs: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Output names in the order the module returns them. Default: the ONNX model’s, else the keys of a returned dict, else output_0, output_1, ...'),
+  },
+  'The PyTorch form of this model, for the `pytorch` engine: exactly one of torchscript, exported or factory.',
+  { id: 'PytorchModel' },
+);
+
 export const FileModelSchema = strict(
   {
     name: ModelNameSchema,
-    path: RelativePath('Model file (ONNX)'),
+    path: RelativePath('Model file (ONNX; for the pytorch engine alone, a TorchScript .pt or an ExportedProgram .pt2 also works)'),
     sha256: Sha256Schema.optional(),
     inputs: InputsSchema.optional(),
     reference: RelativePath('Tensor file with the PyTorch reference outputs, by output name (.pt, .npz, .npy, .safetensors, .pb). Default: no alignment').optional(),
@@ -189,6 +221,7 @@ export const FileModelSchema = strict(
       .describe('Per-output settings by output name; "*" applies to every output of this model.'),
     budgets: BudgetsSchema.optional(),
     measurement: MeasurementSchema.optional(),
+    pytorch: PytorchModelSchema.optional(),
   },
   'One model file, with its inputs and reference outputs.',
   { id: 'Model' },
@@ -250,6 +283,7 @@ export type MeasurementEntry = z.output<typeof MeasurementSchema>;
 export type ToleranceOverride = z.output<typeof ToleranceOverrideSchema>;
 export type OutputSettings = z.output<typeof OutputSettingsSchema>;
 export type Budgets = z.output<typeof BudgetsSchema>;
+export type PytorchModelEntry = z.output<typeof PytorchModelSchema>;
 export type SuitePrecision = (typeof PRECISIONS)[number];
 
 /** The JSON Schema of suite files (draft 7, which editors support best), as committed in docs/suite.schema.json. */

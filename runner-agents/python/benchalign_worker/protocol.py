@@ -85,6 +85,8 @@ class Engine:
 
     name = "engine"
     thread_safe = False
+    #: the whole `load` request, set before :meth:`load` (engine-specific fields, e.g. `pytorch`)
+    load_request: dict[str, Any] = {}
 
     def version(self) -> str:
         raise NotImplementedError
@@ -151,6 +153,7 @@ class _Server:
         options = params.get("options") or {}
         precision = params.get("precision") or "fp32"
         shapes = params.get("shapes")
+        self.engine.load_request = params
         t0 = time.perf_counter_ns()
         info = self.engine.load(model_path, options, precision, shapes)
         load_ms = (time.perf_counter_ns() - t0) / 1e6
