@@ -50,7 +50,7 @@ function numbered(sql: string): string {
 
 /** PostgreSQL text cannot hold NUL; the plain columns get U+FFFD (the JSON columns escape it, so records stay exact). */
 function param(v: unknown): unknown {
-  return typeof v === 'string' && v.includes('\u0000') ? v.replace(/\u0000/g, '\uFFFD') : v;
+  return typeof v === 'string' && v.includes('\u0000') ? v.split('\u0000').join('\uFFFD') : v;
 }
 
 class PostgresDriver implements StoreDriver {

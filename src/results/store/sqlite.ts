@@ -1,8 +1,10 @@
 /**
  * The SQLite backend of the results store (better-sqlite3, synchronous): an embedded file in
- * WAL mode. Statements of one store object are serialised (a queue), so an asynchronous
- * caller never runs a statement inside another's open transaction; writes are
- * `BEGIN IMMEDIATE` transactions, so other processes' writers wait (busy timeout 10 s).
+ * WAL mode. All statements of the process's SQLite stores go through one queue, so an
+ * asynchronous caller never runs a statement inside another's open transaction, and a second
+ * connection of this process never busy-waits (blocking the thread) on a transaction the first
+ * cannot finish. Writes are `BEGIN IMMEDIATE` transactions: other processes' writers wait
+ * (busy timeout 10 s); readers see a snapshot (WAL).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -12,10 +14,12 @@ import { MIGRATIONS } from './migrations.js';
 import { SqlResultsStore, migrate, type SqlExecutor, type StoreDriver } from './sql-store.js';
 import type { OpenStoreOptions } from './types.js';
 
+/** The process-wide queue of SQLite statements and transactions. */
+let queue: Promise<unknown> = Promise.resolve();
+
 class SqliteDriver implements StoreDriver {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  private queue: Promise<unknown> = Promise.resolve();
   /** Statements run directly (the caller holds the queue). */
   private readonly direct: SqlExecutor;
 
@@ -41,8 +45,8 @@ class SqliteDriver implements StoreDriver {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
     return next;
   }
 
