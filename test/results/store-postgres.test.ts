@@ -15,7 +15,7 @@ import { BenchalignError } from '../../src/errors.js';
 import type { RunResults } from '../../src/results/record.js';
 import type { RegressReport } from '../../src/results/regress/compare-runs.js';
 import { PG_MIGRATIONS } from '../../src/results/store/migrations-pg.js';
-import { openStore, redactPostgresUrl } from '../../src/results/store/store.js';
+import { displayStoreLocation, openStore, redactPostgresUrl, redactStoreUrls } from '../../src/results/store/store.js';
 import { QUICK, REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 import { ALICE_PASSWORD, startPostgres, type PgServer } from './postgres-server.js';
 import { storeContract, syntheticRun } from './store-contract.js';
@@ -71,6 +71,9 @@ describe('PostgreSQL URLs shown without their password', () => {
     expect(redactPostgresUrl('postgresql://bob@h/db?password=x&application_name=a')).toBe('postgresql://bob@h/db?application_name=a');
     expect(redactPostgresUrl('postgres://u@h:5432/db')).toBe('postgres://u@h:5432/db');
     expect(redactPostgresUrl('postgres://u:secret@[bad')).not.toContain('secret');
+    expect(redactStoreUrls('--store=postgresql://u:pw@h:1/db')).toBe('--store=postgresql://u@h:1/db');
+    expect(displayStoreLocation('POSTGRES://u:pw@h/db')).not.toContain('pw');
+    expect(displayStoreLocation('reports/x:y@z.db')).toBe('reports/x:y@z.db');
   });
 
   it('a server that is not there: E_INFRA (exit 3) naming the URL, not the password', async () => {
@@ -160,7 +163,8 @@ describe.skipIf(skip)('benchalign run/regress/history/compare --store postgres:/
   const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
 
   it('records two runs into PostgreSQL, then regresses, shows the history and compares them from it', async () => {
-    const url = await need().createDatabase('cli');
+    // trust authentication: the server never asks for this password, so it only has to stay out of every output
+    const url = (await need().createDatabase('cli')).replace('postgres://postgres@', 'postgres://postgres:cli-secret-pw@');
     const dir = tempDir('pg-cli');
     const suite = writeSuite(dir, {
       name: 'pg-cli',
@@ -172,7 +176,9 @@ describe.skipIf(skip)('benchalign run/regress/history/compare --store postgres:/
       const r = cli(['run', suite, '--out', join(dir, tag), '--repeats', '1', '--store', url, '--tag', tag, '--quiet']);
       expect(r.stderr).not.toMatch(/not recorded in the store/);
       expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, tag, 'results.json'), 'utf8')).not.toContain('cli-secret-pw');
     }
+    expect(JSON.stringify(await need().sql('cli', 'SELECT * FROM runs'))).not.toContain('cli-secret-pw');
     const store = await openStore(url, { mustExist: true });
     let runs;
     try {
@@ -194,7 +200,10 @@ describe.skipIf(skip)('benchalign run/regress/history/compare --store postgres:/
     expect(JSON.stringify(report)).toContain('cnn/onnxruntime');
     const self = cli(['regress', '--baseline', 'base', '--current', 'base', '--store', url]);
     expect(self.status).toBe(0);
-    expect(cli(['regress', '--baseline', 'release-9', '--store', url]).status).toBe(4);
+    const none = cli(['regress', '--baseline', 'release-9', '--store', url]);
+    expect(none.status).toBe(4);
+    expect(none.stderr).toContain(`in postgres://postgres@127.0.0.1:${need().port}/cli`);
+    expect(none.stderr).not.toContain('cli-secret-pw');
 
     const h = cli(['history', '--store', url, '--model', 'cnn', '--json']);
     expect(h.status).toBe(0);

@@ -6,7 +6,7 @@ import type { RunResults } from '../../results/record.js';
 import { compareRuns } from '../../results/regress/compare-runs.js';
 import { boundedMarkdown, regressJunit, regressMarkdown } from '../../results/regress/format.js';
 import { historyNoise, isFileRef, readResultsFile } from '../../results/regress/io.js';
-import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
+import { DEFAULT_STORE_PATH, displayStoreLocation, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
 
 interface RegressOpts {
   baseline: string;
@@ -56,15 +56,15 @@ export function registerRegress(program: Command): void {
       try {
         const load = async (ref: string): Promise<RunResults | undefined> => (isFileRef(ref) ? readResultsFile(ref) : store?.getRun(ref));
         const baseline = await load(opts.baseline);
-        if (!baseline) return nothing(`no run or tag "${opts.baseline}" in ${storePath}: nothing to compare against`);
+        if (!baseline) return nothing(`no run or tag "${opts.baseline}" in ${displayStoreLocation(storePath)}: nothing to compare against`);
         let current: RunResults | undefined;
         if (opts.current !== undefined) {
           current = await load(opts.current);
-          if (!current) return nothing(`no run or tag "${opts.current}" in ${storePath}`);
+          if (!current) return nothing(`no run or tag "${opts.current}" in ${displayStoreLocation(storePath)}`);
         } else {
           const latest = (await store?.listRuns({ limit: 2 }))?.find((r) => r.id !== baseline.run.id);
           current = latest ? await store?.getRun(latest.id) : undefined;
-          if (!current) return nothing(`no run other than the baseline in ${storePath}`);
+          if (!current) return nothing(`no run other than the baseline in ${displayStoreLocation(storePath)}`);
         }
         const report = compareRuns(baseline, current, {
           minEffect: { p50: opts.minEffectP50, p99: opts.minEffectP99 },

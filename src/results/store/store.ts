@@ -6,7 +6,7 @@
  * was recorded (as JSON would: undefined fields absent, non-finite numbers as null),
  * samplesNs included. Both backends share one implementation (sql-store.ts, records.ts).
  */
-import { openPostgresStore } from './postgres.js';
+import { openPostgresStore, redactPostgresUrl } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { OpenStoreOptions, ResultsStore } from './types.js';
 
@@ -21,6 +21,16 @@ export const DEFAULT_STORE_PATH = 'reports/benchalign.db';
 /** True when `location` names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The store location as it may be shown or recorded: a PostgreSQL URL loses its password. */
+export function displayStoreLocation(location: string): string {
+  return isPostgresUrl(location) ? redactPostgresUrl(location) : location;
+}
+
+/** `text` (a command-line argument) with the password of any PostgreSQL URL in it removed, e.g. `--store=postgres://u:pw@h/db`. */
+export function redactStoreUrls(text: string): string {
+  return text.replace(/postgres(?:ql)?:\/\/\S*/gi, (url) => redactPostgresUrl(url));
 }
 
 /**
