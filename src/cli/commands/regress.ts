@@ -37,7 +37,7 @@ export function registerRegress(program: Command): void {
     .description('Compare a run against a baseline: latency p50/p99 with bootstrap CIs, BH-controlled, and accuracy (exit 0 no regression, 1 a regression, 3 store unreadable, 4 nothing comparable)')
     .requiredOption('--baseline <ref>', 'baseline: run id, tag (its latest run), or results.json / run folder')
     .option('--current <ref>', 'current: run id, tag, or results.json / run folder (default: the latest run in the store)')
-    .option('--store <path>', 'results store', DEFAULT_STORE_PATH)
+    .option('--store <path>', 'results store: a SQLite file or a postgres://user@host:port/db URL', DEFAULT_STORE_PATH)
     .option('--min-effect-p50 <f>', 'smallest p50 change that counts, as a fraction', fraction, 0.03)
     .option('--min-effect-p99 <f>', 'smallest p99 change that counts, as a fraction', fraction, 0.05)
     .option('--json', 'print the report as JSON')
