@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
 import type { RunResults } from '../../src/results/record.js';
 import type { RegressReport } from '../../src/results/regress/compare-runs.js';
-import { PG_MIGRATIONS } from '../../src/results/store/migrations-pg.js';
+import { PG_MIGRATIONS } from '../../src/results/store/migrations.js';
 import { displayStoreLocation, openStore, redactPostgresUrl, redactStoreUrls } from '../../src/results/store/store.js';
 import { QUICK, REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 import { ALICE_PASSWORD, startPostgres, type PgServer } from './postgres-server.js';

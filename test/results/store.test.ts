@@ -4,8 +4,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
-import { PG_MIGRATIONS } from '../../src/results/store/migrations-pg.js';
-import { MIGRATIONS } from '../../src/results/store/migrations.js';
+import { MIGRATIONS, PG_MIGRATIONS } from '../../src/results/store/migrations.js';
 import { decodeSamples, encodeSamples } from '../../src/results/store/samples-codec.js';
 import { gitInfo, openStore } from '../../src/results/store/store.js';
 import { REPO, tempDir } from '../agents/helpers.js';
@@ -67,8 +66,20 @@ const sqlite: StoreBackend = {
 storeContract(sqlite);
 
 describe('results store (SQLite)', () => {
-  it('keeps the SQLite and PostgreSQL migrations aligned: the same versions and names', () => {
+  it('keeps the SQLite and PostgreSQL migrations aligned: the same versions, names, tables and columns', () => {
     expect(PG_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
+    const columns = (ms: typeof MIGRATIONS): string[] =>
+      ms.flatMap((m) => [
+        ...[...m.sql.matchAll(/CREATE TABLE (\w+) \(([\s\S]*?)\n\);/g)].flatMap(([, table, body]) =>
+          (body ?? '').split('\n').map((l) => l.trim()).filter((l) => /^[a-z_0-9]+ [A-Z]/.test(l)).map((l) => `${table}.${l.split(' ')[0]}`),
+        ),
+        ...[...m.sql.matchAll(/ALTER TABLE (\w+) ADD COLUMN (\w+)/g)].map(([, t, c]) => `${t}.${c}`),
+        ...[...m.sql.matchAll(/CREATE INDEX (\w+) ON (\w+\([^)]*\))/g)].map(([, i, on]) => `${i} ${on}`),
+      ]);
+    expect(columns(MIGRATIONS)).toContain('runs.run_json');
+    expect(columns(MIGRATIONS)).toContain('measurements.p99_ms');
+    expect(columns(MIGRATIONS).length).toBeGreaterThan(40);
+    expect(columns(PG_MIGRATIONS)).toEqual(columns(MIGRATIONS));
   });
 
   it('refuses a file that is not a database (E_INFRA, exit 3) and does not create a missing one when it must exist', async () => {

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL backend of the results store (`--store postgres://user@host:port/db`), for a
  * team sharing one database: the same tables and behaviour as the SQLite store (the logic is
- * shared, sql-store.ts), in PostgreSQL's dialect (migrations-pg.ts), through `pg`.
+ * shared, sql-store.ts), in PostgreSQL's dialect (migrations.ts), through `pg`.
  * - Each recordRun is one transaction (delete + insert for a replaced run id) holding a
  *   transaction-level advisory lock on the run id, so concurrent writers of one run id queue.
  * - Reads of several statements run in one REPEATABLE READ snapshot: never half a run.
@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import { BenchalignError, describeError } from '../../errors.js';
-import { PG_MIGRATIONS } from './migrations-pg.js';
+import { PG_MIGRATIONS } from './migrations.js';
 import { SqlResultsStore, migrate, type SqlExecutor, type StoreDriver } from './sql-store.js';
 import type { OpenStoreOptions } from './types.js';
 
