@@ -38,7 +38,8 @@ export function findPgBin(): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on (just now). */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -8,17 +8,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BenchalignError } from '../../src/errors.js';
 import type { RunResults } from '../../src/results/record.js';
 import type { RegressReport } from '../../src/results/regress/compare-runs.js';
 import { PG_MIGRATIONS } from '../../src/results/store/migrations.js';
 import { displayStoreLocation, openStore, redactPostgresUrl, redactStoreUrls } from '../../src/results/store/store.js';
 import { QUICK, REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
-import { ALICE_PASSWORD, startPostgres, type PgServer } from './postgres-server.js';
-import { storeContract, syntheticRun } from './store-contract.js';
+import { ALICE_PASSWORD, freePort, startPostgres, type PgServer } from './postgres-server.js';
+import { openError, storeContract, syntheticRun } from './store-contract.js';
 
 // Skipped only where the server cannot be started and this is not root; as root it must be
 // there (scripts/setup-test-env.sh installs postgresql), and its absence fails the tests.
@@ -43,28 +41,6 @@ const dbName = (location: string): string => new URL(location).pathname.slice(1)
 
 afterAll(() => server?.stop());
 
-async function closedPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))));
-    });
-  });
-}
-
-async function openError(url: string): Promise<BenchalignError> {
-  try {
-    const s = await openStore(url);
-    await s.close();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BenchalignError);
-    return e as BenchalignError;
-  }
-  throw new Error(`opening ${url} did not fail`);
-}
-
 describe('PostgreSQL URLs shown without their password', () => {
   it('drops the password from the user info and a password parameter, keeps the rest', () => {
     expect(redactPostgresUrl('postgres://alice:pa%40ss@db.example:5433/bench?sslmode=require')).toBe('postgres://alice@db.example:5433/bench?sslmode=require');
@@ -77,7 +53,7 @@ describe('PostgreSQL URLs shown without their password', () => {
   });
 
   it('a server that is not there: E_INFRA (exit 3) naming the URL, not the password', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const e = await openError(`postgres://bob:hunter2-secret@127.0.0.1:${port}/team`);
     expect(e.code).toBe('E_INFRA');
     expect(e.exitCode).toBe(3);
@@ -217,7 +193,7 @@ describe.skipIf(skip)('benchalign run/regress/history/compare --store postgres:/
     expect(cmp.status).toBe(0);
     expect(existsSync(join(dir, 'cmp', 'report.md'))).toBe(true);
 
-    const bad = cli(['history', '--store', `postgres://nobody:pw-xyz-123@127.0.0.1:${await closedPort()}/cli`]);
+    const bad = cli(['history', '--store', `postgres://nobody:pw-xyz-123@127.0.0.1:${await freePort()}/cli`]);
     expect(bad.status).toBe(3);
     expect(bad.stderr).toMatch(/E_INFRA|cannot open the results store/);
     expect(bad.stderr).not.toContain('pw-xyz-123');

@@ -8,7 +8,7 @@ import { MIGRATIONS, PG_MIGRATIONS } from '../../src/results/store/migrations.js
 import { decodeSamples, encodeSamples } from '../../src/results/store/samples-codec.js';
 import { gitInfo, openStore } from '../../src/results/store/store.js';
 import { REPO, tempDir } from '../agents/helpers.js';
-import { storeContract, type StoreBackend } from './store-contract.js';
+import { openError, storeContract, type StoreBackend } from './store-contract.js';
 
 describe('samples codec', () => {
   it('round-trips integer ns samples with delta varints, compactly', () => {
@@ -86,13 +86,9 @@ describe('results store (SQLite)', () => {
     const dir = tempDir('store-bad');
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not sqlite '.repeat(100));
-    try {
-      await openStore(junk);
-      expect.unreachable();
-    } catch (e) {
-      expect(e).toBeInstanceOf(BenchalignError);
-      expect((e as BenchalignError).exitCode).toBe(3);
-    }
+    const e = await openError(junk);
+    expect(e.exitCode).toBe(3);
+    expect(e.message).toContain(junk);
     await expect(openStore(join(dir, 'absent.db'), { mustExist: true })).rejects.toThrow(BenchalignError);
     expect(existsSync(join(dir, 'absent.db'))).toBe(false);
   });
