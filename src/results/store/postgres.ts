@@ -181,7 +181,7 @@ export async function openPostgresStore(url: string, options: OpenStoreOptions =
     let text = describeError(e);
     for (const s of secrets) text = text.split(s).join('***');
     throw new BenchalignError('E_INFRA', `cannot open the results store ${shown}: ${text}`, {
-      expected: 'a reachable PostgreSQL server and an existing database (password in the URL or PGPASSWORD)',
+      expected: 'a reachable PostgreSQL server and an existing database; the password in the URL or PGPASSWORD',
     });
   }
 }
