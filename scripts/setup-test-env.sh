@@ -14,6 +14,15 @@ if ! command -v chromium >/dev/null; then
     echo "setup-test-env: chromium is missing and this is not root, so it cannot be installed; the report.html browser tests will skip (apt-get install chromium)" >&2
   fi
 fi
+# Debian's PostgreSQL server for the PostgreSQL results store tests (test/results/store-postgres.test.ts).
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup-test-env: installing postgresql (apt-get)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup-test-env: postgresql is missing and this is not root, so it cannot be installed; the PostgreSQL store tests will skip (apt-get install postgresql)" >&2
+  fi
+fi
 node bin/benchalign.js engines setup
 PY=.venv/bin/python
 mkdir -p test/fixtures/generated

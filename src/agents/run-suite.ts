@@ -8,7 +8,7 @@ import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
 import { RunDirectory } from '../results/run-dir.js';
-import { openStore } from '../results/store/store.js';
+import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
@@ -140,7 +140,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
+    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
     jobs: [],
   };
   if (device) results.device = device;
@@ -229,7 +229,7 @@ async function recordIntoStore(path: string, results: RunResults, tags: string[]
       await store.close();
     }
   } catch (e) {
-    process.stderr.write(`benchalign: warning: the run was not recorded in the store ${path}: ${describeError(e)} (results.json is complete)\n`);
+    process.stderr.write(`benchalign: warning: the run was not recorded in the store ${displayStoreLocation(path)}: ${describeError(e)} (results.json is complete)\n`);
   }
 }
 

@@ -28,7 +28,7 @@ export function registerHistory(program: Command): void {
   program
     .command('history')
     .description('Show the trend of a latency metric over the recorded runs, with a sparkline and change points (docs/regress.md)')
-    .option('--store <path>', 'results store', DEFAULT_STORE_PATH)
+    .option('--store <path>', 'results store: a SQLite file or a postgres://user@host:port/db URL', DEFAULT_STORE_PATH)
     .option('--model <name>', 'only this model')
     .option('--engine <name>', 'only this engine')
     .option('--device <hash>', 'only this device (a prefix of the fingerprint hash)')

@@ -6,7 +6,7 @@ import type { RunResults } from '../../results/record.js';
 import { compareRuns } from '../../results/regress/compare-runs.js';
 import { boundedMarkdown, regressJunit, regressMarkdown } from '../../results/regress/format.js';
 import { historyNoise, isFileRef, readResultsFile } from '../../results/regress/io.js';
-import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
+import { DEFAULT_STORE_PATH, displayStoreLocation, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
 
 interface RegressOpts {
   baseline: string;
@@ -37,7 +37,7 @@ export function registerRegress(program: Command): void {
     .description('Compare a run against a baseline: latency p50/p99 with bootstrap CIs, BH-controlled, and accuracy (exit 0 no regression, 1 a regression, 3 store unreadable, 4 nothing comparable)')
     .requiredOption('--baseline <ref>', 'baseline: run id, tag (its latest run), or results.json / run folder')
     .option('--current <ref>', 'current: run id, tag, or results.json / run folder (default: the latest run in the store)')
-    .option('--store <path>', 'results store', DEFAULT_STORE_PATH)
+    .option('--store <path>', 'results store: a SQLite file or a postgres://user@host:port/db URL', DEFAULT_STORE_PATH)
     .option('--min-effect-p50 <f>', 'smallest p50 change that counts, as a fraction', fraction, 0.03)
     .option('--min-effect-p99 <f>', 'smallest p99 change that counts, as a fraction', fraction, 0.05)
     .option('--json', 'print the report as JSON')
@@ -56,15 +56,15 @@ export function registerRegress(program: Command): void {
       try {
         const load = async (ref: string): Promise<RunResults | undefined> => (isFileRef(ref) ? readResultsFile(ref) : store?.getRun(ref));
         const baseline = await load(opts.baseline);
-        if (!baseline) return nothing(`no run or tag "${opts.baseline}" in ${storePath}: nothing to compare against`);
+        if (!baseline) return nothing(`no run or tag "${opts.baseline}" in ${displayStoreLocation(storePath)}: nothing to compare against`);
         let current: RunResults | undefined;
         if (opts.current !== undefined) {
           current = await load(opts.current);
-          if (!current) return nothing(`no run or tag "${opts.current}" in ${storePath}`);
+          if (!current) return nothing(`no run or tag "${opts.current}" in ${displayStoreLocation(storePath)}`);
         } else {
           const latest = (await store?.listRuns({ limit: 2 }))?.find((r) => r.id !== baseline.run.id);
           current = latest ? await store?.getRun(latest.id) : undefined;
-          if (!current) return nothing(`no run other than the baseline in ${storePath}`);
+          if (!current) return nothing(`no run other than the baseline in ${displayStoreLocation(storePath)}`);
         }
         const report = compareRuns(baseline, current, {
           minEffect: { p50: opts.minEffectP50, p99: opts.minEffectP99 },
