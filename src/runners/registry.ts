@@ -6,6 +6,7 @@ import { BenchalignError } from '../errors.js';
 import { FaultRunner } from './fault/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
+import { TensorRtRunner } from './tensorrt/runner.js';
 import type { Availability, Runner } from './types.js';
 import type { WorkerRunnerConfig } from './worker-runner.js';
 
@@ -96,4 +97,5 @@ export async function listEngines(): Promise<EngineListing[]> {
 
 registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });
 registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config) });
+registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -203,7 +203,8 @@ export function parseTrtexecOutput(text: string, file: string, dtypes: Record<st
       throw new BenchalignError('E_SHAPE', `${where}: ${e.values.length} values for dimensions ${dimsText || 'scalar'} (${count} elements)`, { file, expected: 'one value per element' });
     }
     if (out.has(e.name)) throw new BenchalignError('E_TENSOR_FORMAT', `${where}: appears twice`, { file });
-    const dtype = dtypes[e.name] ?? 'float32';
+    const declared = dtypes[e.name] ?? 'float32';
+    const dtype: DType = declared === 'float16' || declared === 'bfloat16' ? 'float32' : declared;
     const data = new DTYPE_CTOR[dtype](count) as DTypeDataMap[DType];
     const big = data instanceof BigInt64Array || data instanceof BigUint64Array;
     for (let k = 0; k < count; k++) {
