@@ -18,16 +18,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BenchalignError } from '../../errors.js';
 import { inspectModelBytes, type ModelReport } from '../../tensors/inspect.js';
-import { cachedConversion, runConverter } from '../convert-cache.js';
+import { cachedConversion, runConverter, type ConversionKey } from '../convert-cache.js';
 import { pythonPath, pythonWorkerCommand } from '../python/env.js';
 import type { ActivationInfo, Availability, EngineOptions, ModelRef, PreparedModel, TensorMeta } from '../types.js';
 import { nodeWorkerCommand, type WorkerCommand } from '../worker-entry.js';
 import { WorkerRunner, type WorkerRunnerConfig } from '../worker-runner.js';
 import { NEEDS_TENSORRT, type BuildInfo } from './build-info.js';
-import { optimizationProfiles, parseTrtOptions, trtPrecisionPlan, type TrtOptions } from './options.js';
+import { optimizationProfiles, parseTrtOptions, trtPrecisionPlan, type ShapeProfile, type TrtOptions } from './options.js';
 import { trtexecBuildArgv } from './trtexec.js';
 
-type Backend = 'python' | 'trtexec';
+export type Backend = 'python' | 'trtexec';
 
 /** The trtexec program: `explicit`, else TRTEXEC, else `trtexec` on PATH; undefined when none exists. */
 export function findTrtexec(explicit?: string): string | undefined {
@@ -41,8 +41,30 @@ export function findTrtexec(explicit?: string): string | undefined {
   return undefined;
 }
 
+function shortReason(reason: string): string {
+  return reason.replace(/^.*needs tensorrt and an NVIDIA GPU: /, '').replace(/ \(expected the engine's Python package.*\)$/, '');
+}
+
 function modelMeta(report: ModelReport, which: 'inputs' | 'outputs'): TensorMeta[] {
   return report[which].map((v) => ({ name: v.name, dtype: v.dtype, dims: (v.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : '?')) }));
+}
+
+/** What a plan build depends on besides the model, the TensorRT version and the GPU. */
+export interface PlanBuildSettings {
+  precision: string;
+  tf32: boolean;
+  profiles: Record<string, ShapeProfile>;
+  device: number;
+  builderOptimizationLevel: number;
+  workspaceMiB: number | null;
+}
+
+/**
+ * The plan cache key: a plan is specific to the TensorRT version and the GPU model, and
+ * changes with the precision flags, TF32, the profiles and the builder settings.
+ */
+export function planCacheKey(modelSha256: string, backend: Backend, tensorrtVersion: string, gpu: string, build: PlanBuildSettings): ConversionKey {
+  return { engine: 'tensorrt', modelSha256, converter: `${backend} tensorrt ${tensorrtVersion} on ${gpu}`, options: { ...build } };
 }
 
 export class TensorRtRunner extends WorkerRunner {
@@ -85,14 +107,14 @@ export class TensorRtRunner extends WorkerRunner {
     if (want !== 'trtexec') {
       const a = await this.tryBackend('python');
       if (a.available) return a;
-      reasons.push(`python backend: ${a.reason.replace(/^.*needs tensorrt and an NVIDIA GPU: /, '')}`);
+      reasons.push(`python backend: ${shortReason(a.reason)}`);
     }
     if (want !== 'python') {
       const t = findTrtexec(trtexecPath);
       if (t !== undefined) {
         const a = await this.tryBackend('trtexec', t);
         if (a.available) return a;
-        reasons.push(`trtexec backend: ${a.reason.replace(/^.*needs tensorrt and an NVIDIA GPU: /, '')}`);
+        reasons.push(`trtexec backend: ${shortReason(a.reason)}`);
       } else reasons.push(`trtexec backend: ${trtexecPath ?? process.env.TRTEXEC ?? 'trtexec on PATH'} not found`);
     }
     await this.dispose();
@@ -127,12 +149,8 @@ export class TensorRtRunner extends WorkerRunner {
     const precision = trtPrecisionPlan(options.precision, opts.tf32, hasQdq);
     const a = await this.ensureBackend(opts);
     const build = { precision: options.precision, tf32: opts.tf32, profiles, device: opts.device, builderOptimizationLevel: opts.builderOptimizationLevel, workspaceMiB: opts.workspaceMiB ?? null };
-    const key = {
-      engine: 'tensorrt',
-      modelSha256: model.sha256 !== '' ? model.sha256 : createHash('sha256').update(bytes).digest('hex'),
-      converter: `${this.backend} tensorrt ${a.version} on ${a.devices[opts.device] ?? a.devices.join(', ')}`,
-      options: build,
-    };
+    const modelSha256 = model.sha256 !== '' ? model.sha256 : createHash('sha256').update(bytes).digest('hex');
+    const key = planCacheKey(modelSha256, this.backend, a.version, a.devices[opts.device] ?? a.devices.join(', '), build);
     const io = { inputs: modelMeta(report, 'inputs'), outputs: modelMeta(report, 'outputs') };
     const conv = await cachedConversion(key, async (dir) => {
       const plan = join(dir, 'model.plan');
