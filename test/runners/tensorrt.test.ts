@@ -8,7 +8,7 @@
  * and an NVIDIA GPU are absent (BENCHALIGN_REQUIRE_ENGINES=tensorrt turns that into a failure).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -372,6 +372,94 @@ describe('tensorrt availability', () => {
     } finally {
       await runner.dispose?.();
     }
+  });
+});
+
+const FAKE_DIR = join(REPO, 'test/fixtures/fake-trtexec');
+
+/**
+ * The trtexec backend end to end through runSuite, with a FAKE trtexec and a FAKE nvidia-smi
+ * (test/fixtures/fake-trtexec: OpenVINO on the CPU behind trtexec's flags and export formats).
+ * It checks benchalign's side only: backend selection, the argv it passes, raw input files,
+ * parsing of the exports, the plan cache and the alignment of 6-digit outputs. Real trtexec
+ * on a GPU is not exercised here.
+ */
+describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE trtexec (no TensorRT here)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'benchalign-fake-trtexec-'));
+  const log = join(dir, 'calls.jsonl');
+  const env = {
+    TRTEXEC: join(FAKE_DIR, 'trtexec'),
+    PATH: `${FAKE_DIR}:${process.env.PATH ?? ''}`,
+    BENCHALIGN_FAKE_PYTHON: pythonPath(),
+    BENCHALIGN_FAKE_TRTEXEC_LOG: log,
+    BENCHALIGN_CACHE_DIR: join(dir, 'cache'),
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const calls = (): string[][] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]) : []);
+
+  it('fp32: builds once with --noTF32, runs both bundled models through trtexec and aligns them within the fp32 defaults', async () => {
+    const results = await runEngineOnBundled('tensorrt', { options: { backend: 'trtexec' }, env });
+    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
+      ['cnn', 'ok', undefined],
+      ['transformer', 'ok', undefined],
+    ]);
+    expect(misaligned(results)).toEqual([]);
+    for (const job of results.jobs) {
+      expect(job.engine.version).toBe('10.3.0');
+      expect(job.engine.effectivePrecision).toBe('fp32');
+      expect(job.engine.appliedOptions).toMatchObject({ backend: 'trtexec', tf32: false, builderFlags: { set: [], cleared: ['TF32'] } });
+      expect(job.latency?.count).toBeGreaterThan(0);
+      expect(job.coldStart?.cacheHit).toBe(false);
+    }
+    expect(results.jobs[0]?.alignment?.find((a) => a.name === 'logits')?.topk?.top1Agreement).toBe(1);
+    const builds = calls().filter((c) => c.some((a) => a.startsWith('--onnx=')));
+    expect(builds).toHaveLength(2);
+    expect(builds[0]).toContain('--noTF32');
+    expect(builds[0]).toEqual(expect.arrayContaining(['--minShapes=input:1x3x32x32', '--optShapes=input:1x3x32x32', '--maxShapes=input:1x3x32x32']));
+    expect(builds[1]!.some((a) => a.startsWith('--minShapes'))).toBe(false); // the transformer is static
+    const runs = calls().filter((c) => c.some((a) => a.startsWith('--loadEngine=')));
+    expect(runs.every((c) => c.includes('--warmUp=0') && c.includes('--duration=0'))).toBe(true);
+    expect(runs.some((c) => c.some((a) => a.startsWith('--exportOutput=')))).toBe(true);
+  });
+
+  it('the second run hits the plan cache (no build), and fp16 builds a new plan with --fp16', async () => {
+    const before = calls().length;
+    const again = await runEngineOnBundled('tensorrt', { options: { backend: 'trtexec' }, env, models: [cnnModel()] });
+    expect(again.jobs[0]).toMatchObject({ status: 'ok', coldStart: { cacheHit: true, convertMs: 0 } });
+    expect(calls().slice(before).filter((c) => c.some((a) => a.startsWith('--onnx=')))).toEqual([]);
+    const fp16 = await runEngineOnBundled('tensorrt', { options: { backend: 'trtexec' }, precision: 'fp16', env, models: [cnnModel()] });
+    expect(fp16.jobs[0]).toMatchObject({ status: 'ok', coldStart: { cacheHit: false } });
+    expect(fp16.jobs[0]?.engine.effectivePrecision).toBe('fp16');
+    expect(calls().at(-1)).toBeDefined();
+    expect(calls().filter((c) => c.includes('--fp16'))).toHaveLength(1);
+  });
+
+  it('a file that is not ONNX errors that job naming the file, and the run goes on', async () => {
+    const results = await runEngineOnBundled('tensorrt', {
+      options: { backend: 'trtexec' },
+      env,
+      models: [{ name: 'broken', path: `${FIXTURES}not_a_model.onnx`, inputs: { source: 'random', seed: 1 } }, cnnModel()],
+    });
+    const [broken, cnn] = results.jobs;
+    expect(broken?.status).toBe('errored');
+    expect(broken?.reason).toMatch(/not_a_model\.onnx: not a valid onnx\.ModelProto/);
+    expect(cnn?.status).toBe('ok');
+  });
+
+  it('a valid ONNX file the parser refuses (an unknown op) errors the job with the converter log tail (E_CONVERT), caching nothing', async () => {
+    const path = join(dir, 'unknown_op.onnx');
+    py(`
+import json, onnx
+from onnx import helper, TensorProto
+node = helper.make_node("NoSuchOp", ["x"], ["y"], domain="com.example")
+graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]), ${JSON.stringify(path)})
+print(json.dumps(True))`);
+    const results = await runEngineOnBundled('tensorrt', { options: { backend: 'trtexec' }, env, models: [{ name: 'unknown-op', path, inputs: { source: 'random', seed: 1 } }] });
+    const job = results.jobs[0];
+    expect(job?.status).toBe('errored');
+    expect(job?.reason).toMatch(/trtexec exited with code 1; its last output:[\s\S]*Failed to parse ONNX model from file: .*unknown_op\.onnx/);
+    expect(readdirSync(join(dir, 'cache', 'convert', 'tensorrt')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 });
 
