@@ -211,7 +211,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         for name, p in profiles.items():
             profile.set_shape(name, p["min"], p["opt"], p["max"])
         config.add_optimization_profile(profile)
-    if plan["fp16"] and not builder.platform_has_fast_fp16:
+    if plan["fp16"] and not getattr(builder, "platform_has_fast_fp16", True):  # deprecated in TensorRT 10
         plan["notes"].append(f"{gpu['name']} has no fast fp16: TensorRT may build fp32 kernels")
     t0 = time.perf_counter_ns()
     serialized = builder.build_serialized_network(network, config)

@@ -147,9 +147,12 @@ async function infer(params: unknown): Promise<{ outputs: Record<string, string>
 
 async function measure(params: unknown): Promise<MeasureResultMsg> {
   const a = requireActive();
-  const p = params as { iterations?: number; maxDurationMs?: number };
+  const p = params as { iterations?: number; maxDurationMs?: number; concurrency?: number };
   if (typeof p.iterations !== 'number' || p.iterations < 1 || typeof p.maxDurationMs !== 'number' || p.maxDurationMs <= 0) {
     throw new BenchalignError('E_CONFIG', `measure: bad request ${JSON.stringify(params)}`, { expected: 'iterations >= 1, maxDurationMs > 0' });
+  }
+  if ((p.concurrency ?? 1) !== 1) {
+    throw new BenchalignError('E_UNSUPPORTED', `tensorrt (trtexec backend): concurrency ${p.concurrency} is not supported`, { expected: 'concurrency 1, or the python backend' });
   }
   const iterations = Math.max(1, Math.min(p.iterations, Math.floor(p.maxDurationMs / a.iterMs)));
   const times = join(a.dir, 'times.json');
