@@ -410,6 +410,10 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
       expect(job.engine.appliedOptions).toMatchObject({ backend: 'trtexec', tf32: false, builderFlags: { set: [], cleared: ['TF32'] } });
       expect(job.latency?.count).toBeGreaterThan(0);
       expect(job.coldStart?.cacheHit).toBe(false);
+      // the H2D/compute/D2H split of every steady sample; compute <= latency in each sample, so in the medians too
+      expect(job.latencyPhases?.compute.count).toBe(job.latency?.count);
+      expect(job.latencyPhases!.compute.percentiles.p50.value).toBeLessThanOrEqual(job.latency!.percentiles.p50.value);
+      expect(job.latencyPhases!.h2d.percentiles.p50.value).toBeGreaterThan(0);
     }
     expect(results.jobs[0]?.alignment?.find((a) => a.name === 'logits')?.topk?.top1Agreement).toBe(1);
     const builds = calls().filter((c) => c.some((a) => a.startsWith('--onnx=')));
