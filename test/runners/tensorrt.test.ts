@@ -141,6 +141,24 @@ print(json.dumps([msg, missing_profiles([("input", [-1, 3, 32, 32]), ("ids", [1,
     expect(got[1]).toEqual(['input input has dynamic dims [-1, 3, 32, 32] and no optimization profile (pin its shape in the suite or set options.profiles)']);
   });
 
+  it('describe_parser_error formats an ONNX parser error, leaving out accessors an older TensorRT lacks', () => {
+    const got = py(`
+import json
+from benchalign_worker.tensorrt_worker import describe_parser_error
+class Full:  # stands in for tensorrt.ParserError (TensorRT 10 accessors)
+    def node(self): return 3
+    def node_name(self): return "/conv/Conv"
+    def node_operator(self): return "Conv"
+    def desc(self): return "Invalid weights"
+    def code(self): return "ErrorCode.INVALID_NODE"
+class Old:  # TensorRT 8.x: no node_name/node_operator
+    def node(self): return -1
+    def desc(self): return "unsupported graph"
+    def code(self): return "ErrorCode.UNSUPPORTED_GRAPH"
+print(json.dumps([describe_parser_error(Full()), describe_parser_error(Old())]))`);
+    expect(got).toEqual(['node 3 (/conv/Conv, Conv): Invalid weights [ErrorCode.INVALID_NODE]', 'graph: unsupported graph [ErrorCode.UNSUPPORTED_GRAPH]']);
+  });
+
   it('the worker answers hello without tensorrt with E_ENGINE_MISSING naming what it needs', () => {
     const r = spawnSync(pythonPath(), ['-m', 'benchalign_worker.tensorrt_worker'], {
       input: '{"jsonrpc":"2.0","id":1,"method":"hello"}\n',

@@ -131,6 +131,24 @@ def missing_profiles(inputs: list[tuple[str, list[int]]], profiles: dict[str, An
     ]
 
 
+def describe_parser_error(e: Any) -> str:
+    """One ONNX parser error (IParserError) as text: node index, name and operator, description, code.
+    Accessors a TensorRT version lacks are left out."""
+
+    def get(attr: str) -> Any:
+        f = getattr(e, attr, None)
+        try:
+            return f() if callable(f) else f
+        except Exception:  # noqa: BLE001 - a missing detail is left out
+            return None
+
+    node, name, op = get("node"), get("node_name"), get("node_operator")
+    where = f"node {node}" if node is not None and node >= 0 else "graph"
+    detail = ", ".join(str(x) for x in (name, op) if x)
+    code = get("code")
+    return f"{where}{f' ({detail})' if detail else ''}: {get('desc') or str(e)}{f' [{code}]' if code is not None else ''}"
+
+
 # -- CUDA (cuda-python) ----------------------------------------------------------------------------
 def _cudart() -> Any:
     try:
@@ -179,10 +197,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(spec["onnx"]):
-        errors = []
-        for i in range(parser.num_errors):
-            e = parser.get_error(i)
-            errors.append(f"node {e.node()} ({e.node_name()}, {e.node_operator()}): {e.desc()} [{e.code()}]")
+        errors = [describe_parser_error(parser.get_error(i)) for i in range(parser.num_errors)]
         raise WorkerError(
             f"tensorrt: the ONNX parser refused {spec['onnx']}: " + ("; ".join(errors) or "no error recorded"),
             benchalign_code="E_CONVERT",
