@@ -485,6 +485,66 @@ print(json.dumps(True))`);
   });
 });
 
+/**
+ * The python backend end to end through runSuite, with a FAKE `tensorrt` and a FAKE
+ * `cuda.bindings.runtime` (test/fixtures/fake-tensorrt: the TensorRT 10 API subset the worker
+ * calls, OpenVINO doing the inference, host memory as "device" memory). It runs the worker's
+ * own code (build spec, builder flags, profiles, plan cache, pinned buffers, the timing loop with
+ * its event split, outputs); it says nothing about real TensorRT or CUDA behaviour.
+ */
+describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE tensorrt and cuda-python (no TensorRT here)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'benchalign-fake-trt-'));
+  const env = {
+    BENCHALIGN_PYTHON: join(REPO, 'test/fixtures/fake-tensorrt/python'),
+    BENCHALIGN_FAKE_PYTHON: pythonPath(),
+    BENCHALIGN_CACHE_DIR: join(dir, 'cache'),
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const plans = (): Array<{ flags: string[]; profiles: Record<string, unknown> }> => {
+    const root = join(dir, 'cache', 'convert', 'tensorrt');
+    return existsSync(root) ? readdirSync(root).filter((n) => !n.startsWith('.')).map((n) => JSON.parse(readFileSync(join(root, n, 'model.plan'), 'utf8'))) : [];
+  };
+
+  it('auto picks the python backend; fp32 clears TF32, both bundled models align, with the phase split and the plan cache', async () => {
+    const results = await runEngineOnBundled('tensorrt', { env });
+    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
+      ['cnn', 'ok', undefined],
+      ['transformer', 'ok', undefined],
+    ]);
+    expect(misaligned(results)).toEqual([]);
+    for (const job of results.jobs) {
+      expect(job.engine.version).toBe('10.3.0');
+      expect(job.engine.effectivePrecision).toBe('fp32');
+      expect(job.engine.appliedOptions).toMatchObject({ backend: 'python', tf32: false, builderFlags: { set: [], cleared: ['TF32'] }, gpu: 'FAKE GPU (benchalign test stand-in) sm_90' });
+      expect(job.latencyPhases?.compute.count).toBe(job.latency?.count);
+      expect(job.latencyPhases!.compute.percentiles.p50.value).toBeLessThanOrEqual(job.latency!.percentiles.p50.value);
+      expect(job.coldStart?.cacheHit).toBe(false);
+    }
+    // what the builder was given: no TF32 (TensorRT's default cleared), the CNN's pinned profile
+    expect(plans().map((p) => p.flags)).toEqual([[], []]);
+    expect(plans().map((p) => p.profiles)).toContainEqual({ input: { min: [1, 3, 32, 32], opt: [1, 3, 32, 32], max: [1, 3, 32, 32] } });
+    const again = await runEngineOnBundled('tensorrt', { env, models: [cnnModel()] });
+    expect(again.jobs[0]).toMatchObject({ status: 'ok', coldStart: { cacheHit: true, convertMs: 0 } });
+  });
+
+  it('fp16 sets FP16; tf32: true keeps TF32 and records tf32; maxBatchSize lets a batch-4 sweep run', async () => {
+    const fp16 = await runEngineOnBundled('tensorrt', { env, precision: 'fp16', models: [cnnModel()] });
+    expect(fp16.jobs[0]).toMatchObject({ status: 'ok', engine: { effectivePrecision: 'fp16', appliedOptions: { builderFlags: { set: ['FP16'], cleared: ['TF32'] } } } });
+    const tf32 = await runEngineOnBundled('tensorrt', { env, options: { tf32: true, maxBatchSize: 4 }, models: [cnnModel({ measurement: { batchSizes: [1, 4] } })] });
+    const job = tf32.jobs[0]!;
+    expect(job).toMatchObject({ status: 'ok', engine: { effectivePrecision: 'tf32', appliedOptions: { tf32: true, builderFlags: { set: [], cleared: [] } } } });
+    expect(job.throughput?.map((t) => t.batchSize)).toContain(4);
+    expect(plans().some((p) => JSON.stringify(p.profiles) === JSON.stringify({ input: { min: [1, 3, 32, 32], opt: [1, 3, 32, 32], max: [4, 3, 32, 32] } }))).toBe(true);
+  });
+
+  it('without maxBatchSize, a batch-4 sweep is outside the profile: a note, and the job stays ok', async () => {
+    const results = await runEngineOnBundled('tensorrt', { env, models: [cnnModel({ measurement: { batchSizes: [1, 4] } })] });
+    const job = results.jobs[0]!;
+    expect(job.status).toBe('ok');
+    expect(job.notes?.join(' ')).toMatch(/batch size 4 not measured: .*input input shape \[4, 3, 32, 32\] is outside the plan's optimization profile/);
+  });
+});
+
 describe.skipIf(!availability.available)('TensorRT runner (real TensorRT on an NVIDIA GPU)', () => {
   const runner = new TensorRtRunner({ requestTimeoutMs: 300_000 });
   const cache = mkdtempSync(join(tmpdir(), 'benchalign-trt-cache-'));
