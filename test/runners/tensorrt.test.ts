@@ -11,13 +11,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversionKey } from '../../src/runners/convert-cache.js';
 import { pythonPath, pythonWorkersDir } from '../../src/runners/python/env.js';
 import { getRunner } from '../../src/runners/registry.js';
 import { NEEDS_TENSORRT, readBuildInfo, tensorRtVersionFromBanner } from '../../src/runners/tensorrt/build-info.js';
 import { optimizationProfiles, parseTrtOptions, trtPrecisionPlan, TRT_DEFAULTS, type TrtOptions } from '../../src/runners/tensorrt/options.js';
-import { planCacheKey, TensorRtRunner, type PlanBuildSettings } from '../../src/runners/tensorrt/runner.js';
+import { planCacheKey, type PlanBuildSettings } from '../../src/runners/tensorrt/runner.js';
 import { parseTrtexecOutput, parseTrtexecTimes, trtexecBuildArgv, trtexecRunArgv } from '../../src/runners/tensorrt/trtexec.js';
 import { inspectModelBytes } from '../../src/tensors/inspect.js';
 import type { Precision } from '../../src/results/record.js';
@@ -403,15 +403,20 @@ const FAKE_DIR = join(REPO, 'test/fixtures/fake-trtexec');
  * on a GPU is not exercised here.
  */
 describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE trtexec (no TensorRT here)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'benchalign-fake-trtexec-'));
-  const log = join(dir, 'calls.jsonl');
-  const env = {
-    TRTEXEC: join(FAKE_DIR, 'trtexec'),
-    PATH: `${FAKE_DIR}:${process.env.PATH ?? ''}`,
-    BENCHALIGN_FAKE_PYTHON: pythonPath(),
-    BENCHALIGN_FAKE_TRTEXEC_LOG: log,
-    BENCHALIGN_CACHE_DIR: join(dir, 'cache'),
-  };
+  const env: Record<string, string> = {};
+  let dir = '';
+  let log = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'benchalign-fake-trtexec-'));
+    log = join(dir, 'calls.jsonl');
+    Object.assign(env, {
+      TRTEXEC: join(FAKE_DIR, 'trtexec'),
+      PATH: `${FAKE_DIR}:${process.env.PATH ?? ''}`,
+      BENCHALIGN_FAKE_PYTHON: pythonPath(),
+      BENCHALIGN_FAKE_TRTEXEC_LOG: log,
+      BENCHALIGN_CACHE_DIR: join(dir, 'cache'),
+    });
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const calls = (): string[][] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]) : []);
 
@@ -493,12 +498,16 @@ print(json.dumps(True))`);
  * its event split, outputs); it says nothing about real TensorRT or CUDA behaviour.
  */
 describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE tensorrt and cuda-python (no TensorRT here)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'benchalign-fake-trt-'));
-  const env = {
-    BENCHALIGN_PYTHON: join(REPO, 'test/fixtures/fake-tensorrt/python'),
-    BENCHALIGN_FAKE_PYTHON: pythonPath(),
-    BENCHALIGN_CACHE_DIR: join(dir, 'cache'),
-  };
+  const env: Record<string, string> = {};
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'benchalign-fake-trt-'));
+    Object.assign(env, {
+      BENCHALIGN_PYTHON: join(REPO, 'test/fixtures/fake-tensorrt/python'),
+      BENCHALIGN_FAKE_PYTHON: pythonPath(),
+      BENCHALIGN_CACHE_DIR: join(dir, 'cache'),
+    });
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const plans = (): Array<{ flags: string[]; profiles: Record<string, unknown> }> => {
     const root = join(dir, 'cache', 'convert', 'tensorrt');
@@ -546,12 +555,11 @@ describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE ten
 });
 
 describe.skipIf(!availability.available)('TensorRT runner (real TensorRT on an NVIDIA GPU)', () => {
-  const runner = new TensorRtRunner({ requestTimeoutMs: 300_000 });
-  const cache = mkdtempSync(join(tmpdir(), 'benchalign-trt-cache-'));
-  afterAll(async () => {
-    await runner.dispose();
-    rmSync(cache, { recursive: true, force: true });
+  let cache = '';
+  beforeAll(() => {
+    cache = mkdtempSync(join(tmpdir(), 'benchalign-trt-cache-'));
   });
+  afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
   it('fp32 (TF32 cleared): both bundled models align within the fp32 defaults, with latency and the H2D/compute/D2H split', async () => {
     const results = await runEngineOnBundled('tensorrt', { env: { BENCHALIGN_CACHE_DIR: cache } });
