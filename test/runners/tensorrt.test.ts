@@ -430,7 +430,7 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
     for (const job of results.jobs) {
       expect(job.engine.version).toBe('10.3.0');
       expect(job.engine.effectivePrecision).toBe('fp32');
-      expect(job.engine.appliedOptions).toMatchObject({ backend: 'trtexec', tf32: false, builderFlags: { set: [], cleared: ['TF32'] } });
+      expect(job.engine.appliedOptions).toMatchObject({ backend: 'trtexec', tf32: false, builderFlags: { set: [], cleared: ['TF32'] }, gpu: 'cuda:0 (FAKE GPU (benchalign test stand-in))' });
       expect(job.latency?.count).toBeGreaterThan(0);
       expect(job.coldStart?.cacheHit).toBe(false);
       // the H2D/compute/D2H split of every steady sample; compute <= latency in each sample, so in the medians too

@@ -73,7 +73,7 @@ async function runTrtexec(argv: string[], timeoutMs: number): Promise<void> {
 }
 
 function load(params: unknown): LoadResult {
-  doHello();
+  const h = doHello();
   const p = params as { modelPath?: string; options?: Record<string, unknown> };
   if (typeof p.modelPath !== 'string' || !p.modelPath.endsWith('.plan')) {
     throw new BenchalignError('E_UNSUPPORTED', `tensorrt (trtexec): ${String(p.modelPath)} is not a TensorRT plan`, { expected: "a plan built by the runner's prepare()" });
@@ -92,6 +92,7 @@ function load(params: unknown): LoadResult {
       backend: 'trtexec',
       trtexec,
       device,
+      gpu: h.devices[device],
       tf32: info.precision.tf32,
       builderFlags: info.builderFlags,
       profiles: info.profiles,
