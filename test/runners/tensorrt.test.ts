@@ -447,7 +447,7 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
     const runs = calls().filter((c) => c.some((a) => a.startsWith('--loadEngine=')));
     expect(runs.every((c) => c.includes('--warmUp=0') && c.includes('--duration=0'))).toBe(true);
     expect(runs.some((c) => c.some((a) => a.startsWith('--exportOutput=')))).toBe(true);
-  });
+  }, 300_000);
 
   it('the second run hits the plan cache (no build), and fp16 builds a new plan with --fp16', async () => {
     const before = calls().length;
@@ -459,7 +459,7 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
     expect(fp16.jobs[0]?.engine.effectivePrecision).toBe('fp16');
     expect(calls().at(-1)).toBeDefined();
     expect(calls().filter((c) => c.includes('--fp16'))).toHaveLength(1);
-  });
+  }, 300_000);
 
   it('a file that is not ONNX errors that job naming the file, and the run goes on', async () => {
     const results = await runEngineOnBundled('tensorrt', {
@@ -471,7 +471,7 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
     expect(broken?.status).toBe('errored');
     expect(broken?.reason).toMatch(/not_a_model\.onnx: not a valid onnx\.ModelProto/);
     expect(cnn?.status).toBe('ok');
-  });
+  }, 300_000);
 
   it('a valid ONNX file the parser refuses (an unknown op) errors the job with the converter log tail (E_CONVERT), caching nothing', async () => {
     const path = join(dir, 'unknown_op.onnx');
@@ -487,7 +487,7 @@ print(json.dumps(True))`);
     expect(job?.status).toBe('errored');
     expect(job?.reason).toMatch(/trtexec exited with code 1; its last output:[\s\S]*Failed to parse ONNX model from file: .*unknown_op\.onnx/);
     expect(readdirSync(join(dir, 'cache', 'convert', 'tensorrt')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
-  });
+  }, 300_000);
 });
 
 /**
@@ -534,7 +534,7 @@ describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE ten
     expect(plans().map((p) => p.profiles)).toContainEqual({ input: { min: [1, 3, 32, 32], opt: [1, 3, 32, 32], max: [1, 3, 32, 32] } });
     const again = await runEngineOnBundled('tensorrt', { env, models: [cnnModel()] });
     expect(again.jobs[0]).toMatchObject({ status: 'ok', coldStart: { cacheHit: true, convertMs: 0 } });
-  });
+  }, 300_000);
 
   it('fp16 sets FP16; tf32: true keeps TF32 and records tf32; maxBatchSize lets a batch-4 sweep run', async () => {
     const fp16 = await runEngineOnBundled('tensorrt', { env, precision: 'fp16', models: [cnnModel()] });
@@ -544,14 +544,14 @@ describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE ten
     expect(job).toMatchObject({ status: 'ok', engine: { effectivePrecision: 'tf32', appliedOptions: { tf32: true, builderFlags: { set: [], cleared: [] } } } });
     expect(job.throughput?.map((t) => t.batchSize)).toContain(4);
     expect(plans().some((p) => JSON.stringify(p.profiles) === JSON.stringify({ input: { min: [1, 3, 32, 32], opt: [1, 3, 32, 32], max: [4, 3, 32, 32] } }))).toBe(true);
-  });
+  }, 300_000);
 
   it('without maxBatchSize, a batch-4 sweep is outside the profile: a note, and the job stays ok', async () => {
     const results = await runEngineOnBundled('tensorrt', { env, models: [cnnModel({ measurement: { batchSizes: [1, 4] } })] });
     const job = results.jobs[0]!;
     expect(job.status).toBe('ok');
     expect(job.notes?.join(' ')).toMatch(/batch size 4 not measured: .*input input shape \[4, 3, 32, 32\] is outside the plan's optimization profile/);
-  });
+  }, 300_000);
 });
 
 describe.skipIf(!availability.available)('TensorRT runner (real TensorRT on an NVIDIA GPU)', () => {
@@ -576,14 +576,14 @@ describe.skipIf(!availability.available)('TensorRT runner (real TensorRT on an N
     }
     const again = await runEngineOnBundled('tensorrt', { env: { BENCHALIGN_CACHE_DIR: cache }, models: [cnnModel()] });
     expect(again.jobs[0]?.coldStart).toMatchObject({ cacheHit: true, convertMs: 0 });
-  });
+  }, 300_000);
 
   it('fp16 aligns within the fp16 defaults and records the FP16 flag', async () => {
     const results = await runEngineOnBundled('tensorrt', { precision: 'fp16', env: { BENCHALIGN_CACHE_DIR: cache } });
     expect(results.jobs.map((j) => j.status)).toEqual(['ok', 'ok']);
     expect(misaligned(results)).toEqual([]);
     expect(results.jobs[0]?.engine.appliedOptions).toMatchObject({ builderFlags: { set: ['FP16'] } });
-  });
+  }, 300_000);
 
   it('a broken model errors that job with the converter log, and the run goes on', async () => {
     const results = await runEngineOnBundled('tensorrt', {
@@ -593,5 +593,5 @@ describe.skipIf(!availability.available)('TensorRT runner (real TensorRT on an N
     expect(results.jobs[0]?.status).toBe('errored');
     expect(results.jobs[0]?.reason).toMatch(/not_a_model\.onnx/);
     expect(results.jobs[1]?.status).toBe('ok');
-  });
+  }, 300_000);
 });
