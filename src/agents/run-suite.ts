@@ -215,18 +215,18 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
     out.finish(completed ? 'complete' : 'interrupted');
   }
-  if (options.store !== undefined) recordIntoStore(options.store, results, options.tags ?? []);
+  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
   return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
 }
 
 /** Records the run into the store; the run folder is already written, so a failure only warns. */
-function recordIntoStore(path: string, results: RunResults, tags: string[]): void {
+async function recordIntoStore(path: string, results: RunResults, tags: string[]): Promise<void> {
   try {
-    const store = openStore(path);
+    const store = await openStore(path);
     try {
-      store.recordRun(results, { tags });
+      await store.recordRun(results, { tags });
     } finally {
-      store.close();
+      await store.close();
     }
   } catch (e) {
     process.stderr.write(`benchalign: warning: the run was not recorded in the store ${path}: ${describeError(e)} (results.json is complete)\n`);

@@ -2,7 +2,7 @@
  * `benchalign compare`: reads several runs' results.json, merges their jobs and writes
  * report.html (self-contained, with charts), report.md and report.csv.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BenchalignError } from '../errors.js';
 import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../results/record.js';
@@ -13,7 +13,8 @@ import { fmtMs, mdTable } from './format.js';
 import { toHtml } from './html/render.js';
 import { buildReportData, jobVariant, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
-import { DEFAULT_STORE_PATH, openStore } from '../results/store/store.js';
+import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
+import { readRunFile } from '../results/run-file.js';
 
 export interface CompareOptions {
   /** results.json files, run folders holding one, or run ids / tags in the results store. */
@@ -42,53 +43,18 @@ function timestamp(d: Date): string {
   return d.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Reads one run from a results.json path or a run folder, checking its shape; anything else is looked up in the store. */
-export function loadRun(input: string, fromStore?: (idOrTag: string) => RunResults | undefined): LoadedRun {
-  let file = resolve(input);
-  if (!existsSync(file)) {
-    const stored = fromStore?.(input);
+/** Reads one run from a results.json path or a run folder (see readRunFile). */
+export function loadRun(input: string): LoadedRun {
+  return { source: input, results: readRunFile(input) };
+}
+
+/** A run from a file or folder when `input` exists, else by run id or tag from the store. */
+export async function loadRunOrStored(input: string, store: ResultsStore | undefined): Promise<LoadedRun> {
+  if (!existsSync(resolve(input)) && store) {
+    const stored = await store.getRun(input);
     if (stored) return { source: `store:${input}`, results: stored };
-    throw new BenchalignError('E_IO', fromStore ? 'no such file or folder, and no such run id or tag in the results store' : 'no such file or folder', {
-      file: input,
-      expected: 'a results.json file, a run folder that holds one, or a run id / tag recorded by `benchalign run`',
-    });
   }
-  if (statSync(file).isDirectory()) {
-    file = join(file, 'results.json');
-    if (!existsSync(file)) throw new BenchalignError('E_IO', 'the folder holds no results.json', { file: input, expected: 'a run folder written by `benchalign run`' });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new BenchalignError('E_CONFIG', `not valid JSON: ${e instanceof Error ? e.message : String(e)}`, { file, expected: 'a results.json written by `benchalign run`' });
-  }
-  const r = parsed as Partial<RunResults> | null;
-  const problems: string[] = [];
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) problems.push('not a JSON object');
-  else {
-    if (r.schemaVersion !== RESULTS_SCHEMA_VERSION) problems.push(`schemaVersion: ${JSON.stringify(r.schemaVersion)}, this benchalign reads ${RESULTS_SCHEMA_VERSION}`);
-    if (typeof r.run !== 'object' || r.run === null || typeof r.run.id !== 'string') problems.push('run.id: missing');
-    if (typeof r.suite !== 'object' || r.suite === null || typeof r.suite.name !== 'string') problems.push('suite.name: missing');
-    if (!Array.isArray(r.jobs)) problems.push('jobs: expected an array');
-    else {
-      r.jobs.forEach((j: Partial<JobResult> | null, i) => {
-        if (typeof j !== 'object' || j === null) return problems.push(`jobs[${i}]: not an object`);
-        if (typeof j.key !== 'string') problems.push(`jobs[${i}].key: missing`);
-        if (typeof j.model?.name !== 'string') problems.push(`jobs[${i}].model.name: missing`);
-        if (typeof j.engine?.name !== 'string') problems.push(`jobs[${i}].engine.name: missing`);
-        if (!['ok', 'failed', 'errored', 'skipped'].includes(j.status as string)) problems.push(`jobs[${i}].status: ${JSON.stringify(j.status)}`);
-        return undefined;
-      });
-    }
-  }
-  if (problems.length > 0) {
-    throw new BenchalignError('E_CONFIG', `not a benchalign results file: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`, {
-      file,
-      expected: 'a results.json written by `benchalign run` (docs/results.md)',
-    });
-  }
-  return { source: input, results: parsed as RunResults };
+  return { source: input, results: readRunFile(input, store !== undefined) };
 }
 
 /** The engine variant a baseline name picks, or an error naming the ones present. */
@@ -166,17 +132,17 @@ function compareCsv(runs: readonly LoadedRun[]): string {
 }
 
 /** Reads the runs and writes report.html, report.md and report.csv into the output folder. */
-export function compareRuns(options: CompareOptions): CompareOutcome {
+export async function compareRuns(options: CompareOptions): Promise<CompareOutcome> {
   if (options.inputs.length === 0) throw new BenchalignError('E_USAGE', 'nothing to compare', { expected: 'at least one results.json or run folder' });
   const now = options.now ?? new Date();
-  const storePath = resolve(options.storePath ?? DEFAULT_STORE_PATH);
+  const storePath = options.storePath !== undefined && isPostgresUrl(options.storePath) ? options.storePath : resolve(options.storePath ?? DEFAULT_STORE_PATH);
   const needsStore = options.inputs.some((i) => !existsSync(resolve(i)));
-  const store = needsStore && existsSync(storePath) ? openStore(storePath, { mustExist: true }) : undefined;
-  let runs: LoadedRun[];
+  const store = needsStore && (isPostgresUrl(storePath) || existsSync(storePath)) ? await openStore(storePath, { mustExist: true }) : undefined;
+  const runs: LoadedRun[] = [];
   try {
-    runs = options.inputs.map((i) => loadRun(i, store ? (id) => store.getRun(id) : undefined));
+    for (const i of options.inputs) runs.push(await loadRunOrStored(i, store));
   } finally {
-    store?.close();
+    await store?.close();
   }
   const merged = mergeRuns(runs, now);
   const baseline = resolveBaseline(merged.jobs, options.baselineEngine);

@@ -4,6 +4,7 @@
  */
 import { BenchalignError } from '../errors.js';
 import { FaultRunner } from './fault/runner.js';
+import { MnnRunner } from './mnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
 import { TensorRtRunner } from './tensorrt/runner.js';
@@ -97,5 +98,6 @@ export async function listEngines(): Promise<EngineListing[]> {
 
 registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });
 registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config) });
+registerRunner({ name: 'mnn', create: (config) => new MnnRunner(config) });
 registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -14,7 +14,7 @@ let fx: ReportFixture;
 let out: CompareOutcome;
 beforeAll(async () => {
   fx = await makeReportFixture();
-  out = compareRuns({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') });
+  out = await compareRuns({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') });
 }, 120_000);
 
 /** RFC 4180 rows with a header, enough for results.csv. */
@@ -122,27 +122,27 @@ describe('compareRuns on a real run and a copy from a second device', () => {
     expect(Number(p50)).toBe(fx.results.jobs.find((j) => j.model.name === 'cnn' && j.status === 'ok')?.latency?.percentiles.p50.value);
   });
 
-  it('takes the baseline by engine variant or engine name, and names the engines when it is unknown', () => {
+  it('takes the baseline by engine variant or engine name, and names the engines when it is unknown', async () => {
     const dir = join(fx.dir, 'b2');
-    expect(compareRuns({ inputs: [fx.runDir], baselineEngine: 'onnxruntime/fp32/t2', outDir: dir }).data.baseline).toBe('onnxruntime/fp32/t2');
-    expect(compareRuns({ inputs: [fx.runDir], baselineEngine: 'test-fault', outDir: dir }).data.baseline).toBe('test-fault/fp32/loadfail');
-    expect(() => compareRuns({ inputs: [fx.runDir], baselineEngine: 'tensorrt', outDir: dir })).toThrow(/--baseline-engine tensorrt: no job ran that engine \(expected one of onnxruntime, test-fault, onnxruntime\/fp32\/t1/);
+    expect((await compareRuns({ inputs: [fx.runDir], baselineEngine: 'onnxruntime/fp32/t2', outDir: dir })).data.baseline).toBe('onnxruntime/fp32/t2');
+    expect((await compareRuns({ inputs: [fx.runDir], baselineEngine: 'test-fault', outDir: dir })).data.baseline).toBe('test-fault/fp32/loadfail');
+    await expect(compareRuns({ inputs: [fx.runDir], baselineEngine: 'tensorrt', outDir: dir })).rejects.toThrow(/--baseline-engine tensorrt: no job ran that engine \(expected one of onnxruntime, test-fault, onnxruntime\/fp32\/t1/);
   });
 });
 
 describe('compare inputs from the results store', () => {
-  it('reads run ids and tags from the store, next to results.json paths', () => {
+  it('reads run ids and tags from the store, next to results.json paths', async () => {
     const dir = tempDir('compare-store');
     const db = join(dir, 'store.db');
-    const store = openStore(db);
-    const id = store.recordRun(loadRun(fx.runDir).results, { tags: ['nightly'], git: { commit: null, branch: null } });
-    store.close();
-    const byTag = compareRuns({ inputs: ['nightly', fx.otherDevicePath], storePath: db, outDir: join(dir, 'a') });
+    const store = await openStore(db);
+    const id = await store.recordRun(loadRun(fx.runDir).results, { tags: ['nightly'], git: { commit: null, branch: null } });
+    await store.close();
+    const byTag = await compareRuns({ inputs: ['nightly', fx.otherDevicePath], storePath: db, outDir: join(dir, 'a') });
     expect(byTag.data.runs).toHaveLength(2);
     expect(byTag.merged.jobs.length).toBe(out.merged.jobs.length);
-    const byId = compareRuns({ inputs: [id], storePath: db, outDir: join(dir, 'b') });
+    const byId = await compareRuns({ inputs: [id], storePath: db, outDir: join(dir, 'b') });
     expect(byId.merged.jobs.map((j) => j.key)).toEqual(loadRun(fx.runDir).results.jobs.map((j) => j.key));
-    expect(() => compareRuns({ inputs: ['no-such-tag'], storePath: db, outDir: join(dir, 'c') })).toThrow(/no such run id or tag in the results store/);
+    await expect(compareRuns({ inputs: ['no-such-tag'], storePath: db, outDir: join(dir, 'c') })).rejects.toThrow(/no such run id or tag in the results store/);
   });
 });
 

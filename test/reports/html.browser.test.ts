@@ -62,7 +62,7 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     errored.reason = INJECTED;
     writeFileSync(fx.otherDevicePath, JSON.stringify(other));
     runs = [fx.results, other];
-    html = compareRuns({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') }).files.html;
+    html = (await compareRuns({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') })).files.html;
     session = await launch();
     page = await session.context.newPage();
     page.on('console', (m) => {

@@ -82,90 +82,90 @@ describe('samples codec', () => {
 });
 
 describe('results store', () => {
-  it('round-trips a run losslessly (samplesNs, alignment, failed jobs), tags and lists it', () => {
+  it('round-trips a run losslessly (samplesNs, alignment, failed jobs), tags and lists it', async () => {
     const dir = tempDir('store');
-    const store = openStore(join(dir, 'sub/b.db'));
+    const store = await openStore(join(dir, 'sub/b.db'));
     const run = syntheticRun('r1', '2026-01-01T00:00:00.000Z');
-    store.recordRun(run, { tags: ['nightly'], git: { commit: 'c0ffee', branch: 'main' } });
-    const back = store.getRun('r1');
+    await store.recordRun(run, { tags: ['nightly'], git: { commit: 'c0ffee', branch: 'main' } });
+    const back = await store.getRun('r1');
     expect(back).toStrictEqual(JSON.parse(JSON.stringify(run)));
-    expect(store.getRun('nightly')?.run.id).toBe('r1');
-    store.recordRun(syntheticRun('r2', '2026-01-02T00:00:00.000Z'), { tags: ['nightly'], git: { commit: null, branch: null } });
-    expect(store.resolveRunId('nightly')).toBe('r2');
-    store.tagRun('r1', 'release-1.4');
-    expect(store.getRun('release-1.4')?.run.id).toBe('r1');
-    expect(() => store.tagRun('nope', 'x')).toThrow(BenchalignError);
-    const runs = store.listRuns();
+    expect((await store.getRun('nightly'))?.run.id).toBe('r1');
+    await store.recordRun(syntheticRun('r2', '2026-01-02T00:00:00.000Z'), { tags: ['nightly'], git: { commit: null, branch: null } });
+    expect(await store.resolveRunId('nightly')).toBe('r2');
+    await store.tagRun('r1', 'release-1.4');
+    expect((await store.getRun('release-1.4'))?.run.id).toBe('r1');
+    await expect(store.tagRun('nope', 'x')).rejects.toThrow(BenchalignError);
+    const runs = await store.listRuns();
     expect(runs.map((r) => r.id)).toEqual(['r2', 'r1']);
     expect(runs[1]).toMatchObject({ gitCommit: 'c0ffee', gitBranch: 'main', tags: ['nightly', 'release-1.4'], jobs: 2, status: 'complete' });
-    expect(store.listRuns({ tag: 'release-1.4' }).map((r) => r.id)).toEqual(['r1']);
-    const hist = store.jobHistory({ model: 'cnn', engine: 'onnxruntime', deviceHash: 'dev-a' });
+    expect((await store.listRuns({ tag: 'release-1.4' })).map((r) => r.id)).toEqual(['r1']);
+    const hist = await store.jobHistory({ model: 'cnn', engine: 'onnxruntime', deviceHash: 'dev-a' });
     expect(hist.map((h) => h.runId)).toEqual(['r1', 'r2']);
     expect(hist[0]?.latency?.percentiles.p50.value).toBe(run.jobs[0]?.latency?.percentiles.p50.value);
-    expect(store.jobHistory({ deviceHash: 'other' })).toEqual([]);
-    expect(store.getRun('missing')).toBeUndefined();
+    expect(await store.jobHistory({ deviceHash: 'other' })).toEqual([]);
+    expect(await store.getRun('missing')).toBeUndefined();
     // recording the same run id again replaces it
-    store.recordRun(run, { tags: [], git: { commit: null, branch: null } });
-    expect(store.listRuns().length).toBe(2);
-    store.close();
+    await store.recordRun(run, { tags: [], git: { commit: null, branch: null } });
+    expect((await store.listRuns()).length).toBe(2);
+    await store.close();
   });
 
-  it('writes a run in one transaction: a failure midway leaves the previous state', () => {
+  it('writes a run in one transaction: a failure midway leaves the previous state', async () => {
     const dir = tempDir('store-tx');
     const path = join(dir, 'b.db');
-    const store = openStore(path);
-    store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z'), { git: { commit: null, branch: null } });
+    const store = await openStore(path);
+    await store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z'), { git: { commit: null, branch: null } });
     const raw = new Database(path);
     raw.exec("CREATE TRIGGER boom BEFORE INSERT ON alignment BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
     raw.close();
-    expect(() => store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z', 2), { git: { commit: null, branch: null } })).toThrow(/injected failure/);
-    expect(() => store.recordRun(syntheticRun('r9', '2026-01-09T00:00:00.000Z'), { git: { commit: null, branch: null } })).toThrow(/injected failure/);
-    expect(store.listRuns().map((r) => r.id)).toEqual(['r1']);
-    expect(store.getRun('r1')).toStrictEqual(JSON.parse(JSON.stringify(syntheticRun('r1', '2026-01-01T00:00:00.000Z'))));
-    store.close();
+    await expect(store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z', 2), { git: { commit: null, branch: null } })).rejects.toThrow(/injected failure/);
+    await expect(store.recordRun(syntheticRun('r9', '2026-01-09T00:00:00.000Z'), { git: { commit: null, branch: null } })).rejects.toThrow(/injected failure/);
+    expect((await store.listRuns()).map((r) => r.id)).toEqual(['r1']);
+    expect(await store.getRun('r1')).toStrictEqual(JSON.parse(JSON.stringify(syntheticRun('r1', '2026-01-01T00:00:00.000Z'))));
+    await store.close();
   });
 
-  it('applies later migrations to a database written by an earlier migration set', () => {
+  it('applies later migrations to a database written by an earlier migration set', async () => {
     const dir = tempDir('store-mig');
     const path = join(dir, 'old.db');
     const v1 = MIGRATIONS.filter((m) => m.version === 1);
-    const old = openStore(path, { migrations: v1 });
-    expect(old.migrationsApplied()).toEqual([1]);
+    const old = await openStore(path, { migrations: v1 });
+    expect(await old.migrationsApplied()).toEqual([1]);
     const run = syntheticRun('old-run', '2025-12-01T00:00:00.000Z');
-    old.recordRun(run, { tags: ['baseline'], git: { commit: null, branch: null } });
-    old.close();
+    await old.recordRun(run, { tags: ['baseline'], git: { commit: null, branch: null } });
+    await old.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('measurements') WHERE name = 'p50_ms'").get()).toEqual({ n: 0 });
     raw.close();
 
-    const store = openStore(path);
-    expect(store.migrationsApplied()).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(store.getRun('baseline')).toStrictEqual(JSON.parse(JSON.stringify(run)));
-    store.close();
+    const store = await openStore(path);
+    expect(await store.migrationsApplied()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await store.getRun('baseline')).toStrictEqual(JSON.parse(JSON.stringify(run)));
+    await store.close();
     const after = new Database(path, { readonly: true });
     const row = after.prepare('SELECT p50_ms FROM measurements WHERE p50_ms IS NOT NULL').get() as { p50_ms: number };
     expect(row.p50_ms).toBe(run.jobs[0]?.latency?.percentiles.p50.value);
     after.close();
   });
 
-  it('refuses a store from a newer schema and a file that is not a database (E_INFRA, exit 3)', () => {
+  it('refuses a store from a newer schema and a file that is not a database (E_INFRA, exit 3)', async () => {
     const dir = tempDir('store-bad');
     const newer = join(dir, 'newer.db');
-    openStore(newer).close();
+    await (await openStore(newer)).close();
     const raw = new Database(newer);
     raw.prepare("INSERT INTO schema_migrations VALUES (999, 'future', 'x')").run();
     raw.close();
-    expect(() => openStore(newer)).toThrow(/schema version\(s\) 999/);
+    await expect(openStore(newer)).rejects.toThrow(/schema version\(s\) 999/);
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not sqlite '.repeat(100));
     try {
-      openStore(junk);
+      await openStore(junk);
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(BenchalignError);
       expect((e as BenchalignError).exitCode).toBe(3);
     }
-    expect(() => openStore(join(dir, 'absent.db'), { mustExist: true })).toThrow(BenchalignError);
+    await expect(openStore(join(dir, 'absent.db'), { mustExist: true })).rejects.toThrow(BenchalignError);
     expect(existsSync(join(dir, 'absent.db'))).toBe(false);
   });
 

@@ -15,8 +15,8 @@ export function registerCompare(program: Command): void {
     .option('--store <path>', 'results store for run ids and tags (default reports/benchalign.db)')
     .option('--baseline-engine <engine>', 'engine name, or engine variant as the report shows it (onnxruntime/fp32/t2), the speedups are relative to; default the first engine')
     .option('--out <dir>', 'output folder (default reports/<timestamp>-compare/)')
-    .action((runs: string[], o: CompareCliOptions) => {
-      const { outDir, data } = compareRuns({
+    .action(async (runs: string[], o: CompareCliOptions) => {
+      const { outDir, data } = await compareRuns({
         inputs: runs,
         ...(o.baselineEngine !== undefined ? { baselineEngine: o.baselineEngine } : {}),
         ...(o.out !== undefined ? { outDir: o.out } : {}),

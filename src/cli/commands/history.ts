@@ -35,12 +35,12 @@ export function registerHistory(program: Command): void {
     .option('--metric <m>', `one of ${METRICS.join(', ')}`, 'p50')
     .option('--limit <n>', 'only the last n runs of each job', (v) => Number(v))
     .option('--json', 'print the series and change points as JSON')
-    .action((opts: HistoryOpts) => {
+    .action(async (opts: HistoryOpts) => {
       if (!(METRICS as readonly string[]).includes(opts.metric)) throw new BenchalignError('E_USAGE', `--metric ${opts.metric}`, { expected: METRICS.join(', ') });
       const metric = opts.metric as Metric;
-      const store = openStore(opts.store, { mustExist: true });
+      const store = await openStore(opts.store, { mustExist: true });
       try {
-        const points = store.jobHistory({
+        const points = await store.jobHistory({
           ...(opts.model !== undefined ? { model: opts.model } : {}),
           ...(opts.engine !== undefined ? { engine: opts.engine } : {}),
           ...(opts.device !== undefined ? { deviceHash: opts.device } : {}),
@@ -83,7 +83,7 @@ export function registerHistory(program: Command): void {
         }
         process.stdout.write(opts.json ? `${JSON.stringify(out, null, 1)}\n` : `${md.join('\n')}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

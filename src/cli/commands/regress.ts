@@ -6,7 +6,7 @@ import type { RunResults } from '../../results/record.js';
 import { compareRuns } from '../../results/regress/compare-runs.js';
 import { boundedMarkdown, regressJunit, regressMarkdown } from '../../results/regress/format.js';
 import { historyNoise, isFileRef, readResultsFile } from '../../results/regress/io.js';
-import { DEFAULT_STORE_PATH, openStore, type ResultsStore } from '../../results/store/store.js';
+import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
 
 interface RegressOpts {
   baseline: string;
@@ -44,31 +44,32 @@ export function registerRegress(program: Command): void {
     .option('--junit <file>', 'write a JUnit XML report')
     .option('--github-summary', 'append the Markdown report to $GITHUB_STEP_SUMMARY (kept under 1 MiB)')
     .option('--allow-env-change', 'compare even when the device fingerprint or engine version changed')
-    .action((opts: RegressOpts) => {
+    .action(async (opts: RegressOpts) => {
       const storePath = opts.store ?? DEFAULT_STORE_PATH;
       const needStore = !isFileRef(opts.baseline) || opts.current === undefined || !isFileRef(opts.current);
       let store: ResultsStore | undefined;
-      if (needStore || existsSync(storePath)) {
+      if (isPostgresUrl(storePath)) store = await openStore(storePath, { mustExist: true });
+      else if (needStore || existsSync(storePath)) {
         if (!existsSync(storePath)) throw new BenchalignError('E_INFRA', `no results store at ${storePath}`, { expected: 'a store written by `benchalign run --store`' });
-        store = openStore(storePath, { mustExist: true });
+        store = await openStore(storePath, { mustExist: true });
       }
       try {
-        const load = (ref: string): RunResults | undefined => (isFileRef(ref) ? readResultsFile(ref) : store?.getRun(ref));
-        const baseline = load(opts.baseline);
+        const load = async (ref: string): Promise<RunResults | undefined> => (isFileRef(ref) ? readResultsFile(ref) : store?.getRun(ref));
+        const baseline = await load(opts.baseline);
         if (!baseline) return nothing(`no run or tag "${opts.baseline}" in ${storePath}: nothing to compare against`);
         let current: RunResults | undefined;
         if (opts.current !== undefined) {
-          current = load(opts.current);
+          current = await load(opts.current);
           if (!current) return nothing(`no run or tag "${opts.current}" in ${storePath}`);
         } else {
-          const latest = store?.listRuns({ limit: 2 }).find((r) => r.id !== baseline.run.id);
-          current = latest ? store?.getRun(latest.id) : undefined;
+          const latest = (await store?.listRuns({ limit: 2 }))?.find((r) => r.id !== baseline.run.id);
+          current = latest ? await store?.getRun(latest.id) : undefined;
           if (!current) return nothing(`no run other than the baseline in ${storePath}`);
         }
         const report = compareRuns(baseline, current, {
           minEffect: { p50: opts.minEffectP50, p99: opts.minEffectP99 },
           allowEnvChange: opts.allowEnvChange === true,
-          noiseFor: historyNoise(store, [current.run.id]),
+          noiseFor: await historyNoise(store, [current.run.id], current.jobs),
         });
         const md = regressMarkdown(report);
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 1)}\n` : `${md}\n`);
@@ -81,7 +82,7 @@ export function registerRegress(program: Command): void {
         }
         process.exitCode = report.exitCode;
       } finally {
-        store?.close();
+        await store?.close();
       }
     });
 }

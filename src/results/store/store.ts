@@ -124,8 +124,39 @@ function plain<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
 }
 
-/** An open results store. Close it when done. */
-export class ResultsStore {
+/**
+ * An open results store: the embedded SQLite file, or a shared PostgreSQL database
+ * (`postgres://...`). Every method is asynchronous; close it when done.
+ */
+export interface ResultsStore {
+  /** The SQLite file's absolute path, or the PostgreSQL URL without its password. */
+  readonly path: string;
+  /** Versions applied, ascending. */
+  migrationsApplied(): Promise<number[]>;
+  /** Records a run (replacing a run with the same id) in one transaction; returns its id. */
+  recordRun(results: RunResults, options?: RecordOptions): Promise<string>;
+  /** Adds a tag to a recorded run. */
+  tagRun(runId: string, tag: string): Promise<void>;
+  /** The run id for a run id, or for a tag its most recent run; undefined when neither. */
+  resolveRunId(idOrTag: string): Promise<string | undefined>;
+  /** A recorded run by id or tag (the most recent run with that tag), whole; undefined if none. */
+  getRun(idOrTag: string): Promise<RunResults | undefined>;
+  /** Recorded runs, most recent first. */
+  listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  /** Every recorded job matching the filter, oldest run first, with its latency summary. */
+  jobHistory(filter?: HistoryFilter): Promise<HistoryPoint[]>;
+  /** The device fingerprint of a job as recorded (for explanations). */
+  deviceOf(runId: string, key: string): Promise<DeviceFingerprint | undefined>;
+  close(): Promise<void>;
+}
+
+/** True when `location` names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The SQLite store (better-sqlite3 is synchronous; the methods wrap it). */
+export class SqliteResultsStore implements ResultsStore {
   readonly path: string;
   private readonly db: Database.Database;
 
@@ -135,12 +166,16 @@ export class ResultsStore {
   }
 
   /** Versions applied, ascending. */
-  migrationsApplied(): number[] {
+  async migrationsApplied(): Promise<number[]> {
+    return this.appliedSync();
+  }
+
+  private appliedSync(): number[] {
     return (this.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map((r) => r.version);
   }
 
   /** Records a run (replacing a run with the same id) in one transaction; returns its id. */
-  recordRun(results: RunResults, options: RecordOptions = {}): string {
+  async recordRun(results: RunResults, options: RecordOptions = {}): Promise<string> {
     const git = options.git ?? gitInfo();
     const now = new Date().toISOString();
     const { jobs, ...runPart } = plain(results);
@@ -152,7 +187,7 @@ export class ResultsStore {
       `INSERT INTO jobs (run_pk, ord, job_key, model_name, model_sha256, engine_name, engine_version, engine_options_json, precision, device_hash, device_json, status, reason, job_json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const hasP = this.migrationsApplied().includes(2);
+    const hasP = this.appliedSync().includes(2);
     const insertMeasurement = this.db.prepare(
       hasP
         ? 'INSERT INTO measurements (job_pk, repeats, sample_count, samples, summary_json, p50_ms, p99_ms) VALUES (?, ?, ?, ?, ?, ?, ?)'
@@ -219,14 +254,18 @@ export class ResultsStore {
   }
 
   /** Adds a tag to a recorded run. */
-  tagRun(runId: string, tag: string): void {
+  async tagRun(runId: string, tag: string): Promise<void> {
     const row = this.db.prepare('SELECT pk FROM runs WHERE run_id = ?').get(runId) as { pk: number } | undefined;
     if (!row) throw new BenchalignError('E_USAGE', `no run ${runId} in the store ${this.path}`);
     this.db.prepare('INSERT OR IGNORE INTO run_tags (run_pk, tag, tagged_at) VALUES (?, ?, ?)').run(row.pk, tag, new Date().toISOString());
   }
 
   /** The run id for a run id, or for a tag its most recent run; undefined when neither. */
-  resolveRunId(idOrTag: string): string | undefined {
+  async resolveRunId(idOrTag: string): Promise<string | undefined> {
+    return this.resolveSync(idOrTag);
+  }
+
+  private resolveSync(idOrTag: string): string | undefined {
     const byId = this.db.prepare('SELECT run_id FROM runs WHERE run_id = ?').get(idOrTag) as { run_id: string } | undefined;
     if (byId) return byId.run_id;
     const byTag = this.db
@@ -236,8 +275,8 @@ export class ResultsStore {
   }
 
   /** A recorded run by id or tag (the most recent run with that tag), whole; undefined if none. */
-  getRun(idOrTag: string): RunResults | undefined {
-    const id = this.resolveRunId(idOrTag);
+  async getRun(idOrTag: string): Promise<RunResults | undefined> {
+    const id = this.resolveSync(idOrTag);
     if (id === undefined) return undefined;
     const read = this.db.transaction((): RunResults | undefined => {
       const run = this.db.prepare('SELECT * FROM runs WHERE run_id = ?').get(id) as RunRow | undefined;
@@ -265,7 +304,7 @@ export class ResultsStore {
   }
 
   /** Recorded runs, most recent first. */
-  listRuns(filter: RunFilter = {}): RunSummary[] {
+  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.tag !== undefined) {
@@ -295,7 +334,7 @@ export class ResultsStore {
   }
 
   /** Every recorded job matching the filter, oldest run first, with its latency summary. */
-  jobHistory(filter: HistoryFilter = {}): HistoryPoint[] {
+  async jobHistory(filter: HistoryFilter = {}): Promise<HistoryPoint[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     const eq = (col: string, v: string | undefined): void => {
@@ -359,14 +398,14 @@ export class ResultsStore {
   }
 
   /** The device fingerprint of a job as recorded (for explanations). */
-  deviceOf(runId: string, key: string): DeviceFingerprint | undefined {
+  async deviceOf(runId: string, key: string): Promise<DeviceFingerprint | undefined> {
     const row = this.db
       .prepare('SELECT j.device_json FROM jobs j JOIN runs r ON r.pk = j.run_pk WHERE r.run_id = ? AND j.job_key = ?')
       .get(runId, key) as { device_json: string | null } | undefined;
     return row?.device_json ? (JSON.parse(row.device_json) as DeviceFingerprint) : undefined;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }
@@ -402,10 +441,19 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens (creating when allowed) the store at `path` and brings its schema up to date.
+ * Opens (creating when allowed) the store at `path` (a SQLite file, or a `postgres://` URL)
+ * and brings its schema up to date.
  * Anything that makes it unusable is an `E_INFRA` error (exit 3).
  */
-export function openStore(path: string, options: OpenStoreOptions = {}): ResultsStore {
+export async function openStore(path: string, options: OpenStoreOptions = {}): Promise<ResultsStore> {
+  if (isPostgresUrl(path)) {
+    throw new BenchalignError('E_USAGE', 'a PostgreSQL results store is not supported by this build', { expected: 'a SQLite store path' });
+  }
+  return openSqliteStore(path, options);
+}
+
+/** Opens the SQLite store at `path` (see {@link openStore}). */
+export function openSqliteStore(path: string, options: OpenStoreOptions = {}): SqliteResultsStore {
   const abs = resolve(path);
   let db: Database.Database | undefined;
   try {
@@ -414,7 +462,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Results
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     applyMigrations(db, options.migrations ?? MIGRATIONS);
-    return new ResultsStore(abs, db);
+    return new SqliteResultsStore(abs, db);
   } catch (e) {
     db?.close();
     if (e instanceof BenchalignError) throw new BenchalignError(e.code, `${abs}: ${e.message}`, { cause: e });
