@@ -31,14 +31,14 @@ const opts = (o: Partial<TrtOptions> = {}): TrtOptions => ({ ...TRT_DEFAULTS, ..
 
 describe('tensorrt options', () => {
   it('fills defaults: auto backend, device 0, TF32 off, builder level 3', () => {
-    expect(parseTrtOptions({})).toEqual({ backend: 'auto', device: 0, tf32: false, builderOptimizationLevel: 3 });
+    expect(parseTrtOptions({})).toEqual({ backend: 'auto', device: 0, tf32: false, builderOptimizationLevel: 3, timing: 'host' });
     expect(parseTrtOptions({ backend: 'trtexec', tf32: true, workspaceMiB: 1024, maxBatchSize: 8 })).toMatchObject({ backend: 'trtexec', tf32: true, workspaceMiB: 1024, maxBatchSize: 8 });
   });
 
   it('reports every bad option at once, each with its key', () => {
     let msg = '';
     try {
-      parseTrtOptions({ backend: 'cuda', tf32: 'yes', builderOptimizationLevel: 9, fast: 1, profiles: { x: { min: [1], opt: [4], max: [2] } } });
+      parseTrtOptions({ backend: 'cuda', tf32: 'yes', builderOptimizationLevel: 9, fast: 1, timing: 'wall', profiles: { x: { min: [1], opt: [4], max: [2] } } });
     } catch (e) {
       expect(e).toMatchObject({ code: 'E_CONFIG' });
       msg = (e as Error).message;
@@ -48,6 +48,7 @@ describe('tensorrt options', () => {
     expect(msg).toContain('options.tf32: expected true or false');
     expect(msg).toContain('options.builderOptimizationLevel: expected an integer 0..5, got 9');
     expect(msg).toContain('options.profiles.x: expected min <= opt <= max');
+    expect(msg).toContain('options.timing: expected one of host|events, got "wall"');
   });
 });
 
@@ -435,6 +436,9 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
       expect(job.coldStart?.cacheHit).toBe(false);
       // the H2D/compute/D2H split of every steady sample; compute <= latency in each sample, so in the medians too
       expect(job.latencyPhases?.compute.count).toBe(job.latency?.count);
+      // trtexec's latencyMs is h2dMs + computeMs + d2hMs (here each printed with 6 digits), so the means add up
+      const p = job.latencyPhases!;
+      expect(Math.abs(job.latency!.meanMs - (p.h2d.meanMs + p.compute.meanMs + p.d2h.meanMs)) / job.latency!.meanMs).toBeLessThan(1e-4);
       expect(job.latencyPhases!.compute.percentiles.p50.value).toBeLessThanOrEqual(job.latency!.percentiles.p50.value);
       expect(job.latencyPhases!.h2d.percentiles.p50.value).toBeGreaterThan(0);
     }
@@ -544,6 +548,15 @@ describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE ten
     expect(job).toMatchObject({ status: 'ok', engine: { effectivePrecision: 'tf32', appliedOptions: { tf32: true, builderFlags: { set: [], cleared: [] } } } });
     expect(job.throughput?.map((t) => t.batchSize)).toContain(4);
     expect(plans().some((p) => JSON.stringify(p.profiles) === JSON.stringify({ input: { min: [1, 3, 32, 32], opt: [1, 3, 32, 32], max: [4, 3, 32, 32] } }))).toBe(true);
+  }, 300_000);
+
+  it('timing: events makes each sample the CUDA-event H2D + compute + D2H (mean latency = the sum of the phase means)', async () => {
+    const results = await runEngineOnBundled('tensorrt', { env, options: { timing: 'events' }, models: [cnnModel()] });
+    const job = results.jobs[0]!;
+    expect(job).toMatchObject({ status: 'ok', engine: { appliedOptions: { timing: 'events' } } });
+    const p = job.latencyPhases!;
+    const sum = p.h2d.meanMs + p.compute.meanMs + p.d2h.meanMs;
+    expect(Math.abs(job.latency!.meanMs - sum) / sum).toBeLessThan(1e-9);
   }, 300_000);
 
   it('without maxBatchSize, a batch-4 sweep is outside the profile: a note, and the job stays ok', async () => {

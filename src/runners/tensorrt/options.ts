@@ -41,11 +41,17 @@ export interface TrtOptions {
   profiles?: Record<string, ShapeProfile>;
   /** The trtexec program. Default: TRTEXEC, else `trtexec` on PATH. */
   trtexecPath?: string;
+  /**
+   * python backend: what a latency sample is. `host` (default): perf_counter_ns around H2D +
+   * execute + D2H + synchronize; `events`: the CUDA-event time of H2D + compute + D2H, like
+   * trtexec's latencyMs. The trtexec backend always reports trtexec's.
+   */
+  timing: 'host' | 'events';
 }
 
-export const TRT_DEFAULTS: TrtOptions = { backend: 'auto', device: 0, tf32: false, builderOptimizationLevel: 3 };
+export const TRT_DEFAULTS: TrtOptions = { backend: 'auto', device: 0, tf32: false, builderOptimizationLevel: 3, timing: 'host' };
 
-const KEYS = ['backend', 'device', 'tf32', 'workspaceMiB', 'builderOptimizationLevel', 'maxBatchSize', 'profiles', 'trtexecPath'];
+const KEYS = ['backend', 'device', 'tf32', 'workspaceMiB', 'builderOptimizationLevel', 'maxBatchSize', 'profiles', 'trtexecPath', 'timing'];
 
 function isDims(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0);
@@ -80,6 +86,10 @@ export function parseTrtOptions(raw: Record<string, unknown>): TrtOptions {
   if (raw.tf32 !== undefined) {
     if (typeof raw.tf32 !== 'boolean') problems.push(`options.tf32: expected true or false, got ${JSON.stringify(raw.tf32)}`);
     else out.tf32 = raw.tf32;
+  }
+  if (raw.timing !== undefined) {
+    if (raw.timing !== 'host' && raw.timing !== 'events') problems.push(`options.timing: expected one of host|events, got ${JSON.stringify(raw.timing)}`);
+    else out.timing = raw.timing;
   }
   if (raw.trtexecPath !== undefined) {
     if (typeof raw.trtexecPath !== 'string' || raw.trtexecPath === '') problems.push(`options.trtexecPath: expected a program path, got ${JSON.stringify(raw.trtexecPath)}`);

@@ -90,6 +90,7 @@ function load(params: unknown): LoadResult {
     notes: [...info.precision.notes, ...info.notes, 'trtexec backend: the plan is deserialized by each trtexec run; latency is trtexec latencyMs (CUDA events: H2D + compute + D2H)'],
     appliedOptions: {
       backend: 'trtexec',
+      timing: 'events',
       trtexec,
       device,
       gpu: h.devices[device],
