@@ -13,7 +13,7 @@ import { throughputPoint } from '../src/metrics/throughput.js';
 import type { ResourceMark, ResourceSample, StoppingInfo, ThroughputPoint } from '../src/metrics/types.js';
 import type { Job } from '../src/suite/matrix.js';
 import type { Measurement } from '../src/suite/types.js';
-import type { ActivationInfo, Runner } from '../src/runners/types.js';
+import type { ActivationInfo, PhaseSamplesNs, Runner } from '../src/runners/types.js';
 import type { NamedTensors } from '../src/tensors/tensor.js';
 import { buildInputs, readInputFiles, tileBatch } from './inputs.js';
 
@@ -36,6 +36,8 @@ export interface RepeatOutcome {
   outputs: NamedTensors;
   /** All timed samples (warm-up included), ns. */
   allSamplesNs: number[];
+  /** The H2D/compute/D2H split of each of `allSamplesNs`, ns, when the engine reports it for every batch (TensorRT). */
+  phasesNs?: PhaseSamplesNs;
   /** Samples discarded as warm-up. */
   warmupDiscarded: number;
   warmupHitMax: boolean;
@@ -146,6 +148,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
     const all: number[] = [];
     const allMs: number[] = [];
     const batchStartsMs: number[] = [];
+    let phases: PhaseSamplesNs | undefined = { h2d: [], compute: [], d2h: [] };
     let next = Math.max(m.warmup.minIterations, 10);
     let discard = 0;
     let hitMax = false;
@@ -162,6 +165,12 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
         all.push(ns);
         allMs.push(ns / 1e6);
       }
+      const ph = res.phasesNs;
+      if (phases && ph && ph.h2d.length === res.samplesNs.length && ph.compute.length === res.samplesNs.length && ph.d2h.length === res.samplesNs.length) {
+        phases.h2d.push(...ph.h2d);
+        phases.compute.push(...ph.compute);
+        phases.d2h.push(...ph.d2h);
+      } else phases = undefined;
       const warmCap = Math.min(m.warmup.maxIterations, countWithin(allMs, m.warmup.maxMs));
       const mser = mserTruncation(allMs, { minDiscard: Math.min(m.warmup.minIterations, allMs.length), maxDiscard: warmCap });
       discard = mser.discard;
@@ -177,6 +186,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
     sampler.mark('steady-end');
     const steadyMsTotal = allMs.slice(discard).reduce((a, b) => a + b, 0);
     outcome.allSamplesNs = all;
+    if (phases && phases.h2d.length === all.length) outcome.phasesNs = phases;
     outcome.warmupDiscarded = discard;
     outcome.warmupHitMax = hitMax;
     outcome.stopping = decision?.info;

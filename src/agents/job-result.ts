@@ -100,6 +100,10 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
     r.stopping = unstable ?? stops[stops.length - 1];
     if (unstable) r.unstable = true;
     if (options.keepSamples !== false) r.samplesNs = steadyNs;
+    if (repeats.every((x) => x.phasesNs !== undefined)) {
+      const phase = (k: 'h2d' | 'compute' | 'd2h') => summarizeLatency(repeats.map((x) => (x.phasesNs as NonNullable<typeof x.phasesNs>)[k].slice(x.warmupDiscarded).map((ns) => ns / 1e6)));
+      r.latencyPhases = { h2d: phase('h2d'), compute: phase('compute'), d2h: phase('d2h') };
+    }
     r.throughput = mergeThroughput(repeats);
     if (first.steadyWindow) {
       r.steadyWindowMs = first.steadyWindow;

@@ -80,6 +80,11 @@ export interface JobResult {
   coldStart?: { loadMs: number; convertMs?: number; totalMs: number; cacheHit?: boolean };
   firstInferenceMs?: number;
   latency?: LatencyStats;
+  /**
+   * The steady-state H2D copy, compute and D2H copy times of each inference, summarized like
+   * `latency` (ms), where the engine times them on the device (TensorRT: CUDA events).
+   */
+  latencyPhases?: { h2d: LatencyStats; compute: LatencyStats; d2h: LatencyStats };
   warmup?: WarmupInfo;
   stopping?: StoppingInfo;
   throughput?: ThroughputPoint[];

@@ -130,6 +130,8 @@ export interface MeasureResultMsg {
   wallNs: number;
   /** Monotonic clock (CLOCK_MONOTONIC, nanoseconds) when the loop started. */
   startedAtNs: number;
+  /** Optional per-iteration H2D/compute/D2H split of GPU engines, nanoseconds. */
+  phasesNs?: { h2d: number[]; compute: number[]; d2h: number[] };
 }
 
 export function isRpcResponse(v: unknown): v is RpcResponse {

@@ -8,6 +8,7 @@ import { MnnRunner } from './mnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
 import { PyTorchRunner } from './pytorch/runner.js';
+import { TensorRtRunner } from './tensorrt/runner.js';
 import type { Availability, Runner } from './types.js';
 import type { WorkerRunnerConfig } from './worker-runner.js';
 
@@ -100,4 +101,5 @@ registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(
 registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config) });
 registerRunner({ name: 'mnn', create: (config) => new MnnRunner(config) });
 registerRunner({ name: 'pytorch', create: (config) => new PyTorchRunner(config) });
+registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

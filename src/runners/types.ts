@@ -93,6 +93,15 @@ export interface MeasureResult {
    * `process.hrtime.bigint()` in any process on the machine), to line up resource samples.
    */
   startedAtNs?: number;
+  /** Per-iteration phases of a GPU engine (TensorRT: CUDA events), nanoseconds, when it reports them. */
+  phasesNs?: PhaseSamplesNs;
+}
+
+/** Host-to-device copy, compute and device-to-host copy time of each iteration, nanoseconds. */
+export interface PhaseSamplesNs {
+  h2d: number[];
+  compute: number[];
+  d2h: number[];
 }
 
 export interface Runner {

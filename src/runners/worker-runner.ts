@@ -153,7 +153,7 @@ export abstract class WorkerRunner implements Runner {
       { iterations: request.iterations, maxDurationMs: request.maxDurationMs, concurrency: request.concurrency ?? 1 },
       request.maxDurationMs + (this.config.measureGraceMs ?? this.timeoutMs()),
     );
-    return { samplesNs: res.samplesNs, wallNs: res.wallNs, startedAtNs: res.startedAtNs };
+    return { samplesNs: res.samplesNs, wallNs: res.wallNs, startedAtNs: res.startedAtNs, ...(res.phasesNs ? { phasesNs: res.phasesNs } : {}) };
   }
 
   async deactivate(): Promise<void> {

@@ -111,6 +111,14 @@ class Engine:
         """The outputs of :meth:`run` as NumPy arrays by output name. Not timed."""
         return raw
 
+    def measure_single(self, iterations: int, max_ms: float) -> dict[str, Any] | None:
+        """An engine's own single-stream timing loop (e.g. CUDA events), or None for the shared one.
+
+        It returns what `measure` answers: samplesNs, wallNs, startedAtNs, and may add phasesNs
+        ({"h2d": [...], "compute": [...], "d2h": [...]}, nanoseconds per iteration).
+        """
+        return None
+
     def callers(self, prepared: Any, n: int) -> list[Callable[[], Any]]:
         """``n`` callables that each run one inference, for ``n`` concurrent requests."""
         return [lambda: self.run(prepared) for _ in range(n)]
@@ -216,7 +224,8 @@ class _Server:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise config_error(f"measure: concurrency {concurrency!r}", "an integer >= 1")
         if concurrency == 1:
-            return self._measure_single(iterations, max_ms)
+            own = self.engine.measure_single(iterations, max_ms)
+            return own if own is not None else self._measure_single(iterations, max_ms)
         return self._measure_concurrent(iterations, max_ms, concurrency)
 
     def unload(self, _params: dict[str, Any]) -> None:
