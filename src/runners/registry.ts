@@ -4,6 +4,7 @@
  */
 import { BenchalignError } from '../errors.js';
 import { FaultRunner } from './fault/runner.js';
+import { NcnnRunner } from './ncnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
 import type { Availability, Runner } from './types.js';
@@ -96,4 +97,5 @@ export async function listEngines(): Promise<EngineListing[]> {
 
 registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });
 registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config) });
+registerRunner({ name: 'ncnn', create: (config) => new NcnnRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -1,0 +1,201 @@
+/**
+ * ncnn for real (pip ncnn and pnnx in the project venv): the bundled models converted from
+ * ONNX with pnnx and run through the whole pipeline, aligned against their PyTorch references.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NcnnRunner } from '../../src/runners/ncnn/runner.js';
+import { pythonPath } from '../../src/runners/python/env.js';
+import { makeTensor } from '../../src/tensors/tensor.js';
+import type { JobResult } from '../../src/results/record.js';
+import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
+import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { FIXTURES, REPO } from './helpers.js';
+
+const availability = await engineAvailability('ncnn');
+
+function mapping(job: JobResult | undefined): Record<string, unknown> {
+  return Object.fromEntries((job?.alignment ?? []).map((a) => [a.name, a.mapping]));
+}
+
+describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Python worker)', () => {
+  const cache = tempDir('ncnn-cache');
+  const env = { BENCHALIGN_CACHE_DIR: cache };
+  const runner = new NcnnRunner({ requestTimeoutMs: 60_000 });
+  afterAll(async () => {
+    await runner.dispose();
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('reports its pip version and the CPU (and Vulkan devices only where a loader and GPU exist)', () => {
+    expect(availability).toMatchObject({ available: true, version: expect.stringMatching(/^1\.0\.\d{8}$/) });
+    const devices = availability.available ? availability.devices : [];
+    expect(devices[0]).toBe('cpu');
+    for (const d of devices.slice(1)) expect(d).toMatch(/^vulkan:\d+$/);
+  });
+
+  it('fp32: both bundled models align within the fp32 defaults, with every fp16 switch off and the name/batch mapping reported', async () => {
+    const results = await runEngineOnBundled('ncnn', { options: { threads: 1 }, env });
+    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
+      ['cnn', 'ok', undefined],
+      ['transformer', 'ok', undefined],
+    ]);
+    expect(misaligned(results)).toEqual([]);
+    for (const job of results.jobs) {
+      expect(job.engine.effectivePrecision).toBe('fp32');
+      expect(job.engine.appliedOptions).toMatchObject({
+        threads: 1,
+        'opt.num_threads': 1,
+        'opt.use_fp16_storage': false,
+        'opt.use_fp16_arithmetic': false,
+        'opt.use_fp16_packed': false,
+        'opt.use_bf16_storage': false,
+        'opt.use_vulkan_compute': false,
+        'pnnx.fp16': 0,
+      });
+      expect(job.latency?.count).toBeGreaterThanOrEqual(20);
+      expect(job.latency?.percentiles.p50.value).toBeGreaterThan(0);
+      // a fresh cache: the conversion ran now and counts in cold start
+      expect(job.coldStart?.cacheHit).toBe(false);
+      expect(job.coldStart?.convertMs).toBeGreaterThan(0);
+      expect(job.coldStart?.totalMs).toBeGreaterThanOrEqual((job.coldStart?.convertMs ?? 0) + (job.coldStart?.loadMs ?? 0) - 1e-6);
+    }
+    const [cnn, transformer] = results.jobs;
+    expect(cnn?.alignment?.find((a) => a.name === 'logits')?.topk?.top1Agreement).toBe(1);
+    expect(mapping(cnn)).toEqual({
+      logits: { name: { reference: 'logits', actual: 'out0', by: 'engine' }, layout: ['added batch dim (ncnn Mat [10] -> [1, 10])'] },
+    });
+    expect(mapping(transformer)).toEqual({
+      hidden: { name: { reference: 'hidden', actual: 'out0', by: 'engine' }, layout: ['added batch dim (ncnn Mat [16, 64] -> [1, 16, 64])'] },
+      pooled: { name: { reference: 'pooled', actual: 'out1', by: 'engine' }, layout: ['added batch dim (ncnn Mat [64] -> [1, 64])'] },
+    });
+    expect(transformer?.engine.notes).toContain('inputs: input_ids -> in0 (batch dim removed: ncnn Mat [16]), int64 fed as int32');
+  });
+
+  it('the second run hits the conversion cache (no conversion time in cold start)', async () => {
+    const results = await runEngineOnBundled('ncnn', { models: [cnnModel()], env });
+    const job = results.jobs[0];
+    expect(job?.status).toBe('ok');
+    expect(job?.coldStart).toMatchObject({ cacheHit: true, convertMs: 0 });
+    expect(job?.coldStart?.totalMs).toBe(job?.coldStart?.loadMs);
+  });
+
+  it('fp16: converts fp16 weights, turns fp16 storage on, records what the CPU really does, and aligns within the fp16 defaults', async () => {
+    const results = await runEngineOnBundled('ncnn', { precision: 'fp16', env });
+    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
+      ['cnn', 'ok', undefined],
+      ['transformer', 'ok', undefined],
+    ]);
+    expect(misaligned(results)).toEqual([]);
+    for (const job of results.jobs) {
+      expect(job.engine.precision).toBe('fp16');
+      // a different cache entry from the fp32 one
+      expect(job.coldStart?.cacheHit).toBe(false);
+      expect(job.engine.appliedOptions).toMatchObject({
+        'opt.use_fp16_storage': true,
+        'opt.use_fp16_arithmetic': true,
+        'opt.use_fp16_packed': true,
+        'pnnx.fp16': 1,
+      });
+      const notes = job.engine.notes?.join('\n') ?? '';
+      expect(notes).toMatch(/weights converted to fp16 by pnnx/);
+      if (job.engine.effectivePrecision === 'fp32') expect(notes).toMatch(/asked for fp16, but fp16 storage is unsupported here/);
+      else expect(job.engine.effectivePrecision).toBe('fp16');
+      if (process.arch === 'x64' && job.engine.effectivePrecision === 'fp16') expect(notes).toMatch(/fp16 arithmetic is unsupported here/);
+    }
+  });
+
+  it('maps several inputs and outputs back to their ONNX names by position (not alphabetically), and says which order shapes cannot check', async () => {
+    const dir = tempDir('ncnn-multi-io');
+    try {
+      execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_ncnn_multi_io.py'), dir]);
+      const results = await runEngineOnBundled('ncnn', {
+        env,
+        models: [{ name: 'multi_io', path: join(dir, 'multi_io.onnx'), inputs: { source: 'reference', file: join(dir, 'inputs.npz') }, reference: join(dir, 'outputs.npz') }],
+      });
+      const job = results.jobs[0];
+      expect([job?.status, job?.reason]).toEqual(['ok', undefined]);
+      expect(misaligned(results)).toEqual([]);
+      const actual = Object.fromEntries((job?.alignment ?? []).map((a) => [a.name, a.mapping?.name.actual]));
+      expect(actual).toEqual({ q: 'out0', p: 'out1', r: 'out2' });
+      for (const a of job?.alignment ?? []) expect(a.metrics.maxAbsError).toBeLessThan(1e-6);
+      expect(job?.engine.notes).toEqual(
+        expect.arrayContaining([
+          'inputs: b -> in0 (batch dim removed: ncnn Mat [4]); a -> in1 (batch dim removed: ncnn Mat [2, 3])',
+          "outputs q, r have the same shape: their blob order is pnnx's graph order, not checked by shape",
+        ]),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses batch > 1, dynamic dims without shapes, and a broken model, each with a clear reason, and the run goes on', async () => {
+    const results = await runEngineOnBundled('ncnn', {
+      env,
+      models: [
+        cnnModel({ name: 'batch2', shapes: { input: [2, 3, 32, 32] } }),
+        cnnModel({ name: 'dynamic', shapes: undefined }),
+        { name: 'broken', path: `${FIXTURES}not_a_model.onnx`, inputs: { source: 'random', seed: 1 } },
+        transformerModel(),
+      ],
+    });
+    const byName = Object.fromEntries(results.jobs.map((j) => [j.model.name, j]));
+    expect(byName.batch2?.status).toBe('errored');
+    expect(byName.batch2?.reason).toMatch(/input 'input' has batch 2 .*ncnn Mats have no batch dimension.*batch 1 only/);
+    expect(byName.dynamic?.status).toBe('errored');
+    expect(byName.dynamic?.reason).toMatch(/input 'input' has dynamic dims \['batch', 3, 32, 32\].*pin them in the suite/);
+    expect(byName.broken?.status).toBe('errored');
+    expect(byName.broken?.reason).toMatch(/converting .*not_a_model\.onnx with pnnx \d+ failed: the converter exited with code 2/);
+    expect(byName.broken?.reason).toMatch(/cannot read ONNX model .*not_a_model\.onnx/);
+    expect(byName.transformer?.status).toBe('ok');
+    // nothing half-converted was cached
+    expect(existsSync(join(cache, 'convert', 'ncnn'))).toBe(true);
+  });
+
+  it('refuses int8/bf16, contradictory or unknown options (all at once), Vulkan without a device, and batch-2 feeds', async () => {
+    const cnn = { name: 'cnn', path: join(MODELS, 'cnn/model.onnx'), sha256: 'x', shapes: { input: [1, 3, 32, 32] } };
+    await expect(runner.prepare(cnn, { precision: 'int8', options: {} })).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/precision int8/) });
+    await expect(runner.prepare(cnn, { precision: 'bf16', options: {} })).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    const saved = process.env.BENCHALIGN_CACHE_DIR;
+    process.env.BENCHALIGN_CACHE_DIR = cache;
+    try {
+      const prepared = await runner.prepare(cnn, { precision: 'fp32', options: {} });
+      await expect(runner.activate(prepared, cnn, { precision: 'fp32', options: { threads: 0, fp16Storage: true, powersave: 'turbo', fast: 1 } })).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringMatching(
+          /options\.threads: expected an integer >= 1.*options\.powersave: expected one of all\|little\|big.*options\.fp16Storage: true contradicts precision fp32.*options\.fast: unknown option/,
+        ),
+      });
+      const devices = availability.available ? availability.devices : [];
+      if (!devices.some((d) => d.startsWith('vulkan'))) {
+        await expect(runner.activate(prepared, cnn, { precision: 'fp32', options: { vulkan: true } })).rejects.toMatchObject({
+          code: 'E_UNSUPPORTED',
+          message: expect.stringMatching(/vulkan requested, but (no Vulkan loader|Vulkan device 0 does not exist)/),
+        });
+      } else {
+        console.log('skipped: the no-Vulkan refusal (this machine has Vulkan devices)');
+      }
+      const info = await runner.activate(prepared, cnn, { precision: 'fp32', options: { powersave: 'big' } });
+      expect(info.appliedOptions).toMatchObject({ powersave: 'big', set_cpu_powersave: 2 });
+      expect(info.inputs).toEqual([{ name: 'input', dtype: 'float32', dims: [1, 3, 32, 32] }]);
+      const batch2 = new Map([['input', makeTensor('float32', [2, 3, 32, 32], new Float32Array(2 * 3 * 32 * 32))]]);
+      await expect(runner.infer(batch2)).rejects.toMatchObject({
+        code: 'E_UNSUPPORTED',
+        message: expect.stringMatching(/input 'input' has batch 2 .*ncnn Mats have no batch dimension/),
+      });
+      const one = new Map([['input', makeTensor('float32', [1, 3, 32, 32], new Float32Array(3 * 32 * 32).fill(0.5))]]);
+      const out = await runner.infer(one);
+      expect(out.get('logits')?.dims).toEqual([1, 10]);
+      // the conversion's mapping file is what the worker read
+      const sidecar = JSON.parse(readFileSync(join(prepared.path, '../benchalign-ncnn.json'), 'utf8')) as { inputs: Array<{ blob: string }> };
+      expect(sidecar.inputs[0]?.blob).toBe('in0');
+    } finally {
+      if (saved === undefined) delete process.env.BENCHALIGN_CACHE_DIR;
+      else process.env.BENCHALIGN_CACHE_DIR = saved;
+      await runner.deactivate();
+    }
+  });
+});
