@@ -120,7 +120,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
       expect(misaligned(results)).toEqual([]);
       const actual = Object.fromEntries((job?.alignment ?? []).map((a) => [a.name, a.mapping?.name.actual]));
       expect(actual).toEqual({ q: 'out0', p: 'out1', r: 'out2' });
-      for (const a of job?.alignment ?? []) expect(a.metrics.maxAbsError).toBeLessThan(1e-6);
+      for (const a of job?.alignment ?? []) expect(a.maxAbsError).toBeLessThan(1e-6);
       expect(job?.engine.notes).toEqual(
         expect.arrayContaining([
           'inputs: b -> in0 (batch dim removed: ncnn Mat [4]); a -> in1 (batch dim removed: ncnn Mat [2, 3])',
