@@ -100,17 +100,49 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
         'pnnx.fp16': 1,
       });
       const notes = job.engine.notes?.join('\n') ?? '';
-      expect(notes).toMatch(/weights converted to fp16 by pnnx/);
-      if (job.engine.effectivePrecision === 'fp32') expect(notes).toMatch(/asked for fp16, but fp16 storage is unsupported here/);
-      else expect(job.engine.effectivePrecision).toBe('fp16');
-      if (process.arch === 'x64' && job.engine.effectivePrecision === 'fp16') expect(notes).toMatch(/fp16 arithmetic is unsupported here/);
+      expect(notes).toMatch(/weights converted to fp16 by pnnx \(fp16=1\)/);
+      expect(notes).toContain(`asked for fp16, runs ${job.engine.effectivePrecision}: `);
+      if (process.arch === 'x64') {
+        // x86: ncnn keeps activations and arithmetic in fp32; only the weights are fp16
+        expect(job.engine.effectivePrecision).toBe('fp16-weights');
+        expect(notes).toMatch(/x86: ncnn keeps activations and arithmetic in fp32/);
+      } else {
+        expect(['fp16', 'fp16-storage']).toContain(job.engine.effectivePrecision);
+      }
     }
   });
 
+  it('names what a fp16 job really runs on each kind of CPU (the CPU features are stand-ins passed to the pure function)', () => {
+    const cases = [
+      // machine, vulkan, storage, arithmetic, asimdhp, f16c, fp16 weights
+      ['aarch64', false, true, true, true, false, true],
+      ['aarch64', false, true, true, false, false, true],
+      ['aarch64', false, true, false, true, false, true],
+      ['aarch64', false, false, false, true, false, true],
+      ['x86_64', false, true, true, false, true, true],
+      ['x86_64', false, true, true, false, false, false],
+      ['x86_64', true, true, true, false, true, true],
+    ];
+    const script = `import json, sys\nfrom benchalign_worker.ncnn_worker import fp16_effect\nprint(json.dumps([fp16_effect(*c) for c in json.loads(sys.argv[1])]))`;
+    const out = execFileSync(pythonPath(), ['-c', script, JSON.stringify(cases)], { env: { ...process.env, PYTHONPATH: join(REPO, 'runner-agents/python') } });
+    const got = (JSON.parse(out.toString()) as Array<[string, string]>).map(([p, why]) => `${p}: ${why}`);
+    expect(got).toEqual([
+      'fp16: ARM: fp16 storage and fp16 arithmetic (asimdhp)',
+      'fp16-storage: ARM: blobs stored in fp16, fp16 arithmetic unsupported (no asimdhp: fp16 arithmetic needs ARMv8.2 FP16), so layers compute in fp32',
+      'fp16-storage: ARM: blobs stored in fp16, fp16 arithmetic off, so layers compute in fp32',
+      'fp16-weights: ARM with fp16Storage off: blobs and arithmetic stay fp32; the weights were rounded to fp16 by pnnx (fp16=1)',
+      "fp16-weights: x86: ncnn keeps activations and arithmetic in fp32 (fp16 storage keeps some layers' weights in fp16, with F16C); the weights were rounded to fp16 by pnnx (fp16=1)",
+      'fp32: x86: ncnn keeps activations and arithmetic in fp32',
+      'fp16: Vulkan: fp16 storage and arithmetic where the device supports them',
+    ]);
+  });
+
   it('maps several inputs and outputs back to their ONNX names by position (not alphabetically), and says which order shapes cannot check', async () => {
-    const dir = tempDir('ncnn-multi-io');
+    // setup-test-env.sh generates it; a checkout whose fixtures predate the script makes it here
+    const generated = `${FIXTURES}../ncnn_multi_io/`;
+    const dir = existsSync(`${generated}multi_io.onnx`) ? generated : tempDir('ncnn-multi-io');
     try {
-      execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_ncnn_multi_io.py'), dir]);
+      if (dir !== generated) execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_ncnn_multi_io.py'), dir]);
       const results = await runEngineOnBundled('ncnn', {
         env,
         models: [{ name: 'multi_io', path: join(dir, 'multi_io.onnx'), inputs: { source: 'reference', file: join(dir, 'inputs.npz') }, reference: join(dir, 'outputs.npz') }],
@@ -128,7 +160,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
         ]),
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== generated) rmSync(dir, { recursive: true, force: true });
     }
   });
 

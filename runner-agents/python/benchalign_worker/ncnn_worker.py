@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from typing import Any
 
 from .options import Options
@@ -47,23 +48,40 @@ def _x86_f16c() -> bool:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("flags"):
-                    return " f16c" in line or line.rstrip().endswith("f16c")
+                    return "f16c" in line.split()
     except OSError:
         pass
     return False
 
 
-def _cpu_fp16(ncnn: Any) -> tuple[bool, bool, str]:
-    """(fp16 storage works, fp16 arithmetic works, the CPU feature that says so)."""
-    import platform
+def fp16_effect(machine: str, vulkan: bool, storage: bool, arithmetic: bool, asimdhp: bool, f16c: bool, fp16_weights: bool) -> tuple[str, str]:
+    """What a fp16 job really runs: (effectivePrecision, why), from the switches and the CPU.
 
-    machine = platform.machine().lower()
+    ``fp16`` (blobs and arithmetic in fp16), ``fp16-storage`` (blobs in fp16, arithmetic in
+    fp32), ``fp16-weights`` (only the weights rounded to fp16, by pnnx), or ``fp32``. ncnn keeps
+    blobs in fp16 on ARM and Vulkan; fp16 arithmetic needs ARMv8.2 FP16 (asimdhp). On x86,
+    activations and arithmetic stay fp32 whatever the switches say (fp16 storage there only
+    keeps some layers' weights in fp16, with F16C).
+    """
+    rest = "fp16-weights" if fp16_weights else "fp32"
+    rounded = "; the weights were rounded to fp16 by pnnx (fp16=1)" if fp16_weights else ""
+    if vulkan:
+        if storage:
+            return "fp16", "Vulkan: fp16 storage" + (" and arithmetic" if arithmetic else "") + " where the device supports them"
+        return rest, "Vulkan with fp16Storage off: blobs stay fp32" + rounded
     if machine in ("aarch64", "arm64") or machine.startswith("arm"):
-        hp = bool(ncnn.cpu_support_arm_asimdhp())
-        return True, hp, "ARM asimdhp" if hp else "ARM without asimdhp (fp16 arithmetic needs ARMv8.2 FP16)"
-    if _x86_f16c():
-        return True, False, "x86 F16C (fp16 storage; x86 has no fp16 arithmetic in ncnn)"
-    return False, False, f"{machine} without F16C"
+        if storage and arithmetic and asimdhp:
+            return "fp16", "ARM: fp16 storage and fp16 arithmetic (asimdhp)"
+        if storage:
+            why = "off" if not arithmetic else "unsupported (no asimdhp: fp16 arithmetic needs ARMv8.2 FP16)"
+            return "fp16-storage", f"ARM: blobs stored in fp16, fp16 arithmetic {why}, so layers compute in fp32"
+        return rest, "ARM with fp16Storage off: blobs and arithmetic stay fp32" + rounded
+    if machine in ("x86_64", "amd64", "i386", "i686", "x86"):
+        kept = " (fp16 storage keeps some layers' weights in fp16, with F16C)" if storage and f16c else ""
+        return rest, f"x86: ncnn keeps activations and arithmetic in fp32{kept}" + rounded
+    if storage or arithmetic:
+        return "fp16", f"{machine}: fp16 storage/arithmetic wherever this CPU and ncnn support them (not checked by the runner)"
+    return rest, f"{machine}: fp16 switches off" + rounded
 
 
 class NcnnEngine(Engine):
@@ -155,9 +173,6 @@ class NcnnEngine(Engine):
         if powersave != "all" and little == 0:
             notes.append(f"powersave {powersave}: this CPU has no little cores ({big} big), so it binds to all of them")
 
-        storage_ok, arith_ok, feature = _cpu_fp16(ncnn)
-        if vulkan:
-            storage_ok, arith_ok, feature = True, True, "Vulkan device"
 
         net = ncnn.Net()
         opt = net.opt
@@ -181,19 +196,16 @@ class NcnnEngine(Engine):
         self.spec = spec
         self.light_mode = light
 
+        effective = "fp32"
+        if not fp16_job and spec.get("fp16Weights"):
+            effective = "fp16-weights"
+            notes.append("asked for fp32, but this conversion has fp16 weights (pnnx fp16=1): runs fp16-weights")
         if fp16_job:
-            effective = "fp32"
-            if fp16["fp16Storage"] and storage_ok:
-                effective = "fp16"
-                if not (fp16["fp16Arithmetic"] and arith_ok):
-                    why = "off" if not fp16["fp16Arithmetic"] else f"unsupported here: {feature}"
-                    notes.append(f"fp16 storage is on ({feature}); fp16 arithmetic is {why}, so layers compute in fp32")
-                notes.append("layers without an fp16 path in this ncnn build run in fp32")
-            else:
-                why = "off (fp16Storage: false)" if not fp16["fp16Storage"] else f"unsupported here ({feature})"
-                notes.append(f"asked for fp16, but fp16 storage is {why}: ncnn runs fp32")
-        else:
-            effective = "fp32"
+            asimdhp = bool(ncnn.cpu_support_arm_asimdhp())
+            effective, why = fp16_effect(
+                platform.machine().lower(), vulkan, fp16["fp16Storage"], fp16["fp16Arithmetic"], asimdhp, _x86_f16c(), bool(spec.get("fp16Weights"))
+            )
+            notes.append(f"asked for fp16, runs {effective}: {why}")
         if spec.get("fp16Weights"):
             notes.append("weights converted to fp16 by pnnx (fp16=1)")
 
