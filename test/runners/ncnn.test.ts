@@ -3,7 +3,7 @@
  * ONNX with pnnx and run through the whole pipeline, aligned against their PyTorch references.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NcnnRunner } from '../../src/runners/ncnn/runner.js';
@@ -24,9 +24,20 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
   const cache = tempDir('ncnn-cache');
   const env = { BENCHALIGN_CACHE_DIR: cache };
   const runner = new NcnnRunner({ requestTimeoutMs: 60_000 });
+  // test/fixtures/make_ncnn.py: setup-test-env.sh generates them; older fixture folders get them here
+  const generated = `${FIXTURES}../ncnn/`;
+  let fixtures: string | undefined;
+  const ncnnFixtures = (): string => {
+    if (fixtures === undefined) {
+      fixtures = existsSync(`${generated}custom_op.onnx`) ? generated : tempDir('ncnn-fixtures');
+      if (fixtures !== generated) execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_ncnn.py'), fixtures]);
+    }
+    return fixtures;
+  };
   afterAll(async () => {
     await runner.dispose();
     rmSync(cache, { recursive: true, force: true });
+    if (fixtures !== undefined && fixtures !== generated) rmSync(fixtures, { recursive: true, force: true });
   });
 
   it('reports its pip version and the CPU (and Vulkan devices only where a loader and GPU exist)', () => {
@@ -138,39 +149,33 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
   });
 
   it('maps several inputs and outputs back to their ONNX names by position (not alphabetically), and says which order shapes cannot check', async () => {
-    // setup-test-env.sh generates it; a checkout whose fixtures predate the script makes it here
-    const generated = `${FIXTURES}../ncnn_multi_io/`;
-    const dir = existsSync(`${generated}multi_io.onnx`) ? generated : tempDir('ncnn-multi-io');
-    try {
-      if (dir !== generated) execFileSync(pythonPath(), [join(REPO, 'test/fixtures/make_ncnn_multi_io.py'), dir]);
-      const results = await runEngineOnBundled('ncnn', {
-        env,
-        models: [{ name: 'multi_io', path: join(dir, 'multi_io.onnx'), inputs: { source: 'reference', file: join(dir, 'inputs.npz') }, reference: join(dir, 'outputs.npz') }],
-      });
-      const job = results.jobs[0];
-      expect([job?.status, job?.reason]).toEqual(['ok', undefined]);
-      expect(misaligned(results)).toEqual([]);
-      const actual = Object.fromEntries((job?.alignment ?? []).map((a) => [a.name, a.mapping?.name.actual]));
-      expect(actual).toEqual({ q: 'out0', p: 'out1', r: 'out2' });
-      for (const a of job?.alignment ?? []) expect(a.maxAbsError).toBeLessThan(1e-6);
-      expect(job?.engine.notes).toEqual(
-        expect.arrayContaining([
-          'inputs: b -> in0 (batch dim removed: ncnn Mat [4]); a -> in1 (batch dim removed: ncnn Mat [2, 3])',
-          "outputs q, r have the same shape: their blob order is pnnx's graph order, not checked by shape",
-        ]),
-      );
-    } finally {
-      if (dir !== generated) rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = ncnnFixtures();
+    const results = await runEngineOnBundled('ncnn', {
+      env,
+      models: [{ name: 'multi_io', path: join(dir, 'multi_io.onnx'), inputs: { source: 'reference', file: join(dir, 'inputs.npz') }, reference: join(dir, 'outputs.npz') }],
+    });
+    const job = results.jobs[0];
+    expect([job?.status, job?.reason]).toEqual(['ok', undefined]);
+    expect(misaligned(results)).toEqual([]);
+    const actual = Object.fromEntries((job?.alignment ?? []).map((a) => [a.name, a.mapping?.name.actual]));
+    expect(actual).toEqual({ q: 'out0', p: 'out1', r: 'out2' });
+    for (const a of job?.alignment ?? []) expect(a.maxAbsError).toBeLessThan(1e-6);
+    expect(job?.engine.notes).toEqual(
+      expect.arrayContaining([
+        'inputs: b -> in0 (batch dim removed: ncnn Mat [4]); a -> in1 (batch dim removed: ncnn Mat [2, 3])',
+        "outputs q, r have the same shape: their blob order is pnnx's graph order, not checked by shape",
+      ]),
+    );
   });
 
-  it('refuses batch > 1, dynamic dims without shapes, and a broken model, each with a clear reason, and the run goes on', async () => {
+  it('refuses batch > 1, dynamic dims without shapes, a broken model and one pnnx cannot convert, each with a clear reason, and the run goes on', async () => {
     const results = await runEngineOnBundled('ncnn', {
       env,
       models: [
         cnnModel({ name: 'batch2', shapes: { input: [2, 3, 32, 32] } }),
         cnnModel({ name: 'dynamic', shapes: undefined }),
         { name: 'broken', path: `${FIXTURES}not_a_model.onnx`, inputs: { source: 'random', seed: 1 } },
+        { name: 'custom_op', path: join(ncnnFixtures(), 'custom_op.onnx'), inputs: { source: 'random', seed: 1 } },
         transformerModel(),
       ],
     });
@@ -182,9 +187,16 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
     expect(byName.broken?.status).toBe('errored');
     expect(byName.broken?.reason).toMatch(/converting .*not_a_model\.onnx with pnnx \d+ failed: the converter exited with code 2/);
     expect(byName.broken?.reason).toMatch(/cannot read ONNX model .*not_a_model\.onnx/);
+    // pnnx itself fails on an op it does not know: the reason carries its own log
+    expect(byName.custom_op?.status).toBe('errored');
+    expect(byName.custom_op?.reason).toMatch(/converting .*custom_op\.onnx with pnnx \d+ failed/);
+    expect(byName.custom_op?.reason).toMatch(/Frobnicate/);
+    expect(byName.custom_op?.reason).toMatch(/benchalign: pnnx (was killed by signal \d+|exited with status \d+|wrote no)/);
     expect(byName.transformer?.status).toBe('ok');
-    // nothing half-converted was cached
-    expect(existsSync(join(cache, 'convert', 'ncnn'))).toBe(true);
+    // nothing half-converted was cached: only the complete entries of the jobs that converted
+    const entries = readdirSync(join(cache, 'convert', 'ncnn'));
+    expect(entries.filter((e) => e.startsWith('.tmp'))).toEqual([]);
+    for (const e of entries) expect(existsSync(join(cache, 'convert', 'ncnn', e, '.complete'))).toBe(true);
   });
 
   it('refuses int8/bf16, contradictory or unknown options (all at once), Vulkan without a device, and batch-2 feeds', async () => {

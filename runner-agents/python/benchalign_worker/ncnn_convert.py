@@ -233,7 +233,14 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
     status = subprocess.call(argv, cwd=out_dir, stdin=subprocess.DEVNULL)
     missing = [f for f in ("model.ncnn.param", "model.ncnn.bin", "model.pnnx.param") if not os.path.exists(os.path.join(out_dir, f))]
     if status != 0 or missing:
-        why = f"exited with status {status}" if status != 0 else f"wrote no {', '.join(missing)}"
+        if status < 0:
+            import signal
+
+            why = f"was killed by signal {-status} ({signal.Signals(-status).name})"
+        elif status > 0:
+            why = f"exited with status {status}"
+        else:
+            why = f"wrote no {', '.join(missing)}"
         raise ConvertError(f"pnnx {why} converting {model_path}", 3)
     notes = check_mapping(inputs, outputs, out_dir)
     for f in ("model.onnx", "model.pnnx.bin", "model.pnnx.onnx", "model.pnnxsim.onnx", "model_pnnx.py", "model_ncnn.py"):
