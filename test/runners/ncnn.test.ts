@@ -185,11 +185,11 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
     expect(byName.dynamic?.status).toBe('errored');
     expect(byName.dynamic?.reason).toMatch(/input 'input' has dynamic dims \['batch', 3, 32, 32\].*pin them in the suite/);
     expect(byName.broken?.status).toBe('errored');
-    expect(byName.broken?.reason).toMatch(/converting .*not_a_model\.onnx with pnnx \d+ failed: the converter exited with code 2/);
+    expect(byName.broken?.reason).toMatch(/not_a_model\.onnx: ncnn: converting with pnnx \d+ failed: the converter exited with code 2/);
     expect(byName.broken?.reason).toMatch(/cannot read ONNX model .*not_a_model\.onnx/);
     // pnnx itself fails on an op it does not know: the reason carries its own log
     expect(byName.custom_op?.status).toBe('errored');
-    expect(byName.custom_op?.reason).toMatch(/converting .*custom_op\.onnx with pnnx \d+ failed/);
+    expect(byName.custom_op?.reason).toMatch(/custom_op\.onnx: ncnn: converting with pnnx \d+ failed/);
     expect(byName.custom_op?.reason).toMatch(/Frobnicate/);
     expect(byName.custom_op?.reason).toMatch(/benchalign: pnnx (was killed by signal \d+|exited with status \d+|wrote no)/);
     expect(byName.transformer?.status).toBe('ok');

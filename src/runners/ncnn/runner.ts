@@ -86,8 +86,9 @@ export class NcnnRunner extends PythonWorkerRunner {
         await runConverter(argv, { cwd: outDir, env });
       } catch (e) {
         if (e instanceof BenchalignError && e.code === 'E_CONVERT') {
-          const why = e.message.replace(/^\S+ (exited|was killed)/, 'the converter $1');
-          throw new BenchalignError('E_CONVERT', `ncnn: converting ${model.path} with pnnx ${version.pnnx} failed: ${why}`, {
+          const inner = e.expected !== undefined ? e.message.slice(0, e.message.length - ` (expected ${e.expected})`.length) : e.message;
+          const why = inner.replace(/^\S+ (exited|was killed)/, 'the converter $1');
+          throw new BenchalignError('E_CONVERT', `ncnn: converting with pnnx ${version.pnnx} failed: ${why}\n`, {
             file: model.path,
             expected: 'an ONNX model pnnx converts, with batch-1 input shapes',
           });
