@@ -3,7 +3,7 @@
  * ONNX with pnnx and run through the whole pipeline, aligned against their PyTorch references.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NcnnRunner } from '../../src/runners/ncnn/runner.js';
@@ -166,6 +166,29 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
         "outputs q, r have the same shape: their blob order is pnnx's graph order, not checked by shape",
       ]),
     );
+  });
+
+  it('converts a model with external weights (inlined for pnnx) and converts again when the weights file changes', async () => {
+    const dir = tempDir('ncnn-external');
+    try {
+      cpSync(join(ncnnFixtures(), 'cnn_external'), dir, { recursive: true });
+      const model = cnnModel({ name: 'cnn_external', path: join(dir, 'model.onnx') });
+      const first = (await runEngineOnBundled('ncnn', { env, models: [model] })).jobs[0];
+      expect([first?.status, first?.reason]).toEqual(['ok', undefined]);
+      expect(first?.coldStart?.cacheHit).toBe(false);
+      expect(first?.alignment?.[0]?.maxAbsError).toBeLessThan(1e-6);
+      expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'weights.bin']); // nothing written next to the model
+      // same .onnx bytes, other weights: the cached conversion must not be reused
+      copyFileSync(join(ncnnFixtures(), 'weights_changed.bin'), join(dir, 'weights.bin'));
+      const second = (await runEngineOnBundled('ncnn', { env, models: [model] })).jobs[0];
+      expect(second?.coldStart?.cacheHit).toBe(false);
+      expect(second?.status).toBe('failed'); // the fc bias moved by 1: the new weights ran
+      expect(second?.alignment?.[0]?.maxAbsError).toBeCloseTo(1, 4);
+      const third = (await runEngineOnBundled('ncnn', { env, models: [model] })).jobs[0];
+      expect(third?.coldStart?.cacheHit).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses batch > 1, dynamic dims without shapes, a broken model and one pnnx cannot convert, each with a clear reason, and the run goes on', async () => {

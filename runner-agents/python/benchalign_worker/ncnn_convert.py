@@ -51,6 +51,16 @@ class ConvertError(Exception):
         self.status = status
 
 
+def _sha256(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def pnnx_version() -> str:
     import importlib.metadata
 
@@ -67,8 +77,22 @@ def _dims(value_info: Any) -> list[int | str]:
     return out
 
 
-def read_graph(model_path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The graph's real inputs (initializers excluded) and outputs: name, dtype, dims."""
+def external_files(model: Any, model_path: str) -> list[str]:
+    """Files that hold the model's external tensor data, relative to the model's folder."""
+    files: set[str] = set()
+    for t in model.graph.initializer:
+        if t.data_location != 1:  # TensorProto.EXTERNAL
+            continue
+        loc = next((e.value for e in t.external_data if e.key == "location"), "")
+        norm = os.path.normpath(loc)
+        if not loc or os.path.isabs(loc) or norm.startswith(".."):
+            raise ConvertError(f"{model_path}: tensor {t.name!r} has external data at {loc!r}; expected a file inside the model's folder")
+        files.add(norm)
+    return sorted(files)
+
+
+def read_graph(model_path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The graph's real inputs (initializers excluded) and outputs (name, dtype, dims), and its external data files."""
     import onnx
 
     try:
@@ -93,7 +117,7 @@ def read_graph(model_path: str) -> tuple[list[dict[str, Any]], list[dict[str, An
             ios[k].append({"name": v.name, "dtype": _ONNX_TYPES[elem][0], "pnnx": _ONNX_TYPES[elem][1], "dims": _dims(v)})
     if not ios[0] or not ios[1]:
         raise ConvertError(f"{model_path}: the graph has {len(ios[0])} input(s) and {len(ios[1])} output(s); ncnn needs at least one of each")
-    return ios[0], ios[1]
+    return ios[0], ios[1], external_files(model, model_path)
 
 
 def input_shapes(model_path: str, inputs: list[dict[str, Any]], shapes: dict[str, list[int]]) -> None:
@@ -220,13 +244,25 @@ def check_mapping(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], o
 def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[int]]) -> None:
     import pnnx
 
-    inputs, outputs = read_graph(model_path)
+    inputs, outputs, external = read_graph(model_path)
     input_shapes(model_path, inputs, shapes)
     os.makedirs(out_dir, exist_ok=True)
-    link = os.path.join(out_dir, "model.onnx")
-    if os.path.lexists(link):
-        os.remove(link)
-    os.symlink(os.path.abspath(model_path), link)
+    # pnnx writes model.pnnxsim.onnx next to its input: it reads model.onnx in out_dir instead
+    # (a link), so the model's folder stays untouched. pnnx cannot read external tensor data
+    # (it converts with empty weights), so such a model is copied in with its data inlined.
+    local = os.path.join(out_dir, "model.onnx")
+    if os.path.lexists(local):
+        os.remove(local)
+    if external:
+        import onnx
+
+        model = onnx.load(model_path, load_external_data=True)
+        if model.ByteSize() >= 2**31 - 2**20:
+            raise ConvertError(f"{model_path}: its external data ({', '.join(external)}) does not fit in one ONNX file (2 GB), and pnnx reads only inlined weights")
+        onnx.save(model, local)
+        print(f"benchalign: inlined the external data of {model_path} ({', '.join(external)}) for pnnx", file=sys.stderr, flush=True)
+    else:
+        os.symlink(os.path.abspath(model_path), local)
     inputshape = ",".join("[" + ",".join(str(s) for s in i["shape"]) + "]" + i["pnnx"] for i in inputs)
     argv = [pnnx.EXEC_PATH, "model.onnx", f"inputshape={inputshape}", f"fp16={1 if fp16 else 0}"]
     print("benchalign: " + " ".join(argv), file=sys.stderr, flush=True)
@@ -253,6 +289,8 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
         "argv": argv[1:],
         "source": os.path.basename(model_path),
         "fp16Weights": fp16,
+        # the cache key holds the .onnx file's hash only; the runner checks these on a cache hit
+        "externalData": [{"file": rel, "sha256": _sha256(os.path.join(os.path.dirname(os.path.abspath(model_path)), rel))} for rel in external],
         "inputs": [{k: i[k] for k in ("name", "blob", "dtype", "dims", "shape")} for i in inputs],
         "outputs": [{k: o[k] for k in ("name", "blob", "dtype", "dims", "shape")} for o in outputs],
         "notes": notes,

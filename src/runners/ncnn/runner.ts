@@ -9,7 +9,10 @@
  * the ONNX graph. The worker reports that mapping and the batch dim it removes and restores
  * (ncnn Mats have none) in each output's reconciliation (docs/engines.md).
  */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { BenchalignError } from '../../errors.js';
 import { cachedConversion, runConverter } from '../convert-cache.js';
 import { pythonPath, pythonWorkerCommand } from '../python/env.js';
@@ -48,6 +51,39 @@ export function pnnxVersion(): Promise<{ pnnx: string; sidecarFormat: number }> 
   return v;
 }
 
+/**
+ * Whether the external tensor data files a cached conversion was made from still have the
+ * hashes it recorded (the cache key covers the .onnx file only).
+ */
+async function externalDataUnchanged(modelPath: string, dir: string): Promise<boolean> {
+  let recorded: Array<{ file?: unknown; sha256?: unknown }>;
+  try {
+    const sidecar = JSON.parse(await readFile(join(dir, 'benchalign-ncnn.json'), 'utf8')) as { externalData?: unknown };
+    recorded = Array.isArray(sidecar.externalData) ? (sidecar.externalData as typeof recorded) : [];
+  } catch {
+    return false;
+  }
+  for (const e of recorded) {
+    if (typeof e.file !== 'string' || typeof e.sha256 !== 'string') return false;
+    try {
+      if ((await sha256File(join(dirname(modelPath), e.file))) !== e.sha256) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (b) => h.update(b))
+      .on('end', () => resolvePromise(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
 export class NcnnRunner extends PythonWorkerRunner {
   readonly name = 'ncnn';
   protected readonly module = 'ncnn_worker';
@@ -79,7 +115,7 @@ export class NcnnRunner extends PythonWorkerRunner {
       options: { fp16Weights, shapes, sidecarFormat: version.sidecarFormat },
     };
     const args = [model.path, '', '--fp16', fp16Weights ? '1' : '0', '--shapes', JSON.stringify(shapes)];
-    const done = await cachedConversion(key, async (outDir) => {
+    const convert = async (outDir: string): Promise<void> => {
       args[1] = outDir;
       const { argv, env } = converterArgv(args);
       try {
@@ -95,7 +131,12 @@ export class NcnnRunner extends PythonWorkerRunner {
         }
         throw e;
       }
-    });
+    };
+    let done = await cachedConversion(key, convert);
+    if (done.cacheHit && !(await externalDataUnchanged(model.path, done.dir))) {
+      await rm(done.dir, { recursive: true, force: true });
+      done = await cachedConversion(key, convert);
+    }
     return { path: join(done.dir, 'model.ncnn.param'), convertMs: done.convertMs, cacheHit: done.cacheHit };
   }
 }
