@@ -30,6 +30,7 @@ _POWERSAVE = {"all": 0, "little": 1, "big": 2}
 _POWERSAVE_NAME = {v: k for k, v in _POWERSAVE.items()}
 _SIDECAR = "benchalign-ncnn.json"
 _SIDECAR_FORMAT = 1
+_DTYPES = ("float32", "float16", "float64", "int32", "int64")
 
 
 def _vulkan_loader() -> str | None:
@@ -119,8 +120,19 @@ class NcnnEngine(Engine):
         try:
             with open(sidecar, encoding="utf-8") as f:
                 spec = json.load(f)
-            if spec.get("format") != _SIDECAR_FORMAT or not spec.get("inputs") or not spec.get("outputs"):
-                raise ValueError(f"format {spec.get('format')!r}, expected {_SIDECAR_FORMAT} with inputs and outputs")
+            if not isinstance(spec, dict) or spec.get("format") != _SIDECAR_FORMAT:
+                raise ValueError(f"format {spec.get('format') if isinstance(spec, dict) else None!r}, expected {_SIDECAR_FORMAT}")
+            for side in ("inputs", "outputs"):
+                entries = spec.get(side)
+                if not isinstance(entries, list) or not entries:
+                    raise ValueError(f"{side}: expected a non-empty list")
+                for k, t in enumerate(entries):
+                    ok = isinstance(t, dict) and all(isinstance(t.get(f), str) for f in ("name", "blob", "dtype"))
+                    shape = t.get("shape") if isinstance(t, dict) else None
+                    if not ok or not isinstance(shape, list) or not shape or not all(type(d) is int and d > 0 for d in shape):
+                        raise ValueError(f"{side}[{k}]: expected {{name, blob, dtype, shape: [positive ints]}}")
+                    if t["dtype"] not in _DTYPES:
+                        raise ValueError(f"{side}[{k}].dtype: {t['dtype']!r}, expected one of {'|'.join(_DTYPES)}")
         except (OSError, ValueError) as e:
             raise WorkerError(f"ncnn: cannot read {sidecar}: {e}", benchalign_code="E_IO", expected="the conversion's mapping file") from e
         return spec
@@ -171,7 +183,7 @@ class NcnnEngine(Engine):
             notes.append(f"powersave {powersave} not applied (set_cpu_powersave returned {rc}); running with {_POWERSAVE_NAME.get(got_powersave, got_powersave)}")
         big, little = ncnn.get_big_cpu_count(), ncnn.get_little_cpu_count()
         if powersave != "all" and little == 0:
-            notes.append(f"powersave {powersave}: this CPU has no little cores ({big} big), so it binds to all of them")
+            notes.append(f"powersave {powersave}: this CPU reports no little cores ({big} big), so big/little affinity cannot split its cores")
 
 
         net = ncnn.Net()
