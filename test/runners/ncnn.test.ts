@@ -3,7 +3,7 @@
  * ONNX with pnnx and run through the whole pipeline, aligned against their PyTorch references.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NcnnRunner } from '../../src/runners/ncnn/runner.js';
@@ -146,6 +146,31 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
       'fp32: x86: ncnn keeps activations and arithmetic in fp32',
       'fp16: Vulkan: fp16 storage and arithmetic where the device supports them',
     ]);
+  });
+
+  it('refuses a conversion whose blob order does not match the graph (crafted pnnx files standing in for a pnnx that reorders)', () => {
+    const dir = tempDir('ncnn-order');
+    try {
+      // graph order: hidden [1,16,64], pooled [1,64]; the crafted pnnx output lists them swapped
+      writeFileSync(join(dir, 'model.pnnx.param'), '7767517\n3 2\npnnx.Input in0 0 1 0 #0=(1,16)i64\npnnx.Output out0 1 0 1 #1=(1,64)f32\npnnx.Output out1 1 0 2 #2=(1,16,64)f32\n');
+      writeFileSync(join(dir, 'model.ncnn.param'), '7767517\n2 3\nInput in0 0 1 in0\nSplit s 1 2 in0 out0 out1\n');
+      const script = [
+        'import json, sys',
+        'from benchalign_worker.ncnn_convert import ConvertError, check_mapping',
+        'ins = [{"name": "input_ids", "dtype": "int64", "dims": [1, 16], "shape": [1, 16]}]',
+        'outs = [{"name": "hidden", "dtype": "float32", "dims": [1, 16, 64]}, {"name": "pooled", "dtype": "float32", "dims": [1, 64]}]',
+        'try:',
+        '    check_mapping(ins, outs, sys.argv[1]); print("accepted")',
+        'except ConvertError as e:',
+        '    print(e)',
+      ].join('\n');
+      const out = execFileSync(pythonPath(), ['-c', script, dir], { env: { ...process.env, PYTHONPATH: join(REPO, 'runner-agents/python') } }).toString();
+      expect(out.trim()).toBe(
+        "pnnx output 0 is float32 [1, 64], but ONNX output 0 ('hidden') is float32 [1, 16, 64]: the order pnnx wrote does not match the graph",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('maps several inputs and outputs back to their ONNX names by position (not alphabetically), and says which order shapes cannot check', async () => {

@@ -211,9 +211,9 @@ def check_mapping(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], o
         blob = f"in{k}"
         if blob not in n_in:
             raise ConvertError(f"model.ncnn.param has no Input blob {blob} for ONNX input {i['name']!r}", 3)
-        if p_in[k]["shape"] != i["shape"]:
+        if p_in[k]["shape"] != i["shape"] or p_in[k]["dtype"] not in (None, i["dtype"]):
             raise ConvertError(
-                f"pnnx input {k} has shape {p_in[k]['shape']}, but ONNX input {k} ({i['name']!r}) was given {i['shape']}: "
+                f"pnnx input {k} is {p_in[k]['dtype']} {p_in[k]['shape']}, but ONNX input {k} ({i['name']!r}) is {i['dtype']} {i['shape']}: "
                 "the order pnnx wrote does not match the graph",
                 3,
             )
@@ -223,9 +223,9 @@ def check_mapping(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], o
         if blob not in n_blobs:
             raise ConvertError(f"model.ncnn.param has no blob {blob} for ONNX output {o['name']!r}", 3)
         shape = p_out[k]["shape"]
-        if not _compatible(o["dims"], shape):
+        if not _compatible(o["dims"], shape) or p_out[k]["dtype"] not in (None, o["dtype"]):
             raise ConvertError(
-                f"pnnx output {k} has shape {shape}, but ONNX output {k} ({o['name']!r}) has dims {o['dims']}: "
+                f"pnnx output {k} is {p_out[k]['dtype']} {shape}, but ONNX output {k} ({o['name']!r}) is {o['dtype']} {o['dims']}: "
                 "the order pnnx wrote does not match the graph",
                 3,
             )
