@@ -256,7 +256,10 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
     if external:
         import onnx
 
-        model = onnx.load(model_path, load_external_data=True)
+        try:
+            model = onnx.load(model_path, load_external_data=True)
+        except Exception as e:  # noqa: BLE001 - a missing or unsafe data file, said with its name
+            raise ConvertError(f"{model_path}: cannot read its external data ({', '.join(external)}): {type(e).__name__}: {e}") from e
         if model.ByteSize() >= 2**31 - 2**20:
             raise ConvertError(f"{model_path}: its external data ({', '.join(external)}) does not fit in one ONNX file (2 GB), and pnnx reads only inlined weights")
         onnx.save(model, local)
@@ -272,7 +275,11 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
         if status < 0:
             import signal
 
-            why = f"was killed by signal {-status} ({signal.Signals(-status).name})"
+            try:
+                name = f" ({signal.Signals(-status).name})"
+            except ValueError:
+                name = ""
+            why = f"was killed by signal {-status}{name}"
         elif status > 0:
             why = f"exited with status {status}"
         else:

@@ -185,7 +185,6 @@ class NcnnEngine(Engine):
         if powersave != "all" and little == 0:
             notes.append(f"powersave {powersave}: this CPU reports no little cores ({big} big), so big/little affinity cannot split its cores")
 
-
         net = ncnn.Net()
         opt = net.opt
         opt.num_threads = threads
