@@ -249,7 +249,7 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
     os.makedirs(out_dir, exist_ok=True)
     # pnnx writes model.pnnxsim.onnx next to its input: it reads model.onnx in out_dir instead
     # (a link), so the model's folder stays untouched. pnnx cannot read external tensor data
-    # (it converts with empty weights), so such a model is copied in with its data inlined.
+    # ("FATAL ERROR no external data"), so such a model is copied in with its data inlined.
     local = os.path.join(out_dir, "model.onnx")
     if os.path.lexists(local):
         os.remove(local)
