@@ -110,7 +110,7 @@ export class NcnnRunner extends PythonWorkerRunner {
     const version = await pnnxVersion();
     const key = {
       engine: 'ncnn',
-      modelSha256: model.sha256,
+      modelSha256: model.sha256 || (await sha256File(model.path)),
       converter: `pnnx ${version.pnnx}`,
       options: { fp16Weights, shapes, sidecarFormat: version.sidecarFormat },
     };
