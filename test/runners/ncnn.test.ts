@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NcnnRunner } from '../../src/runners/ncnn/runner.js';
 import { pythonPath } from '../../src/runners/python/env.js';
-import { makeTensor } from '../../src/tensors/tensor.js';
+import { makeTensor, toFloat64Array } from '../../src/tensors/tensor.js';
 import type { JobResult } from '../../src/results/record.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
 import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
@@ -247,7 +247,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
     for (const e of entries) expect(existsSync(join(cache, 'convert', 'ncnn', e, '.complete'))).toBe(true);
   });
 
-  it('refuses int8/bf16, contradictory or unknown options (all at once), Vulkan without a device, and batch-2 feeds', async () => {
+  it('refuses int8/bf16, contradictory or unknown options (all at once), Vulkan without a device, and batch-2 feeds; serves concurrent requests', async () => {
     const cnn = { name: 'cnn', path: join(MODELS, 'cnn/model.onnx'), sha256: 'x', shapes: { input: [1, 3, 32, 32] } };
     await expect(runner.prepare(cnn, { precision: 'int8', options: {} })).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/precision int8/) });
     await expect(runner.prepare(cnn, { precision: 'bf16', options: {} })).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
@@ -281,6 +281,13 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
       const one = new Map([['input', makeTensor('float32', [1, 3, 32, 32], new Float32Array(3 * 32 * 32).fill(0.5))]]);
       const out = await runner.infer(one);
       expect(out.get('logits')?.dims).toEqual([1, 10]);
+      // two concurrent requests, each with its own extractor on the shared Net
+      const concurrent = await runner.measure(one, { iterations: 40, maxDurationMs: 10_000, concurrency: 2 });
+      expect(concurrent.samplesNs).toHaveLength(40);
+      expect(Math.min(...concurrent.samplesNs)).toBeGreaterThan(0);
+      expect(concurrent.wallNs).toBeGreaterThan(0);
+      const again = await runner.infer(one);
+      expect(toFloat64Array(again.get('logits')!)).toEqual(toFloat64Array(out.get('logits')!));
       // the conversion's mapping file is what the worker read
       const sidecar = JSON.parse(readFileSync(join(prepared.path, '../benchalign-ncnn.json'), 'utf8')) as { inputs: Array<{ blob: string }> };
       expect(sidecar.inputs[0]?.blob).toBe('in0');
