@@ -5,6 +5,7 @@
 import { BenchalignError } from '../errors.js';
 import { FaultRunner } from './fault/runner.js';
 import { MnnRunner } from './mnn/runner.js';
+import { NcnnRunner } from './ncnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
 import { PyTorchRunner } from './pytorch/runner.js';
@@ -102,4 +103,5 @@ registerRunner({ name: 'openvino', create: (config) => new OpenVinoRunner(config
 registerRunner({ name: 'mnn', create: (config) => new MnnRunner(config) });
 registerRunner({ name: 'pytorch', create: (config) => new PyTorchRunner(config) });
 registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config) });
+registerRunner({ name: 'ncnn', create: (config) => new NcnnRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

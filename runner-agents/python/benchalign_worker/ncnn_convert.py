@@ -1,0 +1,336 @@
+"""Converts an ONNX model for ncnn with pip pnnx, and records how its names and shapes map.
+
+Run by the ncnn runner (src/runners/ncnn/runner.ts) inside the conversion cache:
+
+    python -m benchalign_worker.ncnn_convert --version
+    python -m benchalign_worker.ncnn_convert MODEL.onnx OUT_DIR --fp16 0|1 [--shapes JSON]
+
+It reads the ONNX graph's inputs and outputs (a protobuf parse; nothing in the file is run),
+fixes each input's shape (``--shapes`` by input name, else the graph's static dims), runs
+pnnx (``fp16=0`` keeps fp32 weights) in OUT_DIR, and checks what pnnx wrote against the graph:
+pnnx names the ncnn blobs ``in0, in1, ...`` and ``out0, out1, ...`` in graph order, so the
+count and the shape of every blob (from ``model.pnnx.param``) must match the ONNX input or
+output of the same position. The mapping is written to ``benchalign-ncnn.json`` next to
+``model.ncnn.param`` for the worker (ncnn_worker.py).
+
+ncnn Mats have no batch dimension: every input must have batch 1 (the leading dim), which
+the worker removes before feeding ncnn and adds back to the outputs.
+
+Exit status 0 on success; otherwise 2 (the model or its shapes are unusable, said on stderr)
+or 3 (pnnx failed; its own output precedes the message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+#: Bumped whenever the files this script writes change meaning (part of the cache key).
+SIDECAR_FORMAT = 1
+SIDECAR = "benchalign-ncnn.json"
+
+# ONNX TensorProto element types -> (numpy dtype name, pnnx inputshape suffix)
+_ONNX_TYPES: dict[int, tuple[str, str]] = {
+    1: ("float32", "f32"),
+    10: ("float16", "f16"),
+    11: ("float64", "f64"),
+    6: ("int32", "i32"),
+    7: ("int64", "i64"),
+}
+_PNNX_DTYPES = {"f32": "float32", "f16": "float16", "f64": "float64", "i32": "int32", "i64": "int64", "i16": "int16", "i8": "int8", "u8": "uint8", "bool": "bool"}
+
+
+class ConvertError(Exception):
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pnnx_version() -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version("pnnx")
+
+
+def _dims(value_info: Any) -> list[int | str]:
+    out: list[int | str] = []
+    for d in value_info.type.tensor_type.shape.dim:
+        if d.HasField("dim_value"):
+            out.append(int(d.dim_value))
+        else:
+            out.append(d.dim_param or "?")
+    return out
+
+
+def external_files(model: Any, model_path: str) -> list[str]:
+    """Files that hold the model's external tensor data, relative to the model's folder."""
+    files: set[str] = set()
+    for t in model.graph.initializer:
+        if t.data_location != 1:  # TensorProto.EXTERNAL
+            continue
+        loc = next((e.value for e in t.external_data if e.key == "location"), "")
+        norm = os.path.normpath(loc)
+        if not loc or os.path.isabs(loc) or norm.startswith(".."):
+            raise ConvertError(f"{model_path}: tensor {t.name!r} has external data at {loc!r}; expected a file inside the model's folder")
+        files.add(norm)
+    return sorted(files)
+
+
+def read_graph(model_path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The graph's real inputs (initializers excluded) and outputs (name, dtype, dims), and its external data files."""
+    import onnx
+
+    try:
+        model = onnx.load(model_path, load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - any parse failure is the same answer
+        raise ConvertError(f"cannot read ONNX model {model_path}: {type(e).__name__}: {e}") from e
+    if not model.graph.node and not model.graph.output:
+        raise ConvertError(f"cannot read ONNX model {model_path}: the file holds no graph (not an ONNX model?)")
+    inits = {i.name for i in model.graph.initializer}
+    ios: list[list[dict[str, Any]]] = [[], []]
+    for k, values in enumerate((model.graph.input, model.graph.output)):
+        for v in values:
+            if k == 0 and v.name in inits:
+                continue
+            elem = v.type.tensor_type.elem_type
+            if elem not in _ONNX_TYPES:
+                what = "input" if k == 0 else "output"
+                raise ConvertError(
+                    f"{model_path}: {what} {v.name!r} has ONNX element type {elem}; the ncnn runner takes "
+                    f"float32|float16|float64|int32|int64 tensors"
+                )
+            ios[k].append({"name": v.name, "dtype": _ONNX_TYPES[elem][0], "pnnx": _ONNX_TYPES[elem][1], "dims": _dims(v)})
+    if not ios[0] or not ios[1]:
+        raise ConvertError(f"{model_path}: the graph has {len(ios[0])} input(s) and {len(ios[1])} output(s); ncnn needs at least one of each")
+    return ios[0], ios[1], external_files(model, model_path)
+
+
+def input_shapes(model_path: str, inputs: list[dict[str, Any]], shapes: dict[str, list[int]]) -> None:
+    """Sets ``shape`` on every input: from ``shapes``, else its static dims. Batch must be 1."""
+    names = [i["name"] for i in inputs]
+    unknown = sorted(set(shapes) - set(names))
+    if unknown:
+        raise ConvertError(f"{model_path}: shapes name unknown inputs {unknown}; the model's inputs are {names}")
+    for i in inputs:
+        dims = i["dims"]
+        shape = shapes.get(i["name"])
+        if shape is None:
+            if any(not isinstance(d, int) or d <= 0 for d in dims):
+                raise ConvertError(
+                    f"{model_path}: input {i['name']!r} has dynamic dims {dims}; pnnx converts for fixed shapes: "
+                    f"pin them in the suite (shapes: {{{i['name']}: [1, ...]}})"
+                )
+            shape = list(dims)
+        if len(shape) != len(dims) or any(isinstance(d, int) and d > 0 and d != s for d, s in zip(dims, shape)):
+            raise ConvertError(f"{model_path}: shape {shape} for input {i['name']!r} does not fit its dims {dims}")
+        if len(shape) < 2 or len(shape) > 5:
+            raise ConvertError(
+                f"{model_path}: input {i['name']!r} has rank {len(shape)} ({shape}); ncnn takes a batch dim plus 1 to 4 dims"
+            )
+        if shape[0] != 1:
+            raise ConvertError(
+                f"{model_path}: input {i['name']!r} has batch {shape[0]} ({shape}); ncnn Mats have no batch dimension, "
+                f"so the ncnn runner runs batch 1 only (shapes: {{{i['name']}: {[1] + list(shape[1:])}}})"
+            )
+        i["shape"] = [int(s) for s in shape]
+
+
+_PNNX_IO = re.compile(r"^(pnnx\.Input|pnnx\.Output)\s+(\S+)\s+(\d+)\s+(\d+)\s+(.*)$")
+_SHAPE = re.compile(r"#[^=\s]+=\(([^)]*)\)(\w+)")
+
+
+def pnnx_io(param_path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """pnnx.Input / pnnx.Output operators of a pnnx.param in file order: name, shape, dtype."""
+    ins: list[dict[str, Any]] = []
+    outs: list[dict[str, Any]] = []
+    with open(param_path, encoding="utf-8") as f:
+        for line in f:
+            m = _PNNX_IO.match(line.strip())
+            if not m:
+                continue
+            s = _SHAPE.search(m.group(5))
+            shape = [int(x) if x.strip().lstrip("-").isdigit() else "?" for x in s.group(1).split(",") if x.strip()] if s else None
+            entry = {"op": m.group(2), "shape": shape, "dtype": _PNNX_DTYPES.get(s.group(2), s.group(2)) if s else None}
+            (ins if m.group(1) == "pnnx.Input" else outs).append(entry)
+    return ins, outs
+
+
+def ncnn_blobs(param_path: str) -> tuple[set[str], set[str]]:
+    """(top blobs of Input layers, every blob) of an ncnn .param file."""
+    inputs: set[str] = set()
+    blobs: set[str] = set()
+    with open(param_path, encoding="utf-8") as f:
+        if f.readline().strip() != "7767517":
+            raise ConvertError(f"{param_path}: not an ncnn param file (magic 7767517 missing)", 3)
+        f.readline()
+        for line in f:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            n_in, n_out = int(parts[2]), int(parts[3])
+            tops = parts[4 + n_in : 4 + n_in + n_out]
+            blobs.update(parts[4 : 4 + n_in + n_out])
+            if parts[0] == "Input":
+                inputs.update(tops)
+    return inputs, blobs
+
+
+def _compatible(onnx_dims: list[Any], shape: list[Any] | None) -> bool:
+    if shape is None or len(onnx_dims) != len(shape):
+        return False
+    return all(not isinstance(d, int) or d <= 0 or d == s for d, s in zip(onnx_dims, shape))
+
+
+def check_mapping(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], out_dir: str) -> list[str]:
+    """Checks pnnx's in/out blobs against the graph by position; returns notes on what shapes cannot tell apart."""
+    p_in, p_out = pnnx_io(os.path.join(out_dir, "model.pnnx.param"))
+    n_in, n_blobs = ncnn_blobs(os.path.join(out_dir, "model.ncnn.param"))
+    if len(p_in) != len(inputs) or len(p_out) != len(outputs):
+        raise ConvertError(
+            f"pnnx wrote {len(p_in)} input(s) and {len(p_out)} output(s), but the ONNX graph has {len(inputs)} and {len(outputs)}; "
+            "cannot map the ncnn blobs to the model's names",
+            3,
+        )
+    notes: list[str] = []
+    for k, i in enumerate(inputs):
+        blob = f"in{k}"
+        if blob not in n_in:
+            raise ConvertError(f"model.ncnn.param has no Input blob {blob} for ONNX input {i['name']!r}", 3)
+        if p_in[k]["shape"] != i["shape"] or p_in[k]["dtype"] not in (None, i["dtype"]):
+            raise ConvertError(
+                f"pnnx input {k} is {p_in[k]['dtype']} {p_in[k]['shape']}, but ONNX input {k} ({i['name']!r}) is {i['dtype']} {i['shape']}: "
+                "the order pnnx wrote does not match the graph",
+                3,
+            )
+        i["blob"] = blob
+    for k, o in enumerate(outputs):
+        blob = f"out{k}"
+        if blob not in n_blobs:
+            raise ConvertError(f"model.ncnn.param has no blob {blob} for ONNX output {o['name']!r}", 3)
+        shape = p_out[k]["shape"]
+        if not _compatible(o["dims"], shape) or p_out[k]["dtype"] not in (None, o["dtype"]):
+            raise ConvertError(
+                f"pnnx output {k} is {p_out[k]['dtype']} {shape}, but ONNX output {k} ({o['name']!r}) is {o['dtype']} {o['dims']}: "
+                "the order pnnx wrote does not match the graph",
+                3,
+            )
+        o["blob"] = blob
+        o["shape"] = shape
+    for group, what in ((inputs, "inputs"), (outputs, "outputs")):
+        seen: dict[str, list[str]] = {}
+        for t in group:
+            seen.setdefault(json.dumps([t["shape"], t["dtype"]]), []).append(t["name"])
+        for names in seen.values():
+            if len(names) > 1:
+                notes.append(f"{what} {', '.join(names)} have the same shape: their blob order is pnnx's graph order, not checked by shape")
+    return notes
+
+
+def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[int]]) -> None:
+    import pnnx
+
+    inputs, outputs, external = read_graph(model_path)
+    input_shapes(model_path, inputs, shapes)
+    os.makedirs(out_dir, exist_ok=True)
+    # pnnx writes model.pnnxsim.onnx next to its input: it reads model.onnx in out_dir instead
+    # (a link), so the model's folder stays untouched. pnnx cannot read external tensor data
+    # ("FATAL ERROR no external data"), so such a model is copied in with its data inlined.
+    local = os.path.join(out_dir, "model.onnx")
+    if os.path.lexists(local):
+        os.remove(local)
+    if external:
+        import onnx
+
+        try:
+            model = onnx.load(model_path, load_external_data=True)
+        except Exception as e:  # noqa: BLE001 - a missing or unsafe data file, said with its name
+            raise ConvertError(f"{model_path}: cannot read its external data ({', '.join(external)}): {type(e).__name__}: {e}") from e
+        if model.ByteSize() >= 2**31 - 2**20:
+            raise ConvertError(f"{model_path}: its external data ({', '.join(external)}) does not fit in one ONNX file (2 GB), and pnnx reads only inlined weights")
+        onnx.save(model, local)
+        print(f"benchalign: inlined the external data of {model_path} ({', '.join(external)}) for pnnx", file=sys.stderr, flush=True)
+    else:
+        os.symlink(os.path.abspath(model_path), local)
+    inputshape = ",".join("[" + ",".join(str(s) for s in i["shape"]) + "]" + i["pnnx"] for i in inputs)
+    argv = [pnnx.EXEC_PATH, "model.onnx", f"inputshape={inputshape}", f"fp16={1 if fp16 else 0}"]
+    print("benchalign: " + " ".join(argv), file=sys.stderr, flush=True)
+    status = subprocess.call(argv, cwd=out_dir, stdin=subprocess.DEVNULL)
+    missing = [f for f in ("model.ncnn.param", "model.ncnn.bin", "model.pnnx.param") if not os.path.exists(os.path.join(out_dir, f))]
+    if status != 0 or missing:
+        if status < 0:
+            import signal
+
+            try:
+                name = f" ({signal.Signals(-status).name})"
+            except ValueError:
+                name = ""
+            why = f"was killed by signal {-status}{name}"
+        elif status > 0:
+            why = f"exited with status {status}"
+        else:
+            why = f"wrote no {', '.join(missing)}"
+        raise ConvertError(f"pnnx {why} converting {model_path}", 3)
+    notes = check_mapping(inputs, outputs, out_dir)
+    for f in ("model.onnx", "model.pnnx.bin", "model.pnnx.onnx", "model.pnnxsim.onnx", "model_pnnx.py", "model_ncnn.py"):
+        p = os.path.join(out_dir, f)
+        if os.path.lexists(p):
+            os.remove(p)
+    sidecar = {
+        "format": SIDECAR_FORMAT,
+        "converter": f"pnnx {pnnx_version()}",
+        "argv": argv[1:],
+        "source": os.path.basename(model_path),
+        "fp16Weights": fp16,
+        # the cache key holds the .onnx file's hash only; the runner checks these on a cache hit
+        "externalData": [{"file": rel, "sha256": _sha256(os.path.join(os.path.dirname(os.path.abspath(model_path)), rel))} for rel in external],
+        "inputs": [{k: i[k] for k in ("name", "blob", "dtype", "dims", "shape")} for i in inputs],
+        "outputs": [{k: o[k] for k in ("name", "blob", "dtype", "dims", "shape")} for o in outputs],
+        "notes": notes,
+    }
+    with open(os.path.join(out_dir, SIDECAR), "w", encoding="utf-8") as f:
+        json.dump(sidecar, f, indent=2)
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--version"]:
+        print(json.dumps({"pnnx": pnnx_version(), "sidecarFormat": SIDECAR_FORMAT}))
+        return 0
+    ap = argparse.ArgumentParser(prog="benchalign_worker.ncnn_convert")
+    ap.add_argument("model")
+    ap.add_argument("out_dir")
+    ap.add_argument("--fp16", choices=["0", "1"], required=True)
+    ap.add_argument("--shapes", default="{}")
+    args = ap.parse_args(argv)
+    try:
+        try:
+            shapes = json.loads(args.shapes)
+        except ValueError as e:
+            raise ConvertError(f"--shapes: not JSON ({e})") from e
+        if not isinstance(shapes, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v) for v in shapes.values()
+        ):
+            raise ConvertError(f"--shapes: expected {{input: [int, ...]}}, got {args.shapes}")
+        convert(args.model, args.out_dir, args.fp16 == "1", shapes)
+    except ConvertError as e:
+        print(f"benchalign: {e}", file=sys.stderr, flush=True)
+        return e.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
