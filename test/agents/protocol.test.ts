@@ -20,7 +20,7 @@ import {
   toWireJob,
 } from '../../src/agents/protocol.js';
 import type { Job } from '../../src/suite/matrix.js';
-import { makeTensor } from '../../src/tensors/tensor.js';
+import { makeTensor, type NamedTensors, type Tensor } from '../../src/tensors/tensor.js';
 import { RepeatFailure, type RepeatOutcome } from '../../runner-agents/execute-job.js';
 import { tempDir } from './helpers.js';
 
@@ -117,7 +117,7 @@ describe('outcomes on the wire', () => {
   it('round-trips outputs bit for bit (float32 with NaN payloads, int64, bool, float16, bfloat16) and the rest as JSON', () => {
     const f32 = new Float32Array([1.5, -0, Number.NaN, 3.4e38]);
     new Uint32Array(f32.buffer)[2] = 0x7fc00123;
-    const outputs = new Map([
+    const outputs: NamedTensors = new Map<string, Tensor>([
       ['f', makeTensor('float32', [2, 2], f32)],
       ['i', makeTensor('int64', [2], new BigInt64Array([-(2n ** 62n), 7n]))],
       ['b', makeTensor('bool', [3], new Uint8Array([1, 0, 1]))],
