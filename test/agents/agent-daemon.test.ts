@@ -38,6 +38,30 @@ async function rpcError(p: Promise<unknown>): Promise<RpcFailure> {
   throw new Error('expected a JSON-RPC error');
 }
 
+/** Pids of the live child processes of `pid`, from /proc. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
 function sha(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -179,6 +203,9 @@ describe('agent daemon on loopback with a token', () => {
     expect(JSON.parse(ok.body)).toEqual({ received: other.length, stored: true });
     expect((await httpRequest(agent.httpBase, 'PUT', `/artifacts/${h2}`, { headers: auth, body: other })).status).toBe(201);
     expect(await c.call('artifact.has', { sha256: h2 })).toEqual({ present: true, size: other.length });
+    expect((await httpRequest(agent.httpBase, 'HEAD', `/artifacts/${h2}`, { headers: auth })).status).toBe(200);
+    expect((await httpRequest(agent.httpBase, 'HEAD', `/artifacts/${'0'.repeat(64)}`, { headers: auth })).status).toBe(404);
+    expect((await httpRequest(agent.httpBase, 'HEAD', `/artifacts/${h2}`)).status).toBe(401);
     expect(readdirSync(join(workDir, 'tmp'))).toEqual([]);
   });
 
@@ -270,10 +297,13 @@ describe('agent daemon on loopback with a token', () => {
     expect(await b.call('job.cancel', { jobId: 'cancel-b' })).toEqual({ cancelled: true });
     const eb = await runB;
     expect(eb.code).toBe(RpcErrorCode.JobFailed);
+    const workers = childPids(agent.proc.pid as number);
+    expect(workers.length).toBeGreaterThan(0);
     const t0 = performance.now();
     expect(await b.call('job.cancel', { jobId: 'cancel-a' })).toEqual({ cancelled: true });
     const ea = await runA;
     const tookMs = performance.now() - t0;
+    for (const w of workers) expect(alive(w)).toBe(false);
     expect(ea.code).toBe(RpcErrorCode.JobFailed);
     expect(ea.message).toMatch(/cancelled/);
     expect(ea.data).toMatchObject({ status: 'errored', code: 'E_INFRA' });
