@@ -209,6 +209,28 @@ describe('agent daemon on loopback with a token', () => {
     expect(readdirSync(join(workDir, 'tmp'))).toEqual([]);
   });
 
+  it('lets two clients upload one artifact at once, and drops a disconnected client\'s partial upload', async () => {
+    const a = await connect();
+    const b = await connect();
+    const bytes = randomBytes(200_000);
+    const h = sha(bytes);
+    const put = (c: TestClient, offset: number, len: number, final: boolean): Promise<unknown> =>
+      c.call('artifact.put', { sha256: h, size: bytes.length, offset, data: bytes.subarray(offset, offset + len).toString('base64'), final });
+    await put(a, 0, 100_000, false);
+    await put(b, 0, 100_000, false);
+    expect(await put(a, 100_000, 100_000, true)).toEqual({ received: bytes.length, stored: true });
+    expect(await put(b, 100_000, 100_000, true)).toEqual({ received: bytes.length, stored: true });
+    expect(readFileSync(join(workDir, 'artifacts', h)).equals(bytes)).toBe(true);
+    const other = randomBytes(100_000);
+    const c = await connectWs(agent.url, { token: TOKEN });
+    await c.call('artifact.put', { sha256: sha(other), size: other.length, offset: 0, data: other.subarray(0, 50_000).toString('base64'), final: false });
+    expect(readdirSync(join(workDir, 'tmp')).length).toBe(1);
+    c.closeTransport();
+    const deadline = Date.now() + 5000;
+    while (readdirSync(join(workDir, 'tmp')).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(readdirSync(join(workDir, 'tmp'))).toEqual([]);
+  });
+
   it('runs the bundled CNN on ONNX Runtime: outputs equal a local run bit for bit, alignment identical', async () => {
     const job = await cnnJob();
     const c = await connect();
