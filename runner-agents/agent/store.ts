@@ -45,6 +45,7 @@ export class ArtifactStore {
   readonly dir: string;
   readonly tmpDir: string;
   private readonly uploads = new Map<string, Upload>();
+  private readonly order = new Map<string, Promise<void>>();
 
   /**
    * @param workDir the agent's work folder
@@ -135,6 +136,20 @@ export class ArtifactStore {
     this.pathOf(p.sha256);
     const size = this.checkSize(p.size);
     const key = `${owner}:${p.sha256}`;
+    // chunks of one upload are handled in arrival order, so a client may send them without waiting
+    const run = (this.order.get(key) ?? Promise.resolve()).then(() => this.putInOrder(p, key, size));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.order.set(key, tail);
+    void tail.then(() => {
+      if (this.order.get(key) === tail) this.order.delete(key);
+    });
+    return run;
+  }
+
+  private async putInOrder(p: ArtifactPutParams, key: string, size: number): Promise<ArtifactPutResult> {
     const have = await this.has(p.sha256);
     if (have.present) {
       await this.abort(key);

@@ -188,7 +188,7 @@ describe('agent daemon on loopback with a token', () => {
     expect(bad.code).toBe(RpcErrorCode.ArtifactRefused);
     expect(bad.message).toMatch(/hash/);
     expect(await c.call('artifact.has', { sha256: h })).toEqual({ present: false });
-    expect(await c.upload(bytes, 100_000)).toBe(h);
+    expect(await c.upload(bytes, 100_000, 3)).toBe(h); // three chunks in flight: handled in order
     expect(await c.call('artifact.has', { sha256: h })).toEqual({ present: true, size: bytes.length });
     expect(await c.call('artifact.put', { sha256: h, size: bytes.length, offset: 0, data: '', final: false })).toEqual({ received: bytes.length, stored: true });
     expect(readFileSync(join(workDir, 'artifacts', h)).equals(bytes)).toBe(true);
