@@ -39,7 +39,7 @@ export interface RunningDaemon {
 
 /** HOST:PORT -> parts. Throws E_USAGE. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) throw new BenchalignError('E_USAGE', `--listen ${JSON.stringify(listen)}`, { expected: 'HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070' });
   return { host: (m[1] ?? m[2]) as string, port };
