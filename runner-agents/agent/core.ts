@@ -263,6 +263,14 @@ export class AgentCore {
     }
     if (typeof job.engine.name !== 'string') throw invalid('job.run: job.engine.name: expected a string');
     if (typeof job.model.inputs !== 'object' || job.model.inputs === null) throw invalid('job.run: job.model.inputs: expected an inputs spec');
+    const inSrc: unknown = job.model.inputs.source;
+    if (inSrc !== 'reference' && inSrc !== 'random' && inSrc !== 'onnx-test-data') throw invalid('job.run: job.model.inputs.source: expected reference | random | onnx-test-data');
+    if (inSrc === 'onnx-test-data' && !Array.isArray((job.model.inputs as { dataSets?: unknown }).dataSets)) throw invalid('job.run: job.model.inputs.dataSets: expected [tree:<folder>, ...]');
+    const ref = job.model.reference as { source?: unknown; dataSets?: unknown } | undefined;
+    if (ref !== undefined) {
+      if (typeof ref !== 'object' || ref === null || (ref.source !== 'file' && ref.source !== 'onnx-test-data')) throw invalid('job.run: job.model.reference.source: expected file | onnx-test-data');
+      if (ref.source === 'onnx-test-data' && !Array.isArray(ref.dataSets)) throw invalid('job.run: job.model.reference.dataSets: expected [tree:<folder>, ...]');
+    }
     if (!Array.isArray(p.files)) throw invalid('job.run: files: expected [{path, sha256}]');
     const have = new Set<string>();
     const paths = new Set<string>();

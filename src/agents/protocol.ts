@@ -484,6 +484,8 @@ export function toWireJob(job: Job, layout: JobLayout, shaOf: (localPath: string
  */
 export function fromWireJob(wire: WireJob, resolveFile: (ref: string, field: string) => string, resolveDir: (ref: string, field: string) => string): Job {
   const m = wire.model;
+  const src = m.inputs.source as string;
+  if (src !== 'reference' && src !== 'onnx-test-data' && src !== 'random') throw new BenchalignError('E_USAGE', `job.model.inputs.source: "${src}"`, { expected: 'reference | random | onnx-test-data' });
   const inputs: InputsSpec =
     m.inputs.source === 'reference'
       ? { source: 'reference', file: resolveFile(m.inputs.file, 'job.model.inputs.file') }
@@ -493,6 +495,7 @@ export function fromWireJob(wire: WireJob, resolveFile: (ref: string, field: str
   const job: Job = { ...wire, model: { ...m, path: resolveFile(m.path, 'job.model.path'), inputs } };
   const ref = m.reference;
   if (ref !== undefined) {
+    if ((ref.source as string) !== 'file' && ref.source !== 'onnx-test-data') throw new BenchalignError('E_USAGE', `job.model.reference.source: "${ref.source as string}"`, { expected: 'file | onnx-test-data' });
     job.model.reference =
       ref.source === 'file'
         ? { source: 'file', path: resolveFile(ref.path, 'job.model.reference.path') }

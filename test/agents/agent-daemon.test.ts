@@ -154,6 +154,15 @@ describe('agent daemon on loopback with a token', () => {
     expect(e3.message).toMatch(/not an artifact:<sha256> ref/);
     const unknown = { ...params, jobId: 'trav-3', job: { ...params.job, model: { ...params.job.model, path: `artifact:${'ab'.repeat(32)}` } } };
     expect((await rpcError(c.call('job.run', unknown))).code).toBe(RpcErrorCode.ArtifactMissing);
+    // an unknown inputs/reference source cannot smuggle a path in (e.g. dataSets: ['/etc'])
+    const smuggle = { ...params, jobId: 'trav-4', job: { ...params.job, model: { ...params.job.model, inputs: { source: 'other', dataSets: ['/etc'] } } } };
+    expect((await rpcError(c.call('job.run', smuggle))).message).toMatch(/inputs\.source: expected/);
+    const smuggle2 = { ...params, jobId: 'trav-5', job: { ...params.job, model: { ...params.job.model, inputs: { source: 'onnx-test-data', dataSets: ['/etc'] } } } };
+    expect((await rpcError(c.call('job.run', smuggle2))).code).toBe(RpcErrorCode.ArtifactRefused);
+    const smuggle3 = { ...params, jobId: 'trav-6', job: { ...params.job, model: { ...params.job.model, reference: { source: 'onnx-test-data', dataSets: ['tree:../../etc'] } } } };
+    expect((await rpcError(c.call('job.run', smuggle3))).code).toBe(RpcErrorCode.ArtifactRefused);
+    const smuggle4 = { ...params, jobId: 'trav-7', job: { ...params.job, model: { ...params.job.model, reference: { source: 'dir', path: '/etc/passwd' } } } };
+    expect((await rpcError(c.call('job.run', smuggle4))).message).toMatch(/reference\.source: expected/);
     expect(readdirSync(join(workDir, 'artifacts')).every((n) => /^[0-9a-f]{64}$/.test(n))).toBe(true);
   });
 
