@@ -119,6 +119,19 @@ describe('agent on stdio', () => {
     expect(await agent.client.call<InfoResult>('info')).toMatchObject({ busy: false, queued: 0 });
   });
 
+  it('answers a failing job with -32004 whose data mirrors RepeatFailure (unknown engine: E_ENGINE_MISSING)', async () => {
+    const job = await cnnJob();
+    const params = await wireJobFor(agent.client, job, 'stdio-missing', { mode: 'accuracy-only' });
+    const err = await agent.client.call('job.run', { ...params, job: { ...params.job, engine: { ...params.job.engine, name: 'no-such-engine' } } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RpcFailure);
+    expect((err as RpcFailure).code).toBe(RpcErrorCode.JobFailed);
+    expect((err as RpcFailure).message).toMatch(/unknown engine "no-such-engine"/);
+    expect((err as RpcFailure).data).toMatchObject({ status: 'errored', code: 'E_ENGINE_MISSING' });
+  });
+
   it('exits 0 when stdin ends', async () => {
     agent.client.closeTransport();
     expect(await agent.exited).toBe(0);
