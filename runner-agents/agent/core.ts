@@ -18,6 +18,7 @@ import { VERSION } from '../../src/version.js';
 import {
   AGENT_PROTOCOL_VERSION,
   DEFAULT_MAX_ARTIFACT_BYTES,
+  MAX_OUTPUTS_BASE64_BYTES,
   Methods,
   RpcError,
   RpcErrorCode,
@@ -407,8 +408,13 @@ export class AgentCore {
         if (entry.stopReason) throw this.jobError(entry.stopReason);
         if (p.fresh) await this.disposeRunner(job.engine.name);
         else await runner.deactivate().catch(() => undefined);
+        const wire = encodeOutcome(outcome);
+        const outputsBytes = wire.outputs.reduce((n, t) => n + t.npy.length, 0);
+        if (outputsBytes > MAX_OUTPUTS_BASE64_BYTES) {
+          throw new RpcError(RpcErrorCode.JobFailed, `the outputs take ${outputsBytes} bytes in base64, over the protocol's ${MAX_OUTPUTS_BASE64_BYTES} per result`, { status: 'errored', code: 'E_UNSUPPORTED' } satisfies JobFailureData);
+        }
         this.log(`benchalign agent: job ${p.jobId} done`);
-        return { outcome: encodeOutcome(outcome) };
+        return { outcome: wire };
       } catch (e) {
         await this.disposeRunner(job.engine.name);
         if (entry.stopReason) throw this.jobError(entry.stopReason);
