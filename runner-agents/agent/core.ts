@@ -246,8 +246,11 @@ export class AgentCore {
     const deadline = Date.now() + 10_000;
     while (this.jobs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.probe?.catch(() => undefined);
-    for (const r of this.runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
+    const disposing = [...this.runners.values()].map((r) => (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined));
     this.runners.clear();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(disposing), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
     await this.store.close();
   }
 

@@ -169,7 +169,9 @@ describe('agent on stdio', () => {
 
   it('exits 0 when stdin ends', async () => {
     agent.client.closeTransport();
-    expect(await agent.exited).toBe(0);
+    const code = await Promise.race([agent.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 30_000))]);
+    if (code !== 0) console.log(`agent stderr: ${agent.stderr()}\nchildren: ${childPids(agent.proc.pid as number).join(',')}`);
+    expect(code).toBe(0);
     expect(agent.stderr()).toMatch(/stopped/);
     expect(agent.badLines).toEqual([]);
   });
