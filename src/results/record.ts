@@ -97,6 +97,11 @@ export interface JobResult {
   samplesNs?: number[][];
   /** The job's output tensors (`--save-outputs`), a .safetensors file relative to the run directory. */
   savedOutputs?: string;
+  /**
+   * The runner agent that ran the job (absent: run in this process without agents). `url` has
+   * no secret in it; `device` is then the agent's fingerprint.
+   */
+  agent?: { name: string; url: string; fingerprintHash?: string; attempts?: number };
   startedAt: string;
   endedAt: string;
 }
