@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerAgent } from './commands/agent.js';
 import { registerAlign } from './commands/align.js';
 import { registerCompare } from './commands/compare.js';
 import { registerEngines } from './commands/engines.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerHistory(program);
   registerRegress(program);
   registerEngines(program);
+  registerAgent(program);
   return program;
 }
 

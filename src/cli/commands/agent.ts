@@ -1,0 +1,26 @@
+/** `benchalign agent serve|stdio`: commander wiring for the runner agent (runner-agents/agent). */
+import type { Command } from 'commander';
+import { serveAgent, stdioAgent, type AgentCliOptions, type ServeCliOptions } from '../../../runner-agents/agent/serve.js';
+
+export function registerAgent(program: Command): void {
+  const agent = program.command('agent').description('Run this machine as a runner agent: it executes jobs sent by a coordinator (docs/agents.md)');
+  const shared = (c: Command): Command =>
+    c
+      .option('--labels <k=v,...>', 'labels for job selection, e.g. board=rk3588 (arch, os and gpu=nvidia are added automatically)')
+      .option('--work-dir <dir>', 'artifacts and job folders (default: <cache>/benchalign/agent)')
+      .option('--max-artifact-bytes <n>', 'largest artifact accepted, e.g. 2G (default 4G)');
+  shared(
+    agent
+      .command('serve')
+      .description('The agent daemon: WebSocket JSON-RPC at /rpc, PUT /artifacts/<sha256>, GET /healthz')
+      .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:7070 (a non-loopback address needs a token)')
+      .option('--token-file <file>', 'bearer token file (else BENCHALIGN_AGENT_TOKEN)')
+      .option('--tls-cert <pem>', 'TLS certificate (with --tls-key): wss:// and https://')
+      .option('--tls-key <pem>', 'TLS private key'),
+  ).action(async (opts: ServeCliOptions) => {
+    await serveAgent(opts);
+  });
+  shared(agent.command('stdio').description('Speak the agent protocol on stdin/stdout (NDJSON), for the local and ssh:// transports')).action(async (opts: AgentCliOptions) => {
+    await stdioAgent(opts);
+  });
+}
