@@ -8,9 +8,10 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { BenchalignError } from '../errors.js';
+import { BenchalignError, describeError } from '../errors.js';
 import { formatPath, problemsFromZod, type PathSegment } from '../suite/errors.js';
 import { AgentsFileSchema, type AgentEntry } from './agents-schema.js';
+import { parseSshUrl } from './transports/ssh-url.js';
 
 export type AgentKind = 'local' | 'stdio' | 'ssh' | 'http';
 
@@ -98,6 +99,13 @@ export function resolveAgentEntries(entries: readonly AgentEntry[], dir: string,
     wrongKind('knownHosts', ['ssh']);
     wrongKind('remoteCommand', ['ssh']);
     wrongKind('command', ['stdio']);
+    if (kind === 'ssh') {
+      try {
+        parseSshUrl(e.url);
+      } catch (err) {
+        problems.push({ path: formatPath([...at, i, 'url']), message: describeError(err) });
+      }
+    }
     if (e.caFile !== undefined && !e.url.startsWith('https://')) problems.push({ path: formatPath([...at, i, 'caFile']), message: 'only for https:// agents' });
     const def: AgentDef = { name: e.name, url: redactUrl(e.url), kind, labels: e.labels, connectTimeoutMs: e.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS };
     if (e.tokenFile !== undefined) def.tokenFile = abs(e.tokenFile);

@@ -305,7 +305,7 @@ async function runOnAgents(
           out.addJob(withAgent(await finishJob(r.job, r.outcomes, t0, device, runDir, options.saveOutputs === true), r.agent, r.attempts, r.notes));
           return;
         }
-        if (r.failure.code === 'E_ENGINE_MISSING') missingEngine = true;
+        if (r.failure.code === 'E_ENGINE_MISSING' || r.failure.code === 'E_INFRA') missingEngine = true;
         const status = r.failure.code !== undefined && UNSUPPORTED_CODES.has(r.failure.code) ? 'skipped' : r.failure.status;
         const device = r.agent ? agentDevice(r.agent) : undefined;
         out.addJob(withAgent(failedJobResult(r.job, { ...r.failure, status }, t0, device), r.agent, r.attempts, r.notes));
@@ -329,8 +329,12 @@ async function runOnAgents(
     out.finish(completed ? 'complete' : 'interrupted');
   }
   if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
-  const infra = missingEngine || summary.agentProblems;
-  return { results, runDir, exitCode: !completed ? ExitCode.Infra : runExitCode(results.jobs, infra) };
+  // A lost agent whose jobs all ran elsewhere is a warning, not a failed run.
+  if (summary.agentProblems) {
+    const lost = summary.agents.filter((a) => a.lost !== undefined).map((a) => `${a.def.name} (${a.lost})`);
+    process.stderr.write(`benchalign: warning: agent(s) out of the run: ${lost.join('; ')}\n`);
+  }
+  return { results, runDir, exitCode: !completed ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
 }
 
 /** Records the run into the store; the run folder is already written, so a failure only warns. */
