@@ -14,6 +14,15 @@ if ! command -v chromium >/dev/null; then
     echo "setup-test-env: chromium is missing and this is not root, so it cannot be installed; the report.html browser tests will skip (apt-get install chromium)" >&2
   fi
 fi
+# iproute2 (ip netns) and Debian's OpenSSH server for the runner-agent tests (test/agents/dispatch-*.test.ts).
+if ! command -v ip >/dev/null || [ ! -x /usr/sbin/sshd ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup-test-env: installing iproute2 and openssh-server (apt-get)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 openssh-server openssh-client >/dev/null
+  else
+    echo "setup-test-env: ip or sshd is missing and this is not root; the network-namespace and ssh agent tests will skip" >&2
+  fi
+fi
 node bin/benchalign.js engines setup
 PY=.venv/bin/python
 mkdir -p test/fixtures/generated

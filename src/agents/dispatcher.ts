@@ -33,9 +33,13 @@ export interface AgentRunState {
 }
 
 /** How a job ended on the agents. */
-export type DispatchedJob =
+type JobEnd =
   | { kind: 'done'; job: Job; outcomes: RepeatOutcome[]; agent: AgentRunState; attempts: number; notes: string[] }
   | { kind: 'failed'; job: Job; failure: JobFailure; agent?: AgentRunState; attempts: number; notes: string[] };
+export type DispatchedJob = JobEnd & {
+  /** When its first repeat started (ISO 8601); when it ended, for a job that never started. */
+  startedAt: string;
+};
 
 export interface DispatchOptions {
   jobs: readonly Job[];
@@ -54,7 +58,7 @@ export interface DispatchOptions {
 export interface DispatchSummary {
   agents: AgentRunState[];
   /** Jobs interrupted (signal) with the repeats they had. */
-  interrupted: Array<{ job: Job; outcomes: RepeatOutcome[]; agent: AgentRunState }>;
+  interrupted: Array<{ job: Job; outcomes: RepeatOutcome[]; agent: AgentRunState; startedAt: string }>;
   /** Some agent could not be reached or was lost. */
   agentProblems: boolean;
 }
@@ -72,6 +76,7 @@ interface JobState {
   failures: string[];
   /** Agents that failed this job: others are preferred. */
   avoid: Set<AgentRunState>;
+  startedAt?: string;
 }
 
 /** The url and fingerprint of the agent, for a job's record. */
@@ -119,11 +124,11 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
     w();
   };
 
-  const end = async (s: JobState, r: DispatchedJob, label: string, summary: string, agent?: string): Promise<void> => {
+  const end = async (s: JobState, r: JobEnd, label: string, summary: string, agent?: string): Promise<void> => {
     s.ended = true;
     s.running = false;
     progress.jobFinished(label, summary, agent);
-    await options.onJobEnd(r);
+    await options.onJobEnd({ ...r, startedAt: s.startedAt ?? new Date().toISOString() });
   };
 
   /** Why no agent can run `s`, for its record. */
@@ -169,6 +174,7 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
       }
       s.running = true;
       s.pinned = a;
+      s.startedAt ??= new Date().toISOString();
       const rep = s.outcomes.length;
       const label = `${s.job.model.name} × ${s.job.engine.name}${repeats > 1 ? ` (repeat ${rep + 1}/${repeats})` : ''}`;
       progress.jobStarted(step++, label, a.def.name);
@@ -229,6 +235,6 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
       if (!s.ended) await end(s, { kind: 'failed', job: s.job, failure: { status: 'errored', reason: noAgentReason(s), code: 'E_INFRA' }, attempts: s.attempts, notes: s.notes }, s.job.key, 'errored: no agent left');
     }
   }
-  const interrupted = states.filter((s) => !s.ended && s.outcomes.length > 0 && s.pinned !== undefined).map((s) => ({ job: s.job, outcomes: s.outcomes, agent: s.pinned as AgentRunState }));
+  const interrupted = states.filter((s) => !s.ended && s.outcomes.length > 0 && s.pinned !== undefined).map((s) => ({ job: s.job, outcomes: s.outcomes, agent: s.pinned as AgentRunState, startedAt: s.startedAt ?? new Date().toISOString() }));
   return { agents, interrupted, agentProblems };
 }

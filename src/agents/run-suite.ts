@@ -274,7 +274,6 @@ async function runOnAgents(
   const out = new RunDirectory(runDir, results);
   const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : { agents: true });
   const clients = config.agents.map((def) => connectAgent(def));
-  const startedAt = new Map<string, string>(jobs.map((j) => [j.key, new Date().toISOString()]));
   let missingEngine = false;
   let completed = false;
   let summary: DispatchSummary | undefined;
@@ -299,7 +298,7 @@ async function runOnAgents(
       progress,
       ...(options.signal ? { signal: options.signal } : {}),
       onJobEnd: async (r) => {
-        const t0 = startedAt.get(r.job.key) as string;
+        const t0 = r.startedAt;
         if (r.kind === 'done') {
           const device = agentDevice(r.agent);
           out.addJob(withAgent(await finishJob(r.job, r.outcomes, t0, device, runDir, options.saveOutputs === true), r.agent, r.attempts, r.notes));
@@ -312,7 +311,7 @@ async function runOnAgents(
       },
     });
     for (const p of summary.interrupted) {
-      const result = await finishJob(p.job, p.outcomes, startedAt.get(p.job.key) as string, agentDevice(p.agent), runDir, options.saveOutputs === true);
+      const result = await finishJob(p.job, p.outcomes, p.startedAt, agentDevice(p.agent), runDir, options.saveOutputs === true);
       result.reason = `interrupted after ${p.outcomes.length} of ${repeats} repeats`;
       out.addJob(withAgent(result, p.agent, 1, []));
     }
