@@ -34,7 +34,7 @@ export function openStdioChannel(argv: readonly string[], what: string): Promise
     child.stderr.on('data', (c: string) => {
       const lines = (partial + c).split('\n');
       partial = lines.pop() ?? '';
-      tail.push(...lines.filter((l) => l.trim() !== ''));
+      tail.push(...lines.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== ''));
       if (tail.length > STDERR_LINES) tail.splice(0, tail.length - STDERR_LINES);
       if (process.env.BENCHALIGN_AGENT_STDERR === '1') process.stderr.write(c);
     });
