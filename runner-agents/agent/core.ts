@@ -172,7 +172,7 @@ export class AgentCore {
         return this.store.has(sha256);
       }
       case Methods.artifactPut:
-        return this.store.put(params<ArtifactPutParams>(p, method));
+        return this.store.put(params<ArtifactPutParams>(p, method), session.id);
       case Methods.jobRun:
         return this.jobRun(session, params<JobRunParams>(p, method));
       case Methods.jobCancel: {
@@ -219,9 +219,10 @@ export class AgentCore {
     return { cancelled: true };
   }
 
-  /** The connection is gone: its jobs are cancelled and its uploads dropped. */
+  /** The connection is gone: its jobs are cancelled and its partial uploads deleted. */
   closeSession(session: AgentSession): void {
     for (const [id, j] of this.jobs) if (j.session === session) this.cancel(id, { code: 'E_INFRA', message: 'the client disconnected' });
+    void this.store.abortOwner(session.id);
   }
 
   /** Cancels every job, ends the engine workers, drops partial uploads. */

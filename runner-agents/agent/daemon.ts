@@ -123,8 +123,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         log(`benchalign agent: artifact name refused from ${peer(req)}: ${JSON.stringify(url.slice(0, 120))}`);
         return plain(res, 400, 'artifact name refused: expected /artifacts/<sha256> (64 lowercase hex digits)');
       }
-      if (req.method === 'HEAD' || req.method === 'GET') {
-        void core.store.has(name).then((h) => (h.present ? plain(res, 200, '', { 'content-length': String(h.size) }) : plain(res, 404, 'not found')));
+      if (req.method === 'HEAD') {
+        void core.store.has(name).then((h) => {
+          res.writeHead(h.present ? 200 : 404, { 'content-length': String(h.present ? (h.size ?? 0) : 0), 'cache-control': 'no-store' });
+          res.end();
+        });
         return;
       }
       if (req.method !== 'PUT') {

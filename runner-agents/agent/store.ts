@@ -13,6 +13,7 @@ import { RpcError, RpcErrorCode, isSha256, type ArtifactHasResult, type Artifact
 import { MAX_CHUNK_BYTES } from '../../src/agents/protocol.js';
 
 interface Upload {
+  sha256: string;
   size: number;
   received: number;
   hash: Hash;
@@ -44,6 +45,7 @@ export class ArtifactStore {
   readonly dir: string;
   readonly tmpDir: string;
   private readonly uploads = new Map<string, Upload>();
+  private readonly order = new Map<string, Promise<void>>();
 
   /**
    * @param workDir the agent's work folder
@@ -85,27 +87,33 @@ export class ArtifactStore {
     return size;
   }
 
-  private async begin(sha256: string, size: number): Promise<Upload> {
-    await this.abort(sha256);
+  private async begin(key: string, sha256: string, size: number): Promise<Upload> {
+    await this.abort(key);
     const tmpPath = join(this.tmpDir, `${sha256}.${randomBytes(6).toString('hex')}.part`);
     const out = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600 });
-    const up: Upload = { size, received: 0, hash: createHash('sha256'), tmpPath, out, chain: Promise.resolve() };
+    const up: Upload = { sha256, size, received: 0, hash: createHash('sha256'), tmpPath, out, chain: Promise.resolve() };
     out.on('error', () => undefined);
-    this.uploads.set(sha256, up);
+    this.uploads.set(key, up);
     return up;
   }
 
   /** Drops an upload in progress (its partial file too). */
-  async abort(sha256: string): Promise<void> {
-    const up = this.uploads.get(sha256);
+  private async abort(key: string): Promise<void> {
+    const up = this.uploads.get(key);
     if (!up) return;
-    this.uploads.delete(sha256);
+    this.uploads.delete(key);
     await closeStream(up.out);
     await rm(up.tmpPath, { force: true });
   }
 
-  private async finish(sha256: string, up: Upload): Promise<void> {
-    this.uploads.delete(sha256);
+  /** Drops the uploads in progress of one client (its connection closed). */
+  async abortOwner(owner: string): Promise<void> {
+    for (const key of [...this.uploads.keys()]) if (key.startsWith(`${owner}:`)) await this.abort(key);
+  }
+
+  private async finish(key: string, up: Upload): Promise<void> {
+    const sha256 = up.sha256;
+    this.uploads.delete(key);
     await closeStream(up.out);
     const digest = up.hash.digest('hex');
     if (up.received !== up.size) {
@@ -119,14 +127,32 @@ export class ArtifactStore {
     await rename(up.tmpPath, join(this.dir, sha256));
   }
 
-  /** One `artifact.put` chunk. */
-  async put(p: ArtifactPutParams): Promise<ArtifactPutResult> {
+  /**
+   * One `artifact.put` chunk. Uploads are per `owner` (a client connection): two clients may
+   * upload the same artifact at once without disturbing each other.
+   */
+  async put(p: ArtifactPutParams, owner = 'rpc'): Promise<ArtifactPutResult> {
     if (typeof p !== 'object' || p === null) throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: expected {sha256, size, offset, data, final}');
     this.pathOf(p.sha256);
     const size = this.checkSize(p.size);
+    const key = `${owner}:${p.sha256}`;
+    // chunks of one upload are handled in arrival order, so a client may send them without waiting
+    const run = (this.order.get(key) ?? Promise.resolve()).then(() => this.putInOrder(p, key, size));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.order.set(key, tail);
+    void tail.then(() => {
+      if (this.order.get(key) === tail) this.order.delete(key);
+    });
+    return run;
+  }
+
+  private async putInOrder(p: ArtifactPutParams, key: string, size: number): Promise<ArtifactPutResult> {
     const have = await this.has(p.sha256);
     if (have.present) {
-      await this.abort(p.sha256);
+      await this.abort(key);
       return { received: have.size ?? size, stored: true };
     }
     if (typeof p.offset !== 'number' || !Number.isSafeInteger(p.offset) || p.offset < 0) throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: offset: expected a non-negative integer');
@@ -134,26 +160,26 @@ export class ArtifactStore {
     if (typeof p.final !== 'boolean') throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: final: expected a boolean');
     if (p.data.length > Math.ceil(MAX_CHUNK_BYTES / 3) * 4 + 4) throw refused(`artifact.put chunk refused: over ${MAX_CHUNK_BYTES} bytes`);
     const bytes = Buffer.from(p.data, 'base64');
-    let up = this.uploads.get(p.sha256);
-    if (p.offset === 0 && (!up || up.received !== 0)) up = await this.begin(p.sha256, size);
+    let up = this.uploads.get(key);
+    if (p.offset === 0 && (!up || up.received !== 0)) up = await this.begin(key, p.sha256, size);
     if (!up) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: no upload in progress at offset ${p.offset}`, { expected: 'offset 0 first' });
     const u = up;
     const run = u.chain.then(async () => {
-      if (this.uploads.get(p.sha256) !== u) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: the upload was restarted or dropped`);
+      if (this.uploads.get(key) !== u) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: the upload was restarted or dropped`);
       if (size !== u.size) {
-        await this.abort(p.sha256);
+        await this.abort(key);
         throw refused(`artifact.put ${p.sha256}: size changed from ${u.size} to ${size} during the upload`);
       }
       if (p.offset !== u.received) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: offset ${p.offset}, expected ${u.received}`, { received: u.received });
       if (u.received + bytes.length > u.size) {
-        await this.abort(p.sha256);
+        await this.abort(key);
         throw refused(`artifact ${p.sha256}: more data than the declared ${u.size} bytes; upload discarded`);
       }
       u.hash.update(bytes);
       u.received += bytes.length;
       await writeAll(u.out, bytes);
       if (p.final) {
-        await this.finish(p.sha256, u);
+        await this.finish(key, u);
         return { received: u.received, stored: true };
       }
       return { received: u.received, stored: false };
@@ -174,11 +200,11 @@ export class ArtifactStore {
       body.resume();
       return { received: have.size ?? 0, stored: true };
     }
-    const up = await this.begin(sha256, declaredSize ?? -1);
+    const key = `stream-${randomBytes(8).toString('hex')}:${sha256}`;
+    const up = await this.begin(key, sha256, declaredSize ?? -1);
     try {
       for await (const chunk of body) {
         const b = chunk as Buffer;
-        if (this.uploads.get(sha256) !== up) throw new RpcError(RpcErrorCode.InvalidParams, `upload of ${sha256} was replaced by another`);
         if (up.received + b.length > this.maxBytes) throw refused(`artifact ${sha256} refused: over the limit of ${this.maxBytes} bytes (--max-artifact-bytes)`, { maxBytes: this.maxBytes });
         if (declaredSize !== undefined && up.received + b.length > declaredSize) throw refused(`artifact ${sha256}: more data than the declared ${declaredSize} bytes`);
         up.hash.update(b);
@@ -186,11 +212,10 @@ export class ArtifactStore {
         if (!up.out.write(b)) await new Promise<void>((r) => up.out.once('drain', () => r()));
       }
       if (declaredSize === undefined) up.size = up.received;
-      await this.finish(sha256, up);
+      await this.finish(key, up);
       return { received: up.received, stored: true };
     } catch (e) {
-      if (this.uploads.get(sha256) === up) await this.abort(sha256);
-      else await rm(up.tmpPath, { force: true });
+      await this.abort(key);
       throw e;
     }
   }
@@ -207,6 +232,6 @@ export class ArtifactStore {
 
   /** Drops every upload in progress. */
   async close(): Promise<void> {
-    for (const sha of [...this.uploads.keys()]) await this.abort(sha);
+    for (const key of [...this.uploads.keys()]) await this.abort(key);
   }
 }

@@ -38,6 +38,30 @@ async function rpcError(p: Promise<unknown>): Promise<RpcFailure> {
   throw new Error('expected a JSON-RPC error');
 }
 
+/** Pids of the live child processes of `pid`, from /proc. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
 function sha(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -164,7 +188,7 @@ describe('agent daemon on loopback with a token', () => {
     expect(bad.code).toBe(RpcErrorCode.ArtifactRefused);
     expect(bad.message).toMatch(/hash/);
     expect(await c.call('artifact.has', { sha256: h })).toEqual({ present: false });
-    expect(await c.upload(bytes, 100_000)).toBe(h);
+    expect(await c.upload(bytes, 100_000, 3)).toBe(h); // three chunks in flight: handled in order
     expect(await c.call('artifact.has', { sha256: h })).toEqual({ present: true, size: bytes.length });
     expect(await c.call('artifact.put', { sha256: h, size: bytes.length, offset: 0, data: '', final: false })).toEqual({ received: bytes.length, stored: true });
     expect(readFileSync(join(workDir, 'artifacts', h)).equals(bytes)).toBe(true);
@@ -179,6 +203,31 @@ describe('agent daemon on loopback with a token', () => {
     expect(JSON.parse(ok.body)).toEqual({ received: other.length, stored: true });
     expect((await httpRequest(agent.httpBase, 'PUT', `/artifacts/${h2}`, { headers: auth, body: other })).status).toBe(201);
     expect(await c.call('artifact.has', { sha256: h2 })).toEqual({ present: true, size: other.length });
+    expect((await httpRequest(agent.httpBase, 'HEAD', `/artifacts/${h2}`, { headers: auth })).status).toBe(200);
+    expect((await httpRequest(agent.httpBase, 'HEAD', `/artifacts/${'0'.repeat(64)}`, { headers: auth })).status).toBe(404);
+    expect((await httpRequest(agent.httpBase, 'HEAD', `/artifacts/${h2}`)).status).toBe(401);
+    expect(readdirSync(join(workDir, 'tmp'))).toEqual([]);
+  });
+
+  it('lets two clients upload one artifact at once, and drops a disconnected client\'s partial upload', async () => {
+    const a = await connect();
+    const b = await connect();
+    const bytes = randomBytes(200_000);
+    const h = sha(bytes);
+    const put = (c: TestClient, offset: number, len: number, final: boolean): Promise<unknown> =>
+      c.call('artifact.put', { sha256: h, size: bytes.length, offset, data: bytes.subarray(offset, offset + len).toString('base64'), final });
+    await put(a, 0, 100_000, false);
+    await put(b, 0, 100_000, false);
+    expect(await put(a, 100_000, 100_000, true)).toEqual({ received: bytes.length, stored: true });
+    expect(await put(b, 100_000, 100_000, true)).toEqual({ received: bytes.length, stored: true });
+    expect(readFileSync(join(workDir, 'artifacts', h)).equals(bytes)).toBe(true);
+    const other = randomBytes(100_000);
+    const c = await connectWs(agent.url, { token: TOKEN });
+    await c.call('artifact.put', { sha256: sha(other), size: other.length, offset: 0, data: other.subarray(0, 50_000).toString('base64'), final: false });
+    expect(readdirSync(join(workDir, 'tmp')).length).toBe(1);
+    c.closeTransport();
+    const deadline = Date.now() + 5000;
+    while (readdirSync(join(workDir, 'tmp')).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(join(workDir, 'tmp'))).toEqual([]);
   });
 
@@ -270,10 +319,13 @@ describe('agent daemon on loopback with a token', () => {
     expect(await b.call('job.cancel', { jobId: 'cancel-b' })).toEqual({ cancelled: true });
     const eb = await runB;
     expect(eb.code).toBe(RpcErrorCode.JobFailed);
+    const workers = childPids(agent.proc.pid as number);
+    expect(workers.length).toBeGreaterThan(0);
     const t0 = performance.now();
     expect(await b.call('job.cancel', { jobId: 'cancel-a' })).toEqual({ cancelled: true });
     const ea = await runA;
     const tookMs = performance.now() - t0;
+    for (const w of workers) expect(alive(w)).toBe(false);
     expect(ea.code).toBe(RpcErrorCode.JobFailed);
     expect(ea.message).toMatch(/cancelled/);
     expect(ea.data).toMatchObject({ status: 'errored', code: 'E_INFRA' });

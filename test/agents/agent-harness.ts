@@ -91,16 +91,24 @@ export class TestClient {
     this.sendText(text);
   }
 
-  /** Uploads bytes with artifact.put in chunks; returns the sha256. */
-  async upload(bytes: Uint8Array, chunkBytes = 1 << 20): Promise<string> {
+  /** Uploads bytes with artifact.put in chunks, up to `window` chunks in flight; returns the sha256. */
+  async upload(bytes: Uint8Array, chunkBytes = 1 << 20, window = 1): Promise<string> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const inFlight = new Set<Promise<unknown>>();
     let offset = 0;
     do {
       const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + chunkBytes));
       const final = offset + chunk.length >= bytes.length;
-      await this.call('artifact.put', { sha256, size: bytes.length, offset, data: Buffer.from(chunk).toString('base64'), final });
+      const p = this.call('artifact.put', { sha256, size: bytes.length, offset, data: Buffer.from(chunk).toString('base64'), final });
+      inFlight.add(p);
+      void p.then(
+        () => inFlight.delete(p),
+        () => inFlight.delete(p),
+      );
       offset += chunk.length;
+      if (inFlight.size >= window) await Promise.race(inFlight);
     } while (offset < bytes.length);
+    await Promise.all(inFlight);
     return sha256;
   }
 

@@ -1,0 +1,128 @@
+/**
+ * `benchalign agent stdio` as a real process: NDJSON on its pipes, stdout carries protocol
+ * lines only, a real ONNX Runtime job, a timeout, and a clean exit when stdin ends.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
+import { getRunner } from '../../src/runners/registry.js';
+import { expandJobs, loadSuite, suiteFromOnnxTests, type Job } from '../../src/suite/index.js';
+import { readOnnxTestData } from '../../src/tensors/onnx-test-data.js';
+import { executeRepeat } from '../../runner-agents/execute-job.js';
+import { RpcFailure, startStdioAgent, stopProcess, wireJobFor } from './agent-harness.js';
+import { QUICK, REPO, cnnModel, tempDir, writeSuite } from './helpers.js';
+
+const ORT = { name: 'onnxruntime', precision: 'fp32', options: { intraOpThreads: 1, interOpThreads: 1 } };
+
+async function cnnJob(measurement: Record<string, unknown> = {}): Promise<Job> {
+  const suite = await loadSuite(writeSuite(tempDir('agents-suite'), { models: [cnnModel()], engines: [ORT], measurement: { ...QUICK, ...measurement } }));
+  const job = expandJobs(suite)[0];
+  if (!job) throw new Error('no job');
+  return job;
+}
+
+/** Pids of the live (not zombie) children of `pid`, from /proc. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+describe('agent on stdio', () => {
+  let agent: ReturnType<typeof startStdioAgent>;
+  beforeAll(() => {
+    agent = startStdioAgent(['--work-dir', join(tempDir('agents'), 'w'), '--labels', 'board=stdio-test']);
+  });
+  afterAll(async () => {
+    if (agent) await stopProcess(agent);
+  });
+
+  it('answers info, and a parse error or an unknown method with the JSON-RPC codes', async () => {
+    const info = await agent.client.call<InfoResult>('info');
+    expect(info.labels).toMatchObject({ board: 'stdio-test', arch: process.arch });
+    expect(info.protocolVersion).toBe(1);
+    agent.client.sendRaw('{not json');
+    agent.client.sendRaw('{"jsonrpc":"1.0","id":5,"method":"info"}');
+    await expect(agent.client.call('nope')).rejects.toMatchObject({ code: RpcErrorCode.MethodNotFound });
+    expect(agent.client.orphanErrors.map((e) => e.code)).toEqual([RpcErrorCode.ParseError, RpcErrorCode.InvalidRequest]);
+    await expect(agent.client.call('artifact.has', [])).rejects.toMatchObject({ code: RpcErrorCode.InvalidParams });
+  });
+
+  it('runs the bundled CNN: outputs equal a local run bit for bit; stdout carried only protocol lines', async () => {
+    const job = await cnnJob();
+    const res = await agent.client.call<JobRunResult>('job.run', await wireJobFor(agent.client, job, 'stdio-1', { mode: 'accuracy-only' }));
+    const remote = decodeOutcome(res.outcome);
+    const runner = getRunner('onnxruntime');
+    try {
+      const local = await executeRepeat(job, runner, { mode: 'accuracy-only' });
+      expect([...remote.outputs.keys()]).toEqual([...local.outputs.keys()]);
+      for (const [name, t] of local.outputs) {
+        const r = remote.outputs.get(name);
+        expect(r && Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).toBe(true);
+      }
+    } finally {
+      await (runner as { dispose?: () => Promise<void> }).dispose?.();
+    }
+    expect(agent.client.notifications.filter((n) => n.method === 'job.progress').length).toBeGreaterThan(0);
+    expect(agent.badLines).toEqual([]);
+  });
+
+  it('runs an ONNX test-data case (folder refs, test_data_set_0 layout kept): outputs equal the case\'s expected outputs', async () => {
+    const caseDir = join(REPO, 'test/fixtures/generated/onnx_node_tests/test_add');
+    const job = expandJobs(await suiteFromOnnxTests(caseDir, ['onnxruntime']))[0] as Job;
+    expect(job.model.inputs.source).toBe('onnx-test-data');
+    const params = await wireJobFor(agent.client, job, 'stdio-onnx-tests', { mode: 'accuracy-only' });
+    expect(params.files.map((f) => f.path).sort()).toEqual(['model/model.onnx', 'model/test_data_set_0/input_0.pb', 'model/test_data_set_0/input_1.pb', 'model/test_data_set_0/output_0.pb']);
+    expect(JSON.stringify(params.job)).not.toContain(REPO);
+    const remote = decodeOutcome((await agent.client.call<JobRunResult>('job.run', params)).outcome);
+    const expected = (await readOnnxTestData(caseDir, 0)).sets[0]?.outputs;
+    expect(expected?.size).toBe(1);
+    for (const [name, t] of expected ?? new Map()) {
+      const r = remote.outputs.get(name);
+      expect(r?.dims).toEqual(t.dims);
+      expect(Array.from(r?.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+    }
+  });
+
+  it('keeps the engine worker between jobs when fresh is false, and ends it when fresh is true', async () => {
+    const job = await cnnJob();
+    const pid = agent.proc.pid as number;
+    const before = childPids(pid);
+    await agent.client.call('job.run', await wireJobFor(agent.client, job, 'stdio-warm', { mode: 'accuracy-only', fresh: false }));
+    const warm = childPids(pid).filter((p) => !before.includes(p));
+    expect(warm.length).toBe(1);
+    await agent.client.call('job.run', await wireJobFor(agent.client, job, 'stdio-warm-2', { mode: 'accuracy-only', fresh: true }));
+    expect(childPids(pid).filter((p) => !before.includes(p))).toEqual([]);
+  });
+
+  it('fails a job that runs past timeoutMs with E_TIMEOUT, and keeps serving', async () => {
+    const job = await cnnJob({ minDurationMs: 30_000, maxDurationMs: 60_000, targetCiHalfWidthPct: 0.0001 });
+    const t0 = performance.now();
+    const err = await agent.client.call('job.run', await wireJobFor(agent.client, job, 'stdio-timeout', { timeoutMs: 1500 })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RpcFailure);
+    expect((err as RpcFailure).code).toBe(RpcErrorCode.JobFailed);
+    expect((err as RpcFailure).data).toMatchObject({ status: 'errored', code: 'E_TIMEOUT' });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(await agent.client.call<InfoResult>('info')).toMatchObject({ busy: false, queued: 0 });
+  });
+
+  it('exits 0 when stdin ends', async () => {
+    agent.client.closeTransport();
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).toMatch(/stopped/);
+    expect(agent.badLines).toEqual([]);
+  });
+});
