@@ -14,7 +14,7 @@ function strict<T extends z.ZodRawShape>(shape: T, description: string, meta: Re
 
 /** Label names and values: what `--labels k=v` on an agent accepts. */
 const LabelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { error: 'expected a label name of letters, digits, ".", "_", "/" or "-"' });
-const LabelValue = z.string().regex(/^[A-Za-z0-9._/*-]*$/, { error: 'expected a label value of letters, digits, ".", "_", "/", "-" (or "*")' });
+const LabelValue = z.string().regex(/^[A-Za-z0-9._/:*-]*$/, { error: 'expected a label value of letters, digits, ".", "_", "/", ":", "-" (or "*")' });
 
 export const LabelsSchema = z.record(LabelKey, LabelValue).describe('Labels by name, e.g. { gpu: nvidia, arch: arm64, board: rk3588 }.');
 

@@ -307,20 +307,30 @@ export class RpcAgentClient implements AgentClient {
   }
 }
 
-/** Uploads a file as `artifact.put` chunks of at most MAX_CHUNK_BYTES, in order. */
+/** `artifact.put` chunks in flight at once (the agent handles them in arrival order). */
+const UPLOAD_WINDOW = 4;
+
+/** Uploads a file as `artifact.put` chunks of at most MAX_CHUNK_BYTES, in order, a few in flight. */
 export async function uploadByChunks(conn: RpcConnection, sha256: string, localPath: string, size: number): Promise<void> {
   const fh = await open(localPath, 'r');
   try {
-    const buf = Buffer.alloc(Math.min(MAX_CHUNK_BYTES, Math.max(1, size)));
+    const inflight: Array<Promise<ArtifactPutResult>> = [];
     let offset = 0;
+    let last: Promise<ArtifactPutResult> | undefined;
     do {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      const buf = Buffer.alloc(Math.min(MAX_CHUNK_BYTES, Math.max(0, size - offset)));
+      const { bytesRead } = buf.length > 0 ? await fh.read(buf, 0, buf.length, offset) : { bytesRead: 0 };
+      if (bytesRead < buf.length) throw new Error(`${localPath} shrank while uploading (read ${offset + bytesRead} of ${size} bytes)`);
       const final = offset + bytesRead >= size;
-      const res = await conn.call<ArtifactPutResult>(Methods.artifactPut, { sha256, size, offset, data: buf.subarray(0, bytesRead).toString('base64'), final });
+      last = conn.call<ArtifactPutResult>(Methods.artifactPut, { sha256, size, offset, data: buf.toString('base64'), final });
+      last.catch(() => undefined);
+      inflight.push(last);
       offset += bytesRead;
-      if (res.stored) return;
-      if (final || bytesRead === 0) throw new Error(`artifact ${sha256.slice(0, 12)} not stored after ${offset} of ${size} bytes`);
+      if (inflight.length >= UPLOAD_WINDOW) await inflight.shift();
     } while (offset < size);
+    await Promise.all(inflight);
+    const res = await last;
+    if (!res?.stored) throw new Error(`artifact ${sha256.slice(0, 12)} not stored after ${offset} of ${size} bytes`);
   } finally {
     await fh.close();
   }
