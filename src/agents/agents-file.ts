@@ -44,6 +44,8 @@ export interface AgentsConfig {
   maxAttempts: number;
   /** Longest wait for a busy agent's device, ms. Default 600000. */
   queueTimeoutMs: number;
+  /** An agent silent past a job's timeoutMs plus this is stuck, ms. Default 30000. */
+  timeoutGraceMs?: number;
   /** Where the agents came from (a file, or a suite), for messages. */
   source: string;
 }
@@ -51,6 +53,7 @@ export interface AgentsConfig {
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 600_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+export const DEFAULT_TIMEOUT_GRACE_MS = 30_000;
 
 /** E_CONFIG listing every problem of an agents file, one `path: message` per line. */
 export class AgentsConfigError extends BenchalignError {
@@ -138,6 +141,7 @@ export function parseAgentsText(text: string, file: string): AgentsConfig {
     agents,
     maxAttempts: parsed.data.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     queueTimeoutMs: parsed.data.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+    timeoutGraceMs: parsed.data.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
     source: file,
   };
 }

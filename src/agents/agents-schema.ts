@@ -59,6 +59,7 @@ export const AgentsFileSchema = strict(
     agents: z.array(AgentEntrySchema).min(1).describe('The agents.'),
     maxAttempts: z.int().min(1).max(20).optional().describe('Attempts per job when agents fail (transport closed, agent died, timeout); each retry goes to another matching agent when there is one. Default 3.'),
     queueTimeoutMs: z.number().positive().optional().describe('How long a job may wait for a busy agent’s device before it counts as an agent failure, in milliseconds. Default 600000.'),
+    timeoutGraceMs: z.number().min(0).optional().describe('An agent that has not answered a job within the job’s timeoutMs plus this is stuck: the job is retried elsewhere, in milliseconds. Default 30000.'),
   },
   'An agents file (agents.yaml): the runner agents a run may use.',
   { title: 'benchalign agents' },

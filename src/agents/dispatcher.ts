@@ -49,6 +49,8 @@ export interface DispatchOptions {
   /** Attempts per job over agent failures. */
   maxAttempts: number;
   queueTimeoutMs: number;
+  /** Silence past a job's timeoutMs plus this is an agent failure, ms. */
+  timeoutGraceMs: number;
   progress: ProgressReporter;
   signal?: AbortSignal;
   /** Called once per job as soon as it ends (all its repeats done, or failed); awaited. */
@@ -184,6 +186,7 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
           fresh: repeats > 1,
           timeoutMs: s.job.measurement.timeoutMs,
           queueTimeoutMs: options.queueTimeoutMs,
+          timeoutGraceMs: options.timeoutGraceMs,
           onProgress: (p) => progress.jobProgress(p, a.def.name),
           ...(options.signal ? { signal: options.signal } : {}),
         });

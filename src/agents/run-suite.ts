@@ -19,7 +19,7 @@ import type { NamedTensors } from '../tensors/tensor.js';
 import { VERSION } from '../version.js';
 import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
 import { dataSetIndex } from '../../runner-agents/inputs.js';
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, loadAgentsFile, type AgentsConfig } from './agents-file.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from './agents-file.js';
 import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from './dispatcher.js';
 import { buildJobResult, failedJobResult } from './job-result.js';
 import { connectAgent } from './transports/index.js';
@@ -249,6 +249,7 @@ async function resolveAgents(options: RunSuiteOptions, suite: Suite): Promise<Ag
     agents,
     maxAttempts: sa.maxAttempts ?? fromFile?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     queueTimeoutMs: fromFile?.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+    timeoutGraceMs: fromFile?.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
     source: sa.file ?? suite.path,
   };
 }
@@ -295,6 +296,7 @@ async function runOnAgents(
       agents: clients,
       maxAttempts: config.maxAttempts,
       queueTimeoutMs: config.queueTimeoutMs,
+      timeoutGraceMs: config.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
       progress,
       ...(options.signal ? { signal: options.signal } : {}),
       onJobEnd: async (r) => {

@@ -74,7 +74,7 @@ describe('dispatching on stdio agents', () => {
       const client = connectAgent(def);
       const ends: DispatchedJob[] = [];
       try {
-        await dispatch({ jobs, repeats: 1, mode: 'accuracy-only', agents: [client], maxAttempts: 1, queueTimeoutMs: 60000, progress: recorder(), onJobEnd: async (r) => void ends.push(r) });
+        await dispatch({ jobs, repeats: 1, mode: 'accuracy-only', agents: [client], maxAttempts: 1, queueTimeoutMs: 60000, timeoutGraceMs: 30000, progress: recorder(), onJobEnd: async (r) => void ends.push(r) });
         return { stats: { ...client.uploadStats }, ends };
       } finally {
         await client.close();

@@ -136,6 +136,35 @@ describe('kill -9 on an agent mid-run', () => {
     expect(onDisk.jobs).toHaveLength(3);
   });
 
+  it('a stuck agent (SIGSTOP) past the job timeout plus grace: the job is retried elsewhere', async () => {
+    const stuck = await daemon('stuck');
+    const survivor = await daemon('survivor3');
+    const suite = writeSuite(dir, { models: [cnnModel()], engines: [ORT], measurement: { ...slow, timeoutMs: 4000 } }, 'stuck.json');
+    let stopped = false;
+    const progress: ProgressReporter = {
+      start: () => undefined,
+      jobStarted: () => undefined,
+      jobProgress: (p, agent) => {
+        if (agent === 'stuck' && p.phase === 'measure' && !stopped) {
+          stopped = true;
+          stuck.proc.proc.kill('SIGSTOP');
+        }
+      },
+      jobFinished: () => undefined,
+      stop: () => undefined,
+    };
+    const t0 = Date.now();
+    // The first agent listed takes the first job.
+    const out = await runSuite({ suitePath: suite, outDir: join(dir, 'stuck'), progress, agents: config([stuck.def, survivor.def], { timeoutGraceMs: 1000 }) });
+    stuck.proc.proc.kill('SIGKILL');
+    expect(stopped).toBe(true);
+    const j = out.results.jobs[0];
+    expect(j?.status).toBe('ok');
+    expect(j?.agent).toMatchObject({ name: 'survivor3', attempts: 2 });
+    expect(Date.now() - t0).toBeGreaterThan(4000);
+    expect(out.exitCode).toBe(ExitCode.Ok);
+  });
+
   it('with no attempt left the lost job is errored with the agent’s failure; the others are intact', async () => {
     const victim = await daemon('victim2');
     const survivor = await daemon('survivor2');

@@ -248,7 +248,7 @@ export class RpcAgentClient implements AgentClient {
     }
     const jobId = `${process.pid}-${Date.now().toString(36)}-${++jobCounter}`;
     const params: JobRunParams = { jobId, job: wire.job, files: wire.files, mode: request.mode, fresh: request.fresh, timeoutMs: request.timeoutMs };
-    const graceMs = 30_000;
+    const graceMs = request.timeoutGraceMs;
     let timer: NodeJS.Timeout | undefined;
     let started = false;
     let rejectDeadline: (e: Error) => void = () => undefined;

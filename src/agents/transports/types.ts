@@ -18,6 +18,8 @@ export interface RepeatRequest {
   timeoutMs: number;
   /** Longest wait for the agent's device while another client holds it, ms. */
   queueTimeoutMs: number;
+  /** Once the job started, silence past `timeoutMs` plus this is an agent failure (stuck agent), ms. */
+  timeoutGraceMs: number;
   onProgress?: (p: JobProgress) => void;
   /** Aborting cancels the job on the agent. */
   signal?: AbortSignal;
