@@ -45,6 +45,11 @@ export interface AgentOptions {
   workDir: string;
   /** Labels given on the command line; they override the automatic ones. */
   labels?: Record<string, string>;
+  /**
+   * Run models that are code: a job's `model.pytorch` form (TorchScript, ExportedProgram, a
+   * `file.py:function` factory, all of which execute when loaded). Default false: refused.
+   */
+  allowCode?: boolean;
   /** Largest artifact accepted, bytes. Default 4 GiB. */
   maxArtifactBytes?: number;
   /** Log lines (no trailing newline). Default: stderr. */
@@ -70,6 +75,11 @@ interface RunningJob {
 }
 
 const JOB_ID_RE = /^[A-Za-z0-9._:@/+-]{1,200}$/;
+
+/** The fields of a job's model the agent accepts; any other could carry a path it does not check. */
+const MODEL_KEYS = new Set(['name', 'path', 'sha256', 'shapes', 'inputs', 'reference', 'outputs', 'budgets', 'pytorch']);
+/** Engine option names that would name a program, library or file on the agent: refused (set on the agent's machine instead). */
+const LOCAL_RESOURCE_OPTION = /path|dir|file|exec|command|program|script|plugin|librar/i;
 
 function nvidiaSmiWorks(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -119,6 +129,7 @@ export class AgentCore {
   readonly lease = new DeviceLease();
   private readonly workDir: string;
   private readonly userLabels: Record<string, string>;
+  private readonly allowCode: boolean;
   private readonly log: (line: string) => void;
   private readonly createRunner: (engine: string, config: WorkerRunnerConfig) => Runner;
   private readonly runners = new Map<string, Runner>();
@@ -130,6 +141,7 @@ export class AgentCore {
   constructor(options: AgentOptions) {
     this.workDir = options.workDir;
     this.userLabels = { ...(options.labels ?? {}) };
+    this.allowCode = options.allowCode === true;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.createRunner = options.createRunner ?? ((engine, config) => getRunner(engine, config));
     this.store = new ArtifactStore(this.workDir, options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
@@ -262,7 +274,28 @@ export class AgentCore {
       throw invalid('job.run: job: expected a Job {key, model, engine, measurement}');
     }
     if (typeof job.engine.name !== 'string') throw invalid('job.run: job.engine.name: expected a string');
+    const opts: unknown = job.engine.options;
+    if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw invalid('job.run: job.engine.options: expected an object');
+    for (const k of Object.keys(opts)) {
+      if (LOCAL_RESOURCE_OPTION.test(k)) throw invalid(`job.run: job.engine.options.${k}: names a program, library or file on the agent's machine; remote jobs may not set it (configure it on the agent, e.g. its PATH)`);
+    }
+    for (const k of Object.keys(job.model)) {
+      if (!MODEL_KEYS.has(k)) throw invalid(`job.run: job.model.${k}: not accepted by this agent (expected only ${[...MODEL_KEYS].join(', ')})`);
+    }
+    const torch = (job.model as { pytorch?: { path?: unknown } }).pytorch;
+    if (torch !== undefined) {
+      if (!this.allowCode) throw invalid('job.run: job.model.pytorch: a PyTorch model form (TorchScript, .pt2, file.py factory) runs code when loaded; this agent refuses it (start it with --allow-code to accept)');
+      if (typeof torch !== 'object' || torch === null) throw invalid('job.run: job.model.pytorch: expected {kind, path: artifact:<sha256>, ...}');
+    }
     if (typeof job.model.inputs !== 'object' || job.model.inputs === null) throw invalid('job.run: job.model.inputs: expected an inputs spec');
+    const inSrc: unknown = job.model.inputs.source;
+    if (inSrc !== 'reference' && inSrc !== 'random' && inSrc !== 'onnx-test-data') throw invalid('job.run: job.model.inputs.source: expected reference | random | onnx-test-data');
+    if (inSrc === 'onnx-test-data' && !Array.isArray((job.model.inputs as { dataSets?: unknown }).dataSets)) throw invalid('job.run: job.model.inputs.dataSets: expected [tree:<folder>, ...]');
+    const ref = job.model.reference as { source?: unknown; dataSets?: unknown } | undefined;
+    if (ref !== undefined) {
+      if (typeof ref !== 'object' || ref === null || (ref.source !== 'file' && ref.source !== 'onnx-test-data')) throw invalid('job.run: job.model.reference.source: expected file | onnx-test-data');
+      if (ref.source === 'onnx-test-data' && !Array.isArray(ref.dataSets)) throw invalid('job.run: job.model.reference.dataSets: expected [tree:<folder>, ...]');
+    }
     if (!Array.isArray(p.files)) throw invalid('job.run: files: expected [{path, sha256}]');
     const have = new Set<string>();
     const paths = new Set<string>();
@@ -277,6 +310,7 @@ export class AgentCore {
     const refs: Array<[unknown, string]> = [[job.model.path, 'job.model.path']];
     if (job.model.inputs.source === 'reference') refs.push([job.model.inputs.file, 'job.model.inputs.file']);
     if (job.model.reference?.source === 'file') refs.push([job.model.reference.path, 'job.model.reference.path']);
+    if (torch !== undefined) refs.push([torch.path, 'job.model.pytorch.path']);
     for (const [ref, field] of refs) {
       if (typeof ref === 'string' && parseArtifactRef(ref) !== undefined && !have.has(parseArtifactRef(ref) as string)) {
         const sha = parseArtifactRef(ref) as string;

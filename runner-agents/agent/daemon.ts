@@ -39,7 +39,7 @@ export interface RunningDaemon {
 
 /** HOST:PORT -> parts. Throws E_USAGE. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) throw new BenchalignError('E_USAGE', `--listen ${JSON.stringify(listen)}`, { expected: 'HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070' });
   return { host: (m[1] ?? m[2]) as string, port };
@@ -95,6 +95,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new BenchalignError('E_USAGE', 'TLS needs both --tls-cert and --tls-key');
   }
+  const readPem = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new BenchalignError('E_USAGE', `${flag}: cannot read: ${(e as Error).message}`, { file, expected: 'a PEM file' });
+    }
+  };
+  const tls = options.tlsCert !== undefined && options.tlsKey !== undefined ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') } : undefined;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const core = new AgentCore({ ...options, log });
   await core.init();
@@ -156,9 +164,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     plain(res, 404, 'not found');
   };
 
-  const server: Server = options.tlsCert !== undefined && options.tlsKey !== undefined
-    ? createHttpsServer({ cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) }, handleRequest)
-    : createHttpServer(handleRequest);
+  let server: Server;
+  try {
+    server = tls !== undefined ? createHttpsServer(tls, handleRequest) : createHttpServer(handleRequest);
+  } catch (e) {
+    await core.shutdown();
+    throw new BenchalignError('E_USAGE', `TLS: ${(e as Error).message}`, { file: options.tlsCert, expected: 'a PEM certificate and its private key' });
+  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_LINE_BYTES });
   const sockets = new Set<WebSocket>();
 
@@ -187,6 +199,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new BenchalignError('E_INFRA', `cannot listen on ${options.listen}: ${e.message}`, { cause: e })));
     server.listen(port, host, () => resolve());
+  }).catch(async (e: unknown) => {
+    await core.shutdown();
+    throw e;
   });
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port;

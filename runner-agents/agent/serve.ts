@@ -12,6 +12,7 @@ import { runStdioAgent } from './stdio.js';
 
 export interface AgentCliOptions {
   labels?: string;
+  allowCode?: boolean;
   workDir?: string;
   maxArtifactBytes?: string;
 }
@@ -70,8 +71,9 @@ export function loadToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv 
   return undefined;
 }
 
-function common(opts: AgentCliOptions): { workDir: string; labels: Record<string, string>; maxArtifactBytes: number } {
+function common(opts: AgentCliOptions): { workDir: string; labels: Record<string, string>; maxArtifactBytes: number; allowCode: boolean } {
   return {
+    allowCode: opts.allowCode === true,
     workDir: resolve(opts.workDir ?? join(cacheRoot(), 'agent')),
     labels: parseLabels(opts.labels),
     maxArtifactBytes: parseBytes(opts.maxArtifactBytes, '--max-artifact-bytes') ?? DEFAULT_MAX_ARTIFACT_BYTES,

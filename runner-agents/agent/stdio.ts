@@ -35,6 +35,10 @@ export async function runStdioAgent(options: StdioAgentOptions): Promise<void> {
   const onSignal = (): void => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  output.on('error', (e: Error) => {
+    log(`benchalign agent: stdout: ${e.message}; stopping`);
+    stop.abort();
+  });
   await Promise.race([once(input, 'end').catch(() => undefined), once(input, 'close').catch(() => undefined), once(stop.signal, 'abort')]);
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

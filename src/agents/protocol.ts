@@ -408,7 +408,8 @@ export interface JobLayout {
 /**
  * The files a job needs on an agent, and their places in the job's tree: the model under
  * `model/` (with `extraModelFiles`, e.g. ONNX external data, at their paths relative to the
- * model's folder), the input and reference files under `inputs/` and `reference/`, and each
+ * model's folder), its PyTorch form (`model.pytorch.path`, when the job has one) under
+ * `pytorch/`, the input and reference files under `inputs/` and `reference/`, and each
  * ONNX test-data set under the folder of its case (`model/` when it is the model's folder).
  */
 export function jobLocalFiles(job: Job, extraModelFiles: readonly string[] = []): JobLayout {
@@ -442,6 +443,8 @@ export function jobLocalFiles(job: Job, extraModelFiles: readonly string[] = [])
     treePathOf.set(setDir, setTree);
     for (const f of listFiles(clean)) add(f, `${setTree}/${toPosix(relative(clean, f)).split('/').map(safeSegment).join('/')}`);
   };
+  const torch = (job.model as { pytorch?: { path: string } }).pytorch;
+  if (torch !== undefined) add(torch.path, `pytorch/${safeSegment(basename(torch.path))}`);
   const inputs = job.model.inputs;
   if (inputs.source === 'reference') add(inputs.file, `inputs/${safeSegment(basename(inputs.file))}`);
   else if (inputs.source === 'onnx-test-data') inputs.dataSets.forEach(placeSet);
@@ -474,6 +477,8 @@ export function toWireJob(job: Job, layout: JobLayout, shaOf: (localPath: string
     const r: ReferenceSpec = ref.source === 'file' ? { source: 'file', path: fileRef(ref.path) } : { source: 'onnx-test-data', dataSets: ref.dataSets.map(dirRef) };
     wire.model.reference = r;
   }
+  const torch = (job.model as { pytorch?: { path: string } }).pytorch;
+  if (torch !== undefined) (wire.model as { pytorch?: { path: string } }).pytorch = { ...torch, path: fileRef(torch.path) };
   const files = layout.files.map((f) => ({ path: f.path, sha256: shaOf(f.localPath) }));
   return { job: wire, files };
 }
@@ -484,6 +489,8 @@ export function toWireJob(job: Job, layout: JobLayout, shaOf: (localPath: string
  */
 export function fromWireJob(wire: WireJob, resolveFile: (ref: string, field: string) => string, resolveDir: (ref: string, field: string) => string): Job {
   const m = wire.model;
+  const src = m.inputs.source as string;
+  if (src !== 'reference' && src !== 'onnx-test-data' && src !== 'random') throw new BenchalignError('E_USAGE', `job.model.inputs.source: "${src}"`, { expected: 'reference | random | onnx-test-data' });
   const inputs: InputsSpec =
     m.inputs.source === 'reference'
       ? { source: 'reference', file: resolveFile(m.inputs.file, 'job.model.inputs.file') }
@@ -491,8 +498,11 @@ export function fromWireJob(wire: WireJob, resolveFile: (ref: string, field: str
         ? { source: 'onnx-test-data', dataSets: m.inputs.dataSets.map((d, i) => resolveDir(d, `job.model.inputs.dataSets[${i}]`)) }
         : m.inputs;
   const job: Job = { ...wire, model: { ...m, path: resolveFile(m.path, 'job.model.path'), inputs } };
+  const torch = (m as { pytorch?: { path: string } }).pytorch;
+  if (torch !== undefined) (job.model as { pytorch?: { path: string } }).pytorch = { ...torch, path: resolveFile(torch.path, 'job.model.pytorch.path') };
   const ref = m.reference;
   if (ref !== undefined) {
+    if ((ref.source as string) !== 'file' && ref.source !== 'onnx-test-data') throw new BenchalignError('E_USAGE', `job.model.reference.source: "${ref.source as string}"`, { expected: 'file | onnx-test-data' });
     job.model.reference =
       ref.source === 'file'
         ? { source: 'file', path: resolveFile(ref.path, 'job.model.reference.path') }

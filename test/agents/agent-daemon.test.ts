@@ -154,6 +154,22 @@ describe('agent daemon on loopback with a token', () => {
     expect(e3.message).toMatch(/not an artifact:<sha256> ref/);
     const unknown = { ...params, jobId: 'trav-3', job: { ...params.job, model: { ...params.job.model, path: `artifact:${'ab'.repeat(32)}` } } };
     expect((await rpcError(c.call('job.run', unknown))).code).toBe(RpcErrorCode.ArtifactMissing);
+    // engine options that name a program or file, unknown model fields and PyTorch code forms are refused
+    const trt = { ...params, jobId: 'trav-8', job: { ...params.job, engine: { ...params.job.engine, options: { intraOpThreads: 1, trtexecPath: '/bin/sh' } } } };
+    expect((await rpcError(c.call('job.run', trt))).message).toMatch(/options\.trtexecPath: names a program/);
+    const extraField = { ...params, jobId: 'trav-9', job: { ...params.job, model: { ...params.job.model, dataDir: '/etc' } } };
+    expect((await rpcError(c.call('job.run', extraField))).message).toMatch(/job\.model\.dataDir: not accepted/);
+    const torch = { ...params, jobId: 'trav-10', job: { ...params.job, model: { ...params.job.model, pytorch: { kind: 'factory', path: params.job.model.path, factory: 'make' } } } };
+    expect((await rpcError(c.call('job.run', torch))).message).toMatch(/pytorch: .* runs code when loaded; this agent refuses it/);
+    // an unknown inputs/reference source cannot smuggle a path in (e.g. dataSets: ['/etc'])
+    const smuggle = { ...params, jobId: 'trav-4', job: { ...params.job, model: { ...params.job.model, inputs: { source: 'other', dataSets: ['/etc'] } } } };
+    expect((await rpcError(c.call('job.run', smuggle))).message).toMatch(/inputs\.source: expected/);
+    const smuggle2 = { ...params, jobId: 'trav-5', job: { ...params.job, model: { ...params.job.model, inputs: { source: 'onnx-test-data', dataSets: ['/etc'] } } } };
+    expect((await rpcError(c.call('job.run', smuggle2))).code).toBe(RpcErrorCode.ArtifactRefused);
+    const smuggle3 = { ...params, jobId: 'trav-6', job: { ...params.job, model: { ...params.job.model, reference: { source: 'onnx-test-data', dataSets: ['tree:../../etc'] } } } };
+    expect((await rpcError(c.call('job.run', smuggle3))).code).toBe(RpcErrorCode.ArtifactRefused);
+    const smuggle4 = { ...params, jobId: 'trav-7', job: { ...params.job, model: { ...params.job.model, reference: { source: 'dir', path: '/etc/passwd' } } } };
+    expect((await rpcError(c.call('job.run', smuggle4))).message).toMatch(/reference\.source: expected/);
     expect(readdirSync(join(workDir, 'artifacts')).every((n) => /^[0-9a-f]{64}$/.test(n))).toBe(true);
   });
 

@@ -110,6 +110,16 @@ describe('jobs on the wire', () => {
     );
     expect(back.model.path).toBe(`/agent/artifact:${'1'.repeat(64)}`);
     expect(back.model.reference).toEqual({ source: 'onnx-test-data', dataSets: ['/agent/tree/model/test_data_set_0'] });
+    // a PyTorch form travels as an artifact under pytorch/
+    const torchPath = join(dir, 'net.py');
+    writeFileSync(torchPath, 'def make(): pass\n');
+    const withTorch = { ...job, model: { ...job.model, pytorch: { kind: 'factory', path: torchPath, factory: 'make' } } } as Job;
+    const l2 = jobLocalFiles(withTorch);
+    expect(l2.files.map((f) => f.path)).toContain('pytorch/net.py');
+    const w2 = toWireJob(withTorch, l2, (p) => (p === torchPath ? '4'.repeat(64) : fakeSha(p)));
+    expect((w2.job.model as { pytorch?: unknown }).pytorch).toEqual({ kind: 'factory', path: `artifact:${'4'.repeat(64)}`, factory: 'make' });
+    const b2 = fromWireJob(w2.job, (ref) => `/agent/${ref}`, (ref) => ref);
+    expect((b2.model as { pytorch?: { path: string } }).pytorch?.path).toBe(`/agent/artifact:${'4'.repeat(64)}`);
   });
 });
 
