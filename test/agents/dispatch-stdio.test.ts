@@ -115,6 +115,30 @@ describe('dispatching on stdio agents', () => {
   });
 });
 
+describe('agents named by the suite', () => {
+  it('runs on the suite’s own list plus its agents file; --agents replaces both', async () => {
+    const a = stdioDef('from-list');
+    const b = stdioDef('from-file');
+    const file = join(dir, 'suite-agents.yaml');
+    writeFileSync(file, `agents:\n  - { name: from-file, url: stdio, command: ${JSON.stringify(b.command)}, labels: { role: spare } }\n`);
+    const suite = writeSuite(
+      dir,
+      {
+        agents: { list: [{ name: 'from-list', url: 'stdio', command: a.command, labels: { role: 'main' } }], file: 'suite-agents.yaml', labels: { role: 'spare' } },
+        models: [cnnModel()],
+        engines: [ORT],
+      },
+      'with-agents.json',
+    );
+    const out = await runSuite({ suitePath: suite, outDir: join(dir, 'with-agents'), quiet: true, mode: 'accuracy-only' });
+    expect(out.results.jobs.map((j) => [j.status, j.agent?.name])).toEqual([['ok', 'from-file']]);
+    const only = join(dir, 'only.yaml');
+    writeFileSync(only, `agents:\n  - { name: cli-agent, url: stdio, command: ${JSON.stringify(a.command)}, labels: { role: spare } }\n`);
+    const viaCli = await runSuite({ suitePath: suite, outDir: join(dir, 'via-cli'), quiet: true, mode: 'accuracy-only', agentsFile: only });
+    expect(viaCli.results.jobs.map((j) => [j.status, j.agent?.name])).toEqual([['ok', 'cli-agent']]);
+  });
+});
+
 describe('CLI', () => {
   it('run --agents F and agents probe --json (exit 3 with an unreachable agent)', () => {
     const work = join(dir, 'cli-work');
