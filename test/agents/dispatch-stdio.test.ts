@@ -17,7 +17,7 @@ import { ExitCode } from '../../src/errors.js';
 import type { AgentProbe } from '../../src/agents/probe.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
 import { BIN } from './agent-harness.js';
-import { cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';
+import { QUICK, cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';
 
 const ORT = { name: 'onnxruntime', precision: 'fp32', options: { intraOpThreads: 1, interOpThreads: 1 } };
 let dir: string;
@@ -112,6 +112,34 @@ describe('dispatching on stdio agents', () => {
     expect(trt?.reason).toMatch(/^no runner agent can run this job \(needs labels gpu=nvidia\): a1: lacks gpu=nvidia; a2: lacks gpu=nvidia/);
     expect(trt?.agent).toBeUndefined();
     expect(out.results.jobs).toHaveLength(3);
+  });
+});
+
+describe('interrupting a run on agents', () => {
+  it('Ctrl-C cancels the running job on its agent, keeps the finished one and marks the run interrupted', async () => {
+    const suite = writeSuite(dir, { models: [cnnModel(), transformerModel()], engines: [ORT], measurement: { ...QUICK, minDurationMs: 5000, maxDurationMs: 8000 } }, 'abort.json');
+    const controller = new AbortController();
+    let measuring = '';
+    let abortedAt = 0;
+    const progress: ProgressReporter = {
+      start: () => undefined,
+      jobStarted: (_i, label) => void (measuring = label),
+      jobProgress: (p) => {
+        if (p.phase === 'measure' && measuring.startsWith('transformer') && !controller.signal.aborted) {
+          abortedAt = Date.now();
+          controller.abort();
+        }
+      },
+      jobFinished: () => undefined,
+      stop: () => undefined,
+    };
+    const out = await runSuite({ suitePath: suite, outDir: join(dir, 'abort'), progress, signal: controller.signal, agents: config([stdioDef('abortee')]) });
+    expect(controller.signal.aborted).toBe(true);
+    expect(out.exitCode).toBe(ExitCode.Infra);
+    expect(out.results.run.status).toBe('interrupted');
+    expect(out.results.jobs.map((j) => [j.model.name, j.status, j.agent?.name])).toEqual([['cnn', 'ok', 'abortee']]);
+    // The transformer's timing loop (at least 5 s) was cut short on the agent.
+    expect(Date.now() - abortedAt).toBeLessThan(4500);
   });
 });
 
