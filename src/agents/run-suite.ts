@@ -317,6 +317,14 @@ async function runOnAgents(
       result.reason = `interrupted after ${p.outcomes.length} of ${repeats} repeats`;
       out.addJob(withAgent(result, p.agent, 1, []));
     }
+    results.run.agents = summary.agents.map((a) => ({
+      name: a.def.name,
+      url: a.def.url,
+      labels: a.labels,
+      ...(a.info?.fingerprint.hash !== undefined ? { fingerprintHash: a.info.fingerprint.hash } : {}),
+      jobsRun: a.jobsRun,
+      ...(a.lost !== undefined ? { lost: a.lost } : {}),
+    }));
     const used = new Set(results.jobs.map((j) => j.agent?.name).filter((n) => n !== undefined));
     if (used.size === 1) {
       const only = summary.agents.find((a) => used.has(a.def.name));

@@ -134,6 +134,11 @@ describe('kill -9 on an agent mid-run', () => {
     expect(out.exitCode).toBe(ExitCode.Ok);
     const onDisk = JSON.parse(readFileSync(join(dir, 'kill', 'results.json'), 'utf8')) as RunResults;
     expect(onDisk.jobs).toHaveLength(3);
+    expect(onDisk.run.agents?.map((a) => [a.name, a.lost?.startsWith('lost: connection closed') ?? false])).toEqual([
+      ['victim', true],
+      ['survivor', false],
+    ]);
+    expect(onDisk.run.agents?.[1]?.jobsRun).toBe(3);
   });
 
   it('a stuck agent (SIGSTOP) past the job timeout plus grace: the job is retried elsewhere', async () => {
