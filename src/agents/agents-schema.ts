@@ -86,3 +86,8 @@ export type AgentEntry = z.output<typeof AgentEntrySchema>;
 export type AgentsFile = z.output<typeof AgentsFileSchema>;
 export type SuiteAgents = z.output<typeof SuiteAgentsSchema>;
 export type AgentSelector = z.output<typeof AgentSelectorSchema>;
+
+/** docs/agents.schema.json's exact text: the JSON Schema of agents files (draft 7), for editors. */
+export function agentsJsonSchemaText(): string {
+  return `${JSON.stringify(z.toJSONSchema(AgentsFileSchema, { io: 'input', target: 'draft-7' }), null, 2)}\n`;
+}

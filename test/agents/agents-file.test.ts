@@ -1,13 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentsConfigError, loadAgentsFile, parseAgentsText, redactUrl } from '../../src/agents/agents-file.js';
+import { agentsJsonSchemaText } from '../../src/agents/agents-schema.js';
 import { formatLabels, jobNeeds, labelsMatch, missingLabels } from '../../src/agents/selection.js';
 import { sshArgv } from '../../src/agents/transports/ssh.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
 import { SuiteConfigError } from '../../src/suite/errors.js';
-import { cnnModel, tempDir, writeSuite } from './helpers.js';
+import { REPO, cnnModel, tempDir, writeSuite } from './helpers.js';
 
 function problemsOf(text: string): string[] {
   try {
@@ -69,6 +70,15 @@ describe('agents file', () => {
     await expect(loadAgentsFile('/nonexistent/agents.yaml')).rejects.toThrow(/agents file not found/);
     expect(redactUrl('https://user:secret@h:1')).toBe('https://h:1');
     expect(parseAgentsText('agents: [{ name: a, url: "http://u:pw@h:7" }]', '/a.yaml').agents[0]?.url).toBe('http://h:7');
+  });
+});
+
+describe('docs/agents.schema.json', () => {
+  it('is the committed export of the zod schema (npx tsx scripts/export-schemas.ts)', () => {
+    expect(readFileSync(join(REPO, 'docs/agents.schema.json'), 'utf8')).toBe(agentsJsonSchemaText());
+    const schema = JSON.parse(agentsJsonSchemaText()) as { required: string[]; additionalProperties: boolean };
+    expect(schema.required).toEqual(['agents']);
+    expect(schema.additionalProperties).toBe(false);
   });
 });
 
