@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentsConfigError, loadAgentsFile, parseAgentsText, redactUrl } from '../../src/agents/agents-file.js';
 import { agentsJsonSchemaText } from '../../src/agents/agents-schema.js';
 import { formatLabels, jobNeeds, labelsMatch, missingLabels } from '../../src/agents/selection.js';
+import { checkInfo } from '../../src/agents/transports/rpc.js';
 import { sshArgv } from '../../src/agents/transports/ssh.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
 import { SuiteConfigError } from '../../src/suite/errors.js';
@@ -116,6 +117,16 @@ describe('label selection', () => {
     const bad = writeSuite(dir, { agents: [{ name: 'd', url: 'local' }, { name: 'd', url: 'stdio' }], models: [cnnModel()], engines: [{ name: 'onnxruntime' }] }, 'bad.json');
     await expect(loadSuite(bad)).rejects.toThrow(SuiteConfigError);
     await expect(loadSuite(bad)).rejects.toThrow(/agents\[1\]\.name: duplicate agent name "d"/);
+  });
+});
+
+describe('info answers', () => {
+  it('an agent answering info with the wrong shapes is refused with what is wrong', () => {
+    expect(() => checkInfo({ labels: { a: 1 }, engines: {}, busy: 'no' })).toThrow(
+      'bad info answer: labels: expected a mapping of strings; fingerprint: expected a device fingerprint with a hash; engines: expected a list; busy: expected a boolean',
+    );
+    const ok = { labels: { arch: 'arm64' }, fingerprint: { hash: 'h' }, engines: [], busy: false };
+    expect(checkInfo(ok)).toBe(ok);
   });
 });
 

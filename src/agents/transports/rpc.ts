@@ -136,6 +136,20 @@ export interface ChannelFactory {
 
 let jobCounter = 0;
 
+/** Checks the parts of an `info` answer the dispatcher relies on; the message names what is wrong. */
+export function checkInfo(v: unknown): InfoResult {
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  const labels = o.labels;
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels) || Object.values(labels).some((x) => typeof x !== 'string')) problems.push('labels: expected a mapping of strings');
+  const fp = o.fingerprint as Record<string, unknown> | undefined;
+  if (typeof fp !== 'object' || fp === null || typeof fp.hash !== 'string') problems.push('fingerprint: expected a device fingerprint with a hash');
+  if (!Array.isArray(o.engines)) problems.push('engines: expected a list');
+  if (typeof o.busy !== 'boolean') problems.push('busy: expected a boolean');
+  if (problems.length > 0) throw new Error(`bad info answer: ${problems.join('; ')}`);
+  return v as InfoResult;
+}
+
 /** An AgentClient over JSON-RPC: stdio, ssh and http(s) transports differ only in their channel. */
 export class RpcAgentClient implements AgentClient {
   private conn: RpcConnection | undefined;
@@ -167,7 +181,7 @@ export class RpcAgentClient implements AgentClient {
           if (params && typeof params.jobId === 'string') this.progressCbs.get(params.jobId)?.(params);
         });
         this.conn = conn;
-        const info = await Promise.race([conn.call<InfoResult>(Methods.info), expired]).catch(async (e: unknown) => {
+        const info = await Promise.race([conn.call<unknown>(Methods.info).then(checkInfo), expired]).catch(async (e: unknown) => {
           await conn.close().catch(() => undefined);
           throw e instanceof AgentFailure ? e : new AgentFailure(this.def.name, `info failed: ${describeError(e)}`);
         });
@@ -195,7 +209,7 @@ export class RpcAgentClient implements AgentClient {
       return cached;
     }
     try {
-      return await conn.call<InfoResult>(Methods.info);
+      return checkInfo(await conn.call<unknown>(Methods.info));
     } catch (e) {
       throw this.asFailure(e, 'info');
     }
