@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentsConfigError, loadAgentsFile, parseAgentsText, redactUrl } from '../../src/agents/agents-file.js';
 import { agentsJsonSchemaText } from '../../src/agents/agents-schema.js';
 import { formatLabels, jobNeeds, labelsMatch, missingLabels } from '../../src/agents/selection.js';
+import { isLoopbackHost } from '../../src/agents/transports/http.js';
 import { checkInfo } from '../../src/agents/transports/rpc.js';
 import { sshArgv } from '../../src/agents/transports/ssh.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
@@ -117,6 +118,13 @@ describe('label selection', () => {
     const bad = writeSuite(dir, { agents: [{ name: 'd', url: 'local' }, { name: 'd', url: 'stdio' }], models: [cnnModel()], engines: [{ name: 'onnxruntime' }] }, 'bad.json');
     await expect(loadSuite(bad)).rejects.toThrow(SuiteConfigError);
     await expect(loadSuite(bad)).rejects.toThrow(/agents\[1\]\.name: duplicate agent name "d"/);
+  });
+});
+
+describe('http hosts', () => {
+  it('knows loopback hosts (no clear-text token warning for them)', () => {
+    expect(['127.0.0.1', '127.3.2.1', 'localhost', '[::1]', '::1'].map(isLoopbackHost)).toEqual([true, true, true, true, true]);
+    expect(['10.0.0.2', 'gpu1.lan', '128.0.0.1', '[::2]'].map(isLoopbackHost)).toEqual([false, false, false, false]);
   });
 });
 

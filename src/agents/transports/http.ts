@@ -135,6 +135,12 @@ export async function putArtifact(def: AgentDef, token: string | undefined, sha2
   });
 }
 
+/** True for a loopback host (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 export function httpAgent(def: AgentDef): RpcAgentClient {
   let token: string | undefined;
   let read = false;
@@ -142,6 +148,9 @@ export function httpAgent(def: AgentDef): RpcAgentClient {
     if (!read) {
       token = readAgentToken(def);
       read = true;
+      if (token !== undefined && def.url.startsWith('http://') && !isLoopbackHost(new URL(def.url).hostname)) {
+        process.stderr.write(`benchalign: warning: agent ${def.name}: its token travels unencrypted over http:// (use https:// with --tls-cert/--tls-key on the agent off a trusted network)\n`);
+      }
     }
     return token;
   };
