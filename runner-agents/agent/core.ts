@@ -18,6 +18,7 @@ import { VERSION } from '../../src/version.js';
 import {
   AGENT_PROTOCOL_VERSION,
   DEFAULT_MAX_ARTIFACT_BYTES,
+  MAX_OUTPUTS_BASE64_BYTES,
   Methods,
   RpcError,
   RpcErrorCode,
@@ -245,8 +246,11 @@ export class AgentCore {
     const deadline = Date.now() + 10_000;
     while (this.jobs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.probe?.catch(() => undefined);
-    for (const r of this.runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
+    const disposing = [...this.runners.values()].map((r) => (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined));
     this.runners.clear();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(disposing), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
     await this.store.close();
   }
 
@@ -407,8 +411,13 @@ export class AgentCore {
         if (entry.stopReason) throw this.jobError(entry.stopReason);
         if (p.fresh) await this.disposeRunner(job.engine.name);
         else await runner.deactivate().catch(() => undefined);
+        const wire = encodeOutcome(outcome);
+        const outputsBytes = wire.outputs.reduce((n, t) => n + t.npy.length, 0);
+        if (outputsBytes > MAX_OUTPUTS_BASE64_BYTES) {
+          throw new RpcError(RpcErrorCode.JobFailed, `the outputs take ${outputsBytes} bytes in base64, over the protocol's ${MAX_OUTPUTS_BASE64_BYTES} per result`, { status: 'errored', code: 'E_UNSUPPORTED' } satisfies JobFailureData);
+        }
         this.log(`benchalign agent: job ${p.jobId} done`);
-        return { outcome: encodeOutcome(outcome) };
+        return { outcome: wire };
       } catch (e) {
         await this.disposeRunner(job.engine.name);
         if (entry.stopReason) throw this.jobError(entry.stopReason);

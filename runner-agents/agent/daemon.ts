@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BenchalignError, describeError } from '../../src/errors.js';
-import { MAX_LINE_BYTES, RpcError, isSha256, type JsonRpcMessage } from '../../src/agents/protocol.js';
+import { MAX_REQUEST_BYTES, RpcError, isSha256, type JsonRpcMessage } from '../../src/agents/protocol.js';
 import { AgentConnection } from './connection.js';
 import { AgentCore, type AgentOptions } from './core.js';
 
@@ -171,7 +171,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await core.shutdown();
     throw new BenchalignError('E_USAGE', `TLS: ${(e as Error).message}`, { file: options.tlsCert, expected: 'a PEM certificate and its private key' });
   }
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_LINE_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
   const sockets = new Set<WebSocket>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -80,6 +80,14 @@ function common(opts: AgentCliOptions): { workDir: string; labels: Record<string
   };
 }
 
+/** After a graceful shutdown, exit even if a stray handle (a worker that will not die) holds the event loop. */
+function exitSoon(log: (line: string) => void): void {
+  setTimeout(() => {
+    log('benchalign agent: exiting with handles still open after shutdown');
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  }, 3000).unref();
+}
+
 /** `benchalign agent serve`: listens until SIGTERM/SIGINT, then shuts down gracefully. */
 export async function serveAgent(opts: ServeCliOptions): Promise<void> {
   const log = (line: string): void => {
@@ -108,9 +116,11 @@ export async function serveAgent(opts: ServeCliOptions): Promise<void> {
     process.on('SIGINT', onInt);
   });
   log('benchalign agent: stopped');
+  exitSoon(log);
 }
 
 /** `benchalign agent stdio`: serves one client on stdin/stdout. */
 export async function stdioAgent(opts: AgentCliOptions): Promise<void> {
   await runStdioAgent(common(opts));
+  exitSoon((line) => process.stderr.write(`${line}\n`));
 }

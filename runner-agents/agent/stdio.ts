@@ -4,7 +4,7 @@
  * (console.log and console.info are redirected there).
  */
 import { once } from 'node:events';
-import { MAX_LINE_BYTES, NdjsonSplitter, encodeLine, type JsonRpcMessage } from '../../src/agents/protocol.js';
+import { MAX_REQUEST_BYTES, NdjsonSplitter, encodeLine, type JsonRpcMessage } from '../../src/agents/protocol.js';
 import { AgentConnection } from './connection.js';
 import { AgentCore, type AgentOptions } from './core.js';
 
@@ -28,7 +28,7 @@ export async function runStdioAgent(options: StdioAgentOptions): Promise<void> {
     output.write(encodeLine(m));
   };
   const conn = new AgentConnection(core, send, log);
-  const splitter = new NdjsonSplitter((line) => conn.receive(line), MAX_LINE_BYTES, (bytes) => conn.tooLarge(bytes));
+  const splitter = new NdjsonSplitter((line) => conn.receive(line), MAX_REQUEST_BYTES, (bytes) => conn.tooLarge(bytes));
   input.on('data', (chunk: Buffer | string) => splitter.push(chunk));
   log(`benchalign agent: serving on stdio (work dir ${options.workDir})`);
   const stop = new AbortController();

@@ -28,8 +28,16 @@ export const AGENT_PROTOCOL_VERSION = 1;
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Default `--max-artifact-bytes`: 4 GiB. */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
-/** Longest NDJSON line accepted on stdio (a 4 MiB chunk in base64 plus the envelope). */
-export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+/** Largest message an agent accepts (line on stdio, frame on the daemon): a 4 MiB chunk in base64 plus the envelope. */
+export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+/**
+ * Largest message a client accepts, and the default limit of {@link NdjsonSplitter}: a
+ * `job.run` result carries every output tensor in base64. 512 MiB, about the longest string
+ * V8 can hold; an agent fails a job whose outputs would not fit ({@link MAX_OUTPUTS_BASE64_BYTES}).
+ */
+export const MAX_LINE_BYTES = 512 * 1024 * 1024;
+/** Largest total of the outputs' base64 text in one `job.run` result (the rest of the outcome gets 32 MiB). */
+export const MAX_OUTPUTS_BASE64_BYTES = MAX_LINE_BYTES - 32 * 1024 * 1024;
 
 /** JSON-RPC error codes. */
 export const RpcErrorCode = {

@@ -2,7 +2,8 @@
  * `benchalign agent stdio` as a real process: NDJSON on its pipes, stdout carries protocol
  * lines only, a real ONNX Runtime job, a timeout, and a clean exit when stdin ends.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
@@ -119,9 +120,58 @@ describe('agent on stdio', () => {
     expect(await agent.client.call<InfoResult>('info')).toMatchObject({ busy: false, queued: 0 });
   });
 
+  it('returns outputs far larger than a request may be (12 MiB tensor, 16 MiB of base64 in one line)', async () => {
+    const python = join(REPO, '.venv/bin/python');
+    if (!existsSync(python)) {
+      console.log('skipped: no .venv/bin/python to write the Identity model (benchalign engines setup makes it)');
+      return;
+    }
+    const dir = tempDir('agents-big');
+    const model = join(dir, 'identity.onnx');
+    const script = [
+      'import onnx, sys',
+      'from onnx import helper, TensorProto',
+      'x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 1024, 1024])',
+      'y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 1024, 1024])',
+      'g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "big", [x], [y])',
+      'm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])',
+      'm.ir_version = 8',
+      'onnx.save(m, sys.argv[1])',
+    ].join('\n');
+    execFileSync(python, ['-c', script, model]);
+    const suite = await loadSuite(writeSuite(dir, { models: [{ name: 'big', path: model, inputs: { source: 'random', seed: 7 } }], engines: [ORT], measurement: QUICK }));
+    const job = expandJobs(suite)[0] as Job;
+    const res = await agent.client.call<JobRunResult>('job.run', await wireJobFor(agent.client, job, 'stdio-big', { mode: 'accuracy-only' }));
+    expect(res.outcome.outputs[0]?.npy.length).toBeGreaterThan(16 * 1024 * 1024);
+    const remote = decodeOutcome(res.outcome).outputs.get('y');
+    const runner = getRunner('onnxruntime');
+    try {
+      const local = (await executeRepeat(job, runner, { mode: 'accuracy-only' })).outputs.get('y');
+      expect(remote?.dims).toEqual([1, 3, 1024, 1024]);
+      expect(local && remote && Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength).equals(Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength))).toBe(true);
+    } finally {
+      await (runner as { dispose?: () => Promise<void> }).dispose?.();
+    }
+  });
+
+  it('answers a failing job with -32004 whose data mirrors RepeatFailure (unknown engine: E_ENGINE_MISSING)', async () => {
+    const job = await cnnJob();
+    const params = await wireJobFor(agent.client, job, 'stdio-missing', { mode: 'accuracy-only' });
+    const err = await agent.client.call('job.run', { ...params, job: { ...params.job, engine: { ...params.job.engine, name: 'no-such-engine' } } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RpcFailure);
+    expect((err as RpcFailure).code).toBe(RpcErrorCode.JobFailed);
+    expect((err as RpcFailure).message).toMatch(/unknown engine "no-such-engine"/);
+    expect((err as RpcFailure).data).toMatchObject({ status: 'errored', code: 'E_ENGINE_MISSING' });
+  });
+
   it('exits 0 when stdin ends', async () => {
     agent.client.closeTransport();
-    expect(await agent.exited).toBe(0);
+    const code = await Promise.race([agent.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 30_000))]);
+    if (code !== 0) console.log(`agent stderr: ${agent.stderr()}\nchildren: ${childPids(agent.proc.pid as number).join(',')}`);
+    expect(code).toBe(0);
     expect(agent.stderr()).toMatch(/stopped/);
     expect(agent.badLines).toEqual([]);
   });
