@@ -56,6 +56,8 @@ export interface RunSuiteOptions {
   agentsFile?: string;
   /** Agents given directly (tests, benchmarks); replaces `agentsFile` and the suite's. */
   agents?: AgentsConfig;
+  /** Run here even when the suite names agents (`--no-agents`). */
+  noAgents?: boolean;
 }
 
 export interface RunSuiteOutcome {
@@ -234,6 +236,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
 
 /** The agents of a run: given, `--agents`, or the suite's (list and file); undefined for the local path. */
 async function resolveAgents(options: RunSuiteOptions, suite: Suite): Promise<AgentsConfig | undefined> {
+  if (options.noAgents) return undefined;
   if (options.agents !== undefined) return options.agents;
   if (options.agentsFile !== undefined) return loadAgentsFile(options.agentsFile);
   const sa = suite.agents;

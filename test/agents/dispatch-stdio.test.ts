@@ -144,7 +144,7 @@ describe('interrupting a run on agents', () => {
 });
 
 describe('agents named by the suite', () => {
-  it('runs on the suite’s own list plus its agents file; --agents replaces both', async () => {
+  it('runs on the suite’s own list plus its agents file; --agents replaces both; --no-agents runs here', async () => {
     const a = stdioDef('from-list');
     const b = stdioDef('from-file');
     const file = join(dir, 'suite-agents.yaml');
@@ -164,6 +164,9 @@ describe('agents named by the suite', () => {
     writeFileSync(only, `agents:\n  - { name: cli-agent, url: stdio, command: ${JSON.stringify(a.command)}, labels: { role: spare } }\n`);
     const viaCli = await runSuite({ suitePath: suite, outDir: join(dir, 'via-cli'), quiet: true, mode: 'accuracy-only', agentsFile: only });
     expect(viaCli.results.jobs.map((j) => [j.status, j.agent?.name])).toEqual([['ok', 'cli-agent']]);
+    const here = await runSuite({ suitePath: suite, outDir: join(dir, 'here'), quiet: true, mode: 'accuracy-only', noAgents: true });
+    expect(here.results.jobs.map((j) => [j.status, j.agent])).toEqual([['ok', undefined]]);
+    expect(here.results.run.agents).toBeUndefined();
   });
 });
 
