@@ -131,9 +131,10 @@ describe('http hosts', () => {
 describe('info answers', () => {
   it('an agent answering info with the wrong shapes is refused with what is wrong', () => {
     expect(() => checkInfo({ labels: { a: 1 }, engines: {}, busy: 'no' })).toThrow(
-      'bad info answer: labels: expected a mapping of strings; fingerprint: expected a device fingerprint with a hash; engines: expected a list; busy: expected a boolean',
+      'bad info answer: labels: expected a mapping of strings; fingerprint: expected a device fingerprint with a hash; engines: expected a list; busy: expected a boolean; protocolVersion: this benchalign speaks 1, the agent undefined (update one of them)',
     );
-    const ok = { labels: { arch: 'arm64' }, fingerprint: { hash: 'h' }, engines: [], busy: false };
+    const ok = { labels: { arch: 'arm64' }, fingerprint: { hash: 'h' }, engines: [], busy: false, protocolVersion: 1 };
+    expect(() => checkInfo({ ...ok, protocolVersion: 2 })).toThrow('protocolVersion: this benchalign speaks 1, the agent 2');
     expect(checkInfo(ok)).toBe(ok);
   });
 });

@@ -11,6 +11,7 @@ import { RepeatFailure, type RepeatOutcome } from '../../../runner-agents/execut
 import type { AgentDef } from '../agents-file.js';
 import { hashFileCached, modelExtraFiles } from '../artifacts.js';
 import {
+  AGENT_PROTOCOL_VERSION,
   MAX_CHUNK_BYTES,
   Methods,
   RpcErrorCode,
@@ -146,6 +147,7 @@ export function checkInfo(v: unknown): InfoResult {
   if (typeof fp !== 'object' || fp === null || typeof fp.hash !== 'string') problems.push('fingerprint: expected a device fingerprint with a hash');
   if (!Array.isArray(o.engines)) problems.push('engines: expected a list');
   if (typeof o.busy !== 'boolean') problems.push('busy: expected a boolean');
+  if (o.protocolVersion !== AGENT_PROTOCOL_VERSION) problems.push(`protocolVersion: this benchalign speaks ${AGENT_PROTOCOL_VERSION}, the agent ${JSON.stringify(o.protocolVersion)} (update one of them)`);
   if (problems.length > 0) throw new Error(`bad info answer: ${problems.join('; ')}`);
   return v as InfoResult;
 }
