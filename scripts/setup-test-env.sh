@@ -23,6 +23,15 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     echo "setup-test-env: postgresql is missing and this is not root, so it cannot be installed; the PostgreSQL store tests will skip (apt-get install postgresql)" >&2
   fi
 fi
+# iproute2 (ip netns) and Debian's OpenSSH server for the runner-agent tests (test/agents/dispatch-*.test.ts).
+if ! command -v ip >/dev/null || [ ! -x /usr/sbin/sshd ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup-test-env: installing iproute2 and openssh-server (apt-get)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 openssh-server openssh-client >/dev/null
+  else
+    echo "setup-test-env: ip or sshd is missing and this is not root; the network-namespace and ssh agent tests will skip" >&2
+  fi
+fi
 node bin/benchalign.js engines setup
 PY=.venv/bin/python
 mkdir -p test/fixtures/generated

@@ -5,12 +5,24 @@
 import cliProgress from 'cli-progress';
 import type { JobProgress } from '../../runner-agents/execute-job.js';
 
+/**
+ * Progress of a run. With runner agents several jobs run at once, one per agent: `agent`
+ * names the agent a call is about (absent for the local path).
+ */
 export interface ProgressReporter {
   start(totalJobs: number): void;
-  jobStarted(index: number, label: string): void;
-  jobProgress(p: JobProgress): void;
-  jobFinished(label: string, summary: string): void;
+  jobStarted(index: number, label: string, agent?: string): void;
+  jobProgress(p: JobProgress, agent?: string): void;
+  jobFinished(label: string, summary: string, agent?: string): void;
+  /** Something happened to an agent: connected, unreachable, lost. */
+  agentStatus?(agent: string, status: string): void;
   stop(): void;
+}
+
+function progressDetail(p: JobProgress): string {
+  return p.phase === 'measure' && p.samples !== undefined
+    ? `${p.samples} samples, p50 CI ±${Number.isFinite(p.p50HalfWidthPct) ? (p.p50HalfWidthPct ?? 0).toFixed(2) : '∞'}%`
+    : p.phase;
 }
 
 class BarReporter implements ProgressReporter {
@@ -29,11 +41,7 @@ class BarReporter implements ProgressReporter {
     this.bar.update(this.done, { job: label, detail: 'starting' });
   }
   jobProgress(p: JobProgress): void {
-    const detail =
-      p.phase === 'measure' && p.samples !== undefined
-        ? `${p.samples} samples, p50 CI ±${Number.isFinite(p.p50HalfWidthPct) ? (p.p50HalfWidthPct ?? 0).toFixed(2) : '∞'}%`
-        : p.phase;
-    this.bar.update(this.done, { job: this.label, detail });
+    this.bar.update(this.done, { job: this.label, detail: progressDetail(p) });
   }
   jobFinished(label: string, summary: string): void {
     this.done++;
@@ -46,27 +54,93 @@ class BarReporter implements ProgressReporter {
 
 class LineReporter implements ProgressReporter {
   private total = 0;
-  private index = 0;
-  private lastLogMs = 0;
+  /** Per agent ('' for the local path): the step it runs and when it last logged. */
+  private state = new Map<string, { index: number; lastLogMs: number }>();
+
+  private at(agent: string | undefined): { index: number; lastLogMs: number } {
+    const key = agent ?? '';
+    let s = this.state.get(key);
+    if (!s) {
+      s = { index: 0, lastLogMs: 0 };
+      this.state.set(key, s);
+    }
+    return s;
+  }
+  private prefix(agent: string | undefined): string {
+    return `[${this.at(agent).index + 1}/${this.total}]${agent !== undefined ? ` [${agent}]` : ''}`;
+  }
 
   start(totalJobs: number): void {
     this.total = totalJobs;
     process.stderr.write(`benchalign: ${totalJobs} job(s)\n`);
   }
-  jobStarted(index: number, label: string): void {
-    this.index = index;
-    this.lastLogMs = Date.now();
-    process.stderr.write(`[${index + 1}/${this.total}] ${label} ...\n`);
+  jobStarted(index: number, label: string, agent?: string): void {
+    const s = this.at(agent);
+    s.index = index;
+    s.lastLogMs = Date.now();
+    process.stderr.write(`${this.prefix(agent)} ${label} ...\n`);
   }
-  jobProgress(p: JobProgress): void {
-    if (p.phase !== 'measure' || Date.now() - this.lastLogMs < 5000) return;
-    this.lastLogMs = Date.now();
-    process.stderr.write(`[${this.index + 1}/${this.total}]   ${p.samples ?? 0} samples, p50 CI ±${(p.p50HalfWidthPct ?? Infinity).toFixed(2)}%\n`);
+  jobProgress(p: JobProgress, agent?: string): void {
+    const s = this.at(agent);
+    if (p.phase !== 'measure' || Date.now() - s.lastLogMs < 5000) return;
+    s.lastLogMs = Date.now();
+    process.stderr.write(`${this.prefix(agent)}   ${p.samples ?? 0} samples, p50 CI ±${(p.p50HalfWidthPct ?? Infinity).toFixed(2)}%\n`);
   }
-  jobFinished(label: string, summary: string): void {
-    process.stderr.write(`[${this.index + 1}/${this.total}] ${label}: ${summary}\n`);
+  jobFinished(label: string, summary: string, agent?: string): void {
+    process.stderr.write(`${this.prefix(agent)} ${label}: ${summary}\n`);
+  }
+  agentStatus(agent: string, status: string): void {
+    process.stderr.write(`benchalign: agent ${agent}: ${status}\n`);
   }
   stop(): void {}
+}
+
+/** On a terminal with runner agents: the run's bar, and one line per agent with its job. */
+class AgentBarsReporter implements ProgressReporter {
+  private multi = new cliProgress.MultiBar(
+    { format: ' {bar} {value}/{total} {name} | {job} | {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  private total: cliProgress.SingleBar | undefined;
+  private bars = new Map<string, { bar: cliProgress.SingleBar; done: number; label: string }>();
+  private done = 0;
+  private count = 0;
+
+  private agentBar(agent: string): { bar: cliProgress.SingleBar; done: number; label: string } {
+    let b = this.bars.get(agent);
+    if (!b) {
+      b = { bar: this.multi.create(this.count, 0, { name: agent, job: '', detail: '' }), done: 0, label: '' };
+      this.bars.set(agent, b);
+    }
+    return b;
+  }
+  start(totalJobs: number): void {
+    this.count = totalJobs;
+    this.total = this.multi.create(totalJobs, 0, { name: 'jobs', job: '', detail: '' });
+  }
+  jobStarted(_index: number, label: string, agent?: string): void {
+    const b = this.agentBar(agent ?? 'local');
+    b.label = label;
+    b.bar.update(b.done, { job: label, detail: 'starting' });
+  }
+  jobProgress(p: JobProgress, agent?: string): void {
+    const b = this.agentBar(agent ?? 'local');
+    b.bar.update(b.done, { job: b.label, detail: progressDetail(p) });
+  }
+  jobFinished(label: string, summary: string, agent?: string): void {
+    const b = this.agentBar(agent ?? 'local');
+    b.done++;
+    this.done++;
+    b.bar.update(b.done, { job: label, detail: summary });
+    this.total?.update(this.done, { job: label, detail: summary });
+  }
+  agentStatus(agent: string, status: string): void {
+    const b = this.agentBar(agent);
+    b.bar.update(b.done, { job: '', detail: status });
+  }
+  stop(): void {
+    this.multi.stop();
+  }
 }
 
 class QuietReporter implements ProgressReporter {
@@ -77,9 +151,13 @@ class QuietReporter implements ProgressReporter {
   stop(): void {}
 }
 
-/** A bar on an interactive terminal outside CI; plain lines otherwise; nothing when quiet. */
-export function createProgressReporter(options: { quiet?: boolean } = {}): ProgressReporter {
+/**
+ * A bar on an interactive terminal outside CI (with `agents`, one line per agent under the
+ * run's bar); plain lines otherwise, prefixed by the agent; nothing when quiet.
+ */
+export function createProgressReporter(options: { quiet?: boolean; agents?: boolean } = {}): ProgressReporter {
   if (options.quiet) return new QuietReporter();
   const interactive = process.stderr.isTTY === true && !process.env.CI;
-  return interactive ? new BarReporter() : new LineReporter();
+  if (!interactive) return new LineReporter();
+  return options.agents ? new AgentBarsReporter() : new BarReporter();
 }

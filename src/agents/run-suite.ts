@@ -19,7 +19,10 @@ import type { NamedTensors } from '../tensors/tensor.js';
 import { VERSION } from '../version.js';
 import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
 import { dataSetIndex } from '../../runner-agents/inputs.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from './agents-file.js';
+import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from './dispatcher.js';
 import { buildJobResult, failedJobResult } from './job-result.js';
+import { connectAgent } from './transports/index.js';
 import { createProgressReporter, type ProgressReporter } from './progress.js';
 
 export interface RunSuiteOptions {
@@ -45,6 +48,16 @@ export interface RunSuiteOptions {
   store?: string;
   /** Tags of the run in the store, e.g. `nightly`. */
   tags?: string[];
+  /**
+   * An agents file (`--agents`): run the jobs on these runner agents (docs/agents-client.md).
+   * It replaces the suite's own `agents:` list and file. Without either, jobs run in this
+   * process as they always did.
+   */
+  agentsFile?: string;
+  /** Agents given directly (tests, benchmarks); replaces `agentsFile` and the suite's. */
+  agents?: AgentsConfig;
+  /** Run here even when the suite names agents (`--no-agents`). */
+  noAgents?: boolean;
 }
 
 export interface RunSuiteOutcome {
@@ -103,9 +116,11 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
 
+  const agentsConfig = await resolveAgents(options, suite);
   const started = new Date();
   const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
   await mkdir(runDir, { recursive: true });
+  if (agentsConfig !== undefined) return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig);
 
   const runners = new Map<string, Runner>();
   const runnerFor = (job: Job): Runner => {
@@ -217,6 +232,121 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   }
   if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
   return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
+}
+
+/** The agents of a run: given, `--agents`, or the suite's (list and file); undefined for the local path. */
+async function resolveAgents(options: RunSuiteOptions, suite: Suite): Promise<AgentsConfig | undefined> {
+  if (options.noAgents) return undefined;
+  if (options.agents !== undefined) return options.agents;
+  if (options.agentsFile !== undefined) return loadAgentsFile(options.agentsFile);
+  const sa = suite.agents;
+  if (sa === undefined || (sa.list === undefined && sa.file === undefined)) return undefined;
+  const fromFile = sa.file !== undefined ? await loadAgentsFile(sa.file) : undefined;
+  const agents = [...(sa.list ?? []), ...(fromFile?.agents ?? [])];
+  const names = new Set<string>();
+  for (const a of agents) {
+    if (names.has(a.name)) throw new BenchalignError('E_CONFIG', `agent "${a.name}" is defined both in the suite and in ${sa.file}`, { file: suite.path, expected: 'unique agent names' });
+    names.add(a.name);
+  }
+  return {
+    agents,
+    maxAttempts: sa.maxAttempts ?? fromFile?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    queueTimeoutMs: fromFile?.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+    timeoutGraceMs: fromFile?.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
+    source: sa.file ?? suite.path,
+  };
+}
+
+/** `runSuite` on runner agents: the dispatcher executes, this process builds every JobResult. */
+async function runOnAgents(
+  options: RunSuiteOptions,
+  suite: Suite,
+  jobs: Job[],
+  repeats: number,
+  mode: RunMode,
+  runDir: string,
+  started: Date,
+  config: AgentsConfig,
+): Promise<RunSuiteOutcome> {
+  const results: RunResults = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: 'benchalign', version: VERSION },
+    suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
+    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
+    jobs: [],
+  };
+  const out = new RunDirectory(runDir, results);
+  const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : { agents: true });
+  const clients = config.agents.map((def) => connectAgent(def));
+  let missingEngine = false;
+  let completed = false;
+  let summary: DispatchSummary | undefined;
+  const withAgent = (r: JobResult, agent: AgentRunState | undefined, attempts: number, notes: string[]): JobResult => {
+    if (agent) {
+      r.agent = agentRecord(agent, attempts);
+      const device = agentDevice(agent);
+      if (device) r.device = device;
+    }
+    if (notes.length > 0) r.notes = [...(r.notes ?? []), ...notes];
+    return r;
+  };
+  progress.start(jobs.length * repeats);
+  try {
+    summary = await dispatch({
+      jobs,
+      repeats,
+      mode,
+      agents: clients,
+      maxAttempts: config.maxAttempts,
+      queueTimeoutMs: config.queueTimeoutMs,
+      timeoutGraceMs: config.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
+      progress,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onJobEnd: async (r) => {
+        const t0 = r.startedAt;
+        if (r.kind === 'done') {
+          const device = agentDevice(r.agent);
+          out.addJob(withAgent(await finishJob(r.job, r.outcomes, t0, device, runDir, options.saveOutputs === true), r.agent, r.attempts, r.notes));
+          return;
+        }
+        if (r.failure.code === 'E_ENGINE_MISSING' || r.failure.code === 'E_INFRA') missingEngine = true;
+        const status = r.failure.code !== undefined && UNSUPPORTED_CODES.has(r.failure.code) ? 'skipped' : r.failure.status;
+        const device = r.agent ? agentDevice(r.agent) : undefined;
+        out.addJob(withAgent(failedJobResult(r.job, { ...r.failure, status }, t0, device), r.agent, r.attempts, r.notes));
+      },
+    });
+    for (const p of summary.interrupted) {
+      const result = await finishJob(p.job, p.outcomes, p.startedAt, agentDevice(p.agent), runDir, options.saveOutputs === true);
+      result.reason = `interrupted after ${p.outcomes.length} of ${repeats} repeats`;
+      out.addJob(withAgent(result, p.agent, 1, []));
+    }
+    results.run.agents = summary.agents.map((a) => ({
+      name: a.def.name,
+      url: a.def.url,
+      labels: a.labels,
+      ...(a.info?.fingerprint.hash !== undefined ? { fingerprintHash: a.info.fingerprint.hash } : {}),
+      jobsRun: a.jobsRun,
+      ...(a.lost !== undefined ? { lost: a.lost } : {}),
+    }));
+    const used = new Set(results.jobs.map((j) => j.agent?.name).filter((n) => n !== undefined));
+    if (used.size === 1) {
+      const only = summary.agents.find((a) => used.has(a.def.name));
+      const device = only ? agentDevice(only) : undefined;
+      if (device) results.device = device;
+    }
+    completed = !options.signal?.aborted;
+  } finally {
+    progress.stop();
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    out.finish(completed ? 'complete' : 'interrupted');
+  }
+  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
+  // A lost agent whose jobs all ran elsewhere is a warning, not a failed run.
+  if (summary.agentProblems) {
+    const lost = summary.agents.filter((a) => a.lost !== undefined).map((a) => `${a.def.name} (${a.lost})`);
+    process.stderr.write(`benchalign: warning: agent(s) out of the run: ${lost.join('; ')}\n`);
+  }
+  return { results, runDir, exitCode: !completed ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
 }
 
 /** Records the run into the store; the run folder is already written, so a failure only warns. */

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAgent } from './commands/agent.js';
+import { registerAgents } from './commands/agents.js';
 import { registerAlign } from './commands/align.js';
 import { registerCompare } from './commands/compare.js';
 import { registerEngines } from './commands/engines.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerEngines(program);
   registerRefs(program);
   registerAgent(program);
+  registerAgents(program);
   return program;
 }
 

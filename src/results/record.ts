@@ -102,6 +102,11 @@ export interface JobResult {
   samplesNs?: number[][];
   /** The job's output tensors (`--save-outputs`), a .safetensors file relative to the run directory. */
   savedOutputs?: string;
+  /**
+   * The runner agent that ran the job (absent: run in this process without agents). `url` has
+   * no secret in it; `device` is then the agent's fingerprint.
+   */
+  agent?: { name: string; url: string; fingerprintHash?: string; attempts?: number };
   startedAt: string;
   endedAt: string;
 }
@@ -118,6 +123,8 @@ export interface RunResults {
     status: 'running' | 'complete' | 'interrupted';
     argv: string[];
     mode: 'benchmark' | 'accuracy-only';
+    /** The runner agents of a run with agents: each with its labels, and why it left the run when it did. */
+    agents?: Array<{ name: string; url: string; labels: Record<string, string>; fingerprintHash?: string; jobsRun: number; lost?: string }>;
   };
   device?: DeviceFingerprint;
   jobs: JobResult[];

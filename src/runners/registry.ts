@@ -20,6 +20,8 @@ export interface RunnerFactory {
   create(config?: WorkerRunnerConfig): Runner;
   /** Test-only engines are listed only when BENCHALIGN_TEST_ENGINES=1. */
   readonly testOnly?: boolean;
+  /** Labels a runner agent needs to run this engine, e.g. { gpu: 'nvidia' } (docs/agents-client.md). */
+  readonly requires?: Readonly<Record<string, string>>;
 }
 
 export interface EngineListing {
@@ -82,6 +84,11 @@ export function getRunner(name: string, config?: WorkerRunnerConfig): Runner {
   const f = visible().find((x) => x.name === name);
   if (f === undefined) return new MissingRunner(name, `unknown engine "${name}" (registered: ${engineNames().join(', ') || 'none'})`);
   return f.create(config);
+}
+
+/** The agent labels an engine declares it needs; undefined when it declares none (or is unknown). */
+export function engineRequirements(name: string): Readonly<Record<string, string>> | undefined {
+  return factories.get(name)?.requires;
 }
 
 /** Every registered engine with its availability here. Starts (and ends) each engine's worker once. */

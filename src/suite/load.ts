@@ -17,7 +17,9 @@ import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from '.
 import type { PytorchModelRef } from '../runners/types.js';
 import type { FileModelEntry, MeasurementEntry, PytorchModelEntry, SuiteFile } from './schema.js';
 import { MeasurementSchema, SuiteFileSchema } from './schema.js';
-import type { InputsSpec, Suite, SuiteModel } from './types.js';
+import type { InputsSpec, Suite, SuiteAgents, SuiteEngine, SuiteModel } from './types.js';
+import { resolveAgentEntries } from '../agents/agents-file.js';
+import type { SuiteAgents as SuiteAgentsEntry } from '../agents/agents-schema.js';
 
 type Raw = Record<string, unknown>;
 type Problem = { path: PathSegment[]; message: string };
@@ -275,7 +277,12 @@ function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Sui
   const measurement = resolveMeasurement(data.measurement);
   const models: SuiteModel[] = data.models.flatMap((m, index): SuiteModel[] => {
     if ('onnxTests' in m) {
-      return (facts.cases.get(index) ?? []).map((c) => ({ ...c, outputs: m.outputs, measurement: resolveMeasurement(data.measurement, m.measurement) }));
+      return (facts.cases.get(index) ?? []).map((c) => ({
+        ...c,
+        outputs: m.outputs,
+        measurement: resolveMeasurement(data.measurement, m.measurement),
+        ...(m.agents !== undefined ? { agentLabels: m.agents.labels } : {}),
+      }));
     }
     const model: SuiteModel = {
       name: m.name,
@@ -290,6 +297,7 @@ function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Sui
     if (m.reference !== undefined) model.reference = { source: 'file', path: path.resolve(dir, m.reference) };
     if (m.budgets !== undefined) model.budgets = m.budgets;
     if (m.pytorch !== undefined) model.pytorch = { ...pytorchOf(m.pytorch, dir), sha256: facts.pytorchSha256.get(index) ?? '' };
+    if (m.agents !== undefined) model.agentLabels = m.agents.labels;
     return [model];
   });
   const suite: Suite = {
@@ -298,12 +306,32 @@ function build(file: string, sha256: string, data: SuiteFile, facts: Facts): Sui
     dir,
     sha256,
     models,
-    engines: data.engines.map((e) => (e.label !== undefined ? { ...e } : { name: e.name, precision: e.precision, options: e.options })),
+    engines: data.engines.map((e) => {
+      const engine: SuiteEngine = { name: e.name, precision: e.precision, options: e.options };
+      if (e.label !== undefined) engine.label = e.label;
+      if (e.agents !== undefined) engine.agentLabels = e.agents.labels;
+      return engine;
+    }),
     measurement,
     tolerances: data.tolerances,
   };
   if (data.description !== undefined) suite.description = data.description;
+  if (data.agents !== undefined) suite.agents = suiteAgents(file, data.agents);
   return suite;
+}
+
+/** The suite's `agents:`, resolved against the suite's folder (duplicate names and misplaced keys are problems). */
+function suiteAgents(file: string, raw: SuiteAgentsEntry): SuiteAgents {
+  const dir = path.dirname(file);
+  const spec = Array.isArray(raw) ? { list: raw } : raw;
+  const problems: SuiteProblem[] = [];
+  const out: SuiteAgents = {};
+  if (spec.list !== undefined) out.list = resolveAgentEntries(spec.list, dir, Array.isArray(raw) ? ['agents'] : ['agents', 'list'], problems);
+  if (problems.length > 0) throw new SuiteConfigError(file, problems);
+  if ('file' in spec && spec.file !== undefined) out.file = path.resolve(dir, spec.file);
+  if ('labels' in spec && spec.labels !== undefined) out.labels = spec.labels;
+  if ('maxAttempts' in spec && spec.maxAttempts !== undefined) out.maxAttempts = spec.maxAttempts;
+  return out;
 }
 
 /**

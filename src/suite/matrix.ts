@@ -42,6 +42,12 @@ export interface JobEngine {
 }
 
 export interface Job {
+  /**
+   * Labels a runner agent needs for this job: the suite's, the model's and the engine's
+   * `agents.labels`, merged. Absent: any agent. (The engine's own needs, such as tensorrt's
+   * gpu=nvidia, are added by the dispatcher.)
+   */
+  agentLabels?: Record<string, string>;
   /** Stable and unique in the run: `<model>/<engine>/<precision>`, plus `/<label>` or `/opt-<hash8>` when the suite has several configurations of that engine and precision. */
   key: string;
   model: JobModel;
@@ -126,7 +132,10 @@ export function expandJobs(suite: Suite, options: ExpandOptions = {}): Job[] {
       if (options.engines !== undefined && !options.engines.includes(e.name)) return;
       const engine: JobEngine = { name: e.name, precision: e.precision, options: e.options };
       if (e.label !== undefined) engine.label = e.label;
-      jobs.push({ key: `${m.name}/${keys[j] ?? e.name}`, model: { ...model }, engine, measurement: m.measurement });
+      const job: Job = { key: `${m.name}/${keys[j] ?? e.name}`, model: { ...model }, engine, measurement: m.measurement };
+      const labels = { ...suite.agents?.labels, ...m.agentLabels, ...e.agentLabels };
+      if (Object.keys(labels).length > 0) job.agentLabels = labels;
+      jobs.push(job);
     });
   }
   return jobs;

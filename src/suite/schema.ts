@@ -7,6 +7,7 @@
  * fields at once (files exist, sha256 matches, names are unique) are in load.ts.
  */
 import { z } from 'zod';
+import { AgentSelectorSchema, SuiteAgentsSchema } from '../agents/agents-schema.js';
 import type { Precision } from '../results/record.js';
 
 export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const satisfies readonly Precision[];
@@ -222,6 +223,7 @@ export const FileModelSchema = strict(
     budgets: BudgetsSchema.optional(),
     measurement: MeasurementSchema.optional(),
     pytorch: PytorchModelSchema.optional(),
+    agents: AgentSelectorSchema.optional().describe('Runner agents this model needs, by labels (e.g. { labels: { arch: arm64 } }). Default: any.'),
   },
   'One model file, with its inputs and reference outputs.',
   { id: 'Model' },
@@ -236,6 +238,7 @@ export const OnnxTestsModelSchema = strict(
       .default({})
       .describe('Per-output settings for every case, by output name; "*" applies to every output.'),
     measurement: MeasurementSchema.optional(),
+    agents: AgentSelectorSchema.optional().describe('Runner agents these cases need, by labels. Default: any.'),
   },
   'A folder of ONNX test-data cases (model.onnx + test_data_set_N/{input,output}_K.pb). Inputs and references come from the data sets.',
   { id: 'OnnxTests' },
@@ -251,6 +254,7 @@ export const EngineSchema = strict(
     label: identifier('label')
       .optional()
       .describe('Short name of this configuration, used in job keys when one engine appears several times. Default: a hash of the options.'),
+    agents: AgentSelectorSchema.optional().describe('Runner agents this engine needs, by labels (e.g. { labels: { gpu: nvidia } }), on top of the engine’s own needs. Default: any.'),
   },
   'One engine configuration. The same engine may appear several times with different precisions or options.',
   { id: 'Engine' },
@@ -268,6 +272,7 @@ export const SuiteFileSchema = strict(
       .record(z.string(), ToleranceOverrideSchema)
       .default({})
       .describe('Suite-wide tolerance overrides by output name; "*" applies to every output. Model outputs settings override these.'),
+    agents: SuiteAgentsSchema.optional(),
   },
   'A benchalign suite: models × engines, measurement settings and tolerances. Paths are relative to the suite file.',
   { title: 'benchalign suite' },

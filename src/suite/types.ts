@@ -2,6 +2,7 @@
  * A loaded suite: validated, defaults applied, paths absolute, ONNX test-data folders
  * expanded into one model per case. This is what `loadSuite` returns and `expandJobs` reads.
  */
+import type { AgentDef } from '../agents/agents-file.js';
 import type { Tolerance } from '../alignment/types.js';
 import type { Precision } from '../results/record.js';
 import type { ModelRef } from '../runners/types.js';
@@ -95,6 +96,8 @@ export interface SuiteModel extends ModelRef {
   measurement: Measurement;
   /** Where the model came from: `models[i]` of the suite, and the ONNX test case name when expanded. */
   origin: { index: number; onnxTestCase?: string };
+  /** Labels a runner agent needs to run this model (e.g. arch=arm64). */
+  agentLabels?: Record<string, string>;
 }
 
 export interface SuiteEngine {
@@ -104,6 +107,19 @@ export interface SuiteEngine {
   /** Engine-specific options, as given. Default {}. */
   options: Record<string, unknown>;
   label?: string;
+  /** Labels a runner agent needs to run this engine configuration, on top of the engine's own needs. */
+  agentLabels?: Record<string, string>;
+}
+
+/** The suite's runner agents (docs/agents-client.md). */
+export interface SuiteAgents {
+  /** Agents defined in the suite, resolved. */
+  list?: AgentDef[];
+  /** An agents file (absolute). */
+  file?: string;
+  /** Labels every agent running this suite must have. */
+  labels?: Record<string, string>;
+  maxAttempts?: number;
 }
 
 export interface Suite {
@@ -121,6 +137,8 @@ export interface Suite {
   measurement: Measurement;
   /** Suite-wide tolerance overrides by output name or "*". */
   tolerances: Record<string, ToleranceOverride>;
+  /** Runner agents; absent: the local agent. */
+  agents?: SuiteAgents;
 }
 
 /** The tolerance fields an override may set. */

@@ -170,14 +170,14 @@ extra: 1
       `models[1].path: file not found: ${path.join(dir, 'nope.onnx')} @11`,
       'models[1].inputs.source: expected one of reference|random, got "randm" @12',
       `models[2].onnxTests: folder not found: ${path.join(dir, 'nodir')} @13`,
-      'models[2].precision: unknown key (expected one of: onnxTests, name, outputs, measurement) @14',
+      'models[2].precision: unknown key (expected one of: onnxTests, name, outputs, measurement, agents) @14',
       'engines[0].precision: expected one of fp32|fp16|bf16|int8, got "fp8" @17',
       'engines[2]: same engine, precision and options as engines[1] @19',
       'measurement.maxDurationMs: expected maxDurationMs >= minDurationMs, got 100 < 5000 @22',
       'measurement.concurrency: expected at least 1 item, got 0 @23',
       'measurement.warmup.maxMs: expected a number, got "x" @24',
       'tolerances["*"].foo: unknown key (expected one of: atol, rtol, cosineMin, snrMinDb, elementwise, equalNan, topK, top1Min) @26',
-      'extra: unknown key (expected one of: $schema, name, description, models, engines, measurement, tolerances) @27',
+      'extra: unknown key (expected one of: $schema, name, description, models, engines, measurement, tolerances, agents) @27',
     ]);
     const message = err.message.split('\n');
     expect(message[0]).toBe(`${path.join(dir, 's.yaml')}: 16 problems in suite:`);

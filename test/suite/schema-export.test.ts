@@ -27,7 +27,7 @@ describe('docs/suite.schema.json', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['models', 'engines']);
     expect(schema.definitions.Measurement?.properties.maxDurationMs?.description).toMatch(/milliseconds.*Default 10000/);
-    expect(Object.keys(schema.definitions.Engine?.properties ?? {})).toEqual(['name', 'precision', 'options', 'label']);
+    expect(Object.keys(schema.definitions.Engine?.properties ?? {})).toEqual(['name', 'precision', 'options', 'label', 'agents']);
   });
 
   it.skipIf(ajv === undefined)('accepts suites/smoke.yaml and rejects what the loader rejects', () => {

@@ -29,7 +29,9 @@ export function registerRun(program: Command): void {
     .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL)', DEFAULT_STORE_PATH)
     .option('--no-store', 'do not record the run in a results store')
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[] }) => {
+    .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
+    .option('--no-agents', 'run here, ignoring the suite\'s agents')
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -53,6 +55,8 @@ export function registerRun(program: Command): void {
           signal: controller.signal,
           ...(typeof opts.store === 'string' ? { store: opts.store } : {}),
           ...(opts.tag ? { tags: opts.tag } : {}),
+          ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
+          ...(opts.agents === false ? { noAgents: true } : {}),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {

@@ -1,0 +1,87 @@
+/**
+ * The local transport: this process is the agent (no RPC, no uploads). Each engine has one
+ * Runner (one worker process), ended after a repeat when a fresh process is asked, exactly as
+ * `benchalign run` does without agents.
+ */
+import { collectFingerprint } from '../../metrics/fingerprint.js';
+import { findOnPath } from '../../metrics/samplers/nvidia-smi.js';
+import { getRunner, listEngines } from '../../runners/registry.js';
+import type { Runner } from '../../runners/types.js';
+import type { Job } from '../../suite/matrix.js';
+import { VERSION } from '../../version.js';
+import { executeRepeat, type RepeatOutcome } from '../../../runner-agents/execute-job.js';
+import type { AgentDef } from '../agents-file.js';
+import { AGENT_PROTOCOL_VERSION, type AgentEngineInfo, type InfoResult } from '../protocol.js';
+import type { AgentClient, RepeatRequest } from './types.js';
+
+/** The labels every agent reports about itself: arch, os, and gpu=nvidia when nvidia-smi is there. */
+export function automaticLabels(): Record<string, string> {
+  const labels: Record<string, string> = { arch: process.arch, os: process.platform };
+  if (findOnPath('nvidia-smi') !== undefined) labels.gpu = 'nvidia';
+  return labels;
+}
+
+export class LocalAgentClient implements AgentClient {
+  private runners = new Map<string, Runner>();
+  private busy = false;
+  readonly uploadStats = { bytes: 0, uploaded: 0, skipped: 0 };
+
+  /** `listEngines`: also report every engine (starts each engine's worker once; for probe). */
+  constructor(
+    readonly def: AgentDef,
+    private readonly options: { listEngines?: boolean } = {},
+  ) {}
+
+  async info(): Promise<InfoResult> {
+    const engines: AgentEngineInfo[] = [];
+    if (this.options.listEngines) {
+      for (const e of await listEngines()) {
+        engines.push(e.availability.available ? { name: e.name, available: true, version: e.availability.version, devices: e.availability.devices } : { name: e.name, available: false, reason: e.availability.reason });
+      }
+    }
+    const versions = Object.fromEntries(engines.filter((e) => e.version !== undefined).map((e) => [e.name, e.version as string]));
+    return {
+      agentVersion: VERSION,
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      fingerprint: await collectFingerprint(versions),
+      engines,
+      labels: automaticLabels(),
+      busy: this.busy,
+      queued: 0,
+    };
+  }
+
+  private runnerFor(job: Job): Runner {
+    let r = this.runners.get(job.engine.name);
+    if (!r) {
+      r = getRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs });
+      this.runners.set(job.engine.name, r);
+    }
+    return r;
+  }
+
+  private async dispose(name: string): Promise<void> {
+    const r = this.runners.get(name) as (Runner & { dispose?: () => Promise<void> }) | undefined;
+    this.runners.delete(name);
+    await r?.dispose?.();
+  }
+
+  async runRepeat(job: Job, request: RepeatRequest): Promise<RepeatOutcome> {
+    this.busy = true;
+    try {
+      const o = await executeRepeat(job, this.runnerFor(job), {
+        mode: request.mode,
+        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+      if (request.fresh) await this.dispose(job.engine.name);
+      return o;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const name of [...this.runners.keys()]) await this.dispose(name).catch(() => undefined);
+  }
+}
