@@ -3,13 +3,12 @@
  * resolved definitions (absolute key and token paths, transport kind). Every problem is
  * reported at once with its path, as for suites.
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError, describeError } from '../errors.js';
-import { formatPath, problemsFromZod, type PathSegment } from '../suite/errors.js';
+import { formatPath, problemsFromZod, readConfigFile, type PathSegment } from '../suite/errors.js';
 import { AgentsFileSchema, type AgentEntry } from './agents-schema.js';
 import { parseSshUrl } from './transports/ssh-url.js';
 
@@ -148,17 +147,6 @@ export function parseAgentsText(text: string, file: string): AgentsConfig {
 
 /** Loads an agents file. E_CONFIG when it cannot be read or has problems. */
 export async function loadAgentsFile(file: string): Promise<AgentsConfig> {
-  const abs = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(abs, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BenchalignError('E_CONFIG', code === 'ENOENT' ? 'agents file not found' : `cannot read agents file (${code ?? String(e)})`, {
-      file: abs,
-      expected: 'a YAML or JSON file with an agents: list',
-      cause: e,
-    });
-  }
-  return parseAgentsText(text, abs);
+  const { abs, bytes } = await readConfigFile(file, 'agents file', 'a YAML or JSON file with an agents: list');
+  return parseAgentsText(bytes.toString('utf8'), abs);
 }

@@ -2,6 +2,8 @@
  * Suite problems: each one has the path of the offending value (`models[1].reference`) and
  * says what was expected. All of a file's problems travel together in one SuiteConfigError.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
 import { knownKeysOf } from './schema.js';
@@ -233,4 +235,18 @@ export function problemsFromZod(issues: readonly Issue[], schema: z.core.$ZodTyp
   };
   for (const issue of issues) visit(issue);
   return out;
+}
+
+/**
+ * Reads a configuration file (suite, policy, agents file) whole; a missing or unreadable file
+ * is E_CONFIG naming the absolute path, `what` it is and what was `expected`.
+ */
+export async function readConfigFile(file: string, what: string, expected: string): Promise<{ abs: string; bytes: Buffer }> {
+  const abs = path.resolve(file);
+  try {
+    return { abs, bytes: await readFile(abs) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BenchalignError('E_CONFIG', code === 'ENOENT' ? `${what} not found` : `cannot read ${what} (${code ?? String(e)})`, { file: abs, expected, cause: e });
+  }
 }

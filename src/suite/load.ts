@@ -3,14 +3,14 @@
  * cannot (files, hashes, unique names, bounds), and report every problem at once.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
 import type { PathSegment, SuiteProblem } from './errors.js';
-import { describeValue, formatPath, problemsFromZod, SuiteConfigError } from './errors.js';
+import { describeValue, formatPath, problemsFromZod, readConfigFile, SuiteConfigError } from './errors.js';
 import { hashFile } from './hash.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
@@ -339,18 +339,7 @@ function suiteAgents(file: string, raw: SuiteAgentsEntry): SuiteAgents {
  * every problem with its path and line, or E_CONFIG when the file cannot be read.
  */
 export async function loadSuite(file: string): Promise<Suite> {
-  const abs = path.resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(abs);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BenchalignError('E_CONFIG', code === 'ENOENT' ? 'suite file not found' : `cannot read suite file (${code ?? String(e)})`, {
-      file: abs,
-      expected: 'a YAML or JSON suite file',
-      cause: e,
-    });
-  }
+  const { abs, bytes } = await readConfigFile(file, 'suite file', 'a YAML or JSON suite file');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const lc = new LineCounter();
   const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });

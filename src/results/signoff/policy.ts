@@ -6,13 +6,11 @@
  * See docs/signoff.md.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError } from '../../errors.js';
-import { describeValue, formatPath, formatProblem, problemsFromZod, type PathSegment, type SuiteProblem } from '../../suite/errors.js';
+import { describeValue, formatPath, formatProblem, problemsFromZod, readConfigFile, type PathSegment, type SuiteProblem } from '../../suite/errors.js';
 import { PRECISIONS } from '../../suite/schema.js';
 
 /** The same marker as the suite schema's strict objects, so unknown-key messages list the known keys. */
@@ -202,18 +200,7 @@ export function parsePolicy(raw: unknown, file: string, where?: (at: readonly Pa
 
 /** Loads and validates a policy file (YAML or JSON). Throws E_CONFIG (exit 2) naming every problem. */
 export async function loadPolicy(file: string): Promise<Policy> {
-  const abs = path.resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(abs);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BenchalignError('E_CONFIG', code === 'ENOENT' ? 'policy file not found' : `cannot read policy file (${code ?? String(e)})`, {
-      file: abs,
-      expected: 'a YAML or JSON sign-off policy (docs/signoff.md)',
-      cause: e,
-    });
-  }
+  const { abs, bytes } = await readConfigFile(file, 'policy file', 'a YAML or JSON sign-off policy (docs/signoff.md)');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const lc = new LineCounter();
   const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
