@@ -15,7 +15,7 @@ import { expandJobs, loadSuite, type Job } from '../../src/suite/index.js';
 import { readTensors } from '../../src/tensors/read.js';
 import { executeRepeat, type RepeatOutcome } from '../../runner-agents/execute-job.js';
 import { RpcFailure, connectWs, httpRequest, startDaemonProcess, stopProcess, wireJobFor, type AgentProcess, type TestClient } from './agent-harness.js';
-import { QUICK, cnnModel, tempDir, writeSuite } from './helpers.js';
+import { QUICK, childPids, cnnModel, tempDir, writeSuite } from './helpers.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const ORT = { name: 'onnxruntime', precision: 'fp32', options: { intraOpThreads: 1, interOpThreads: 1 } };
@@ -38,21 +38,6 @@ async function rpcError(p: Promise<unknown>): Promise<RpcFailure> {
   throw new Error('expected a JSON-RPC error');
 }
 
-/** Pids of the live child processes of `pid`, from /proc. */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 function alive(pid: number): boolean {
   try {

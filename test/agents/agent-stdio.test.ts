@@ -3,7 +3,7 @@
  * lines only, a real ONNX Runtime job, a timeout, and a clean exit when stdin ends.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
@@ -12,7 +12,7 @@ import { expandJobs, loadSuite, suiteFromOnnxTests, type Job } from '../../src/s
 import { readOnnxTestData } from '../../src/tensors/onnx-test-data.js';
 import { executeRepeat } from '../../runner-agents/execute-job.js';
 import { RpcFailure, startStdioAgent, stopProcess, wireJobFor } from './agent-harness.js';
-import { QUICK, REPO, cnnModel, tempDir, writeSuite } from './helpers.js';
+import { QUICK, REPO, childPids, cnnModel, tempDir, writeSuite } from './helpers.js';
 
 const ORT = { name: 'onnxruntime', precision: 'fp32', options: { intraOpThreads: 1, interOpThreads: 1 } };
 
@@ -23,21 +23,6 @@ async function cnnJob(measurement: Record<string, unknown> = {}): Promise<Job> {
   return job;
 }
 
-/** Pids of the live (not zombie) children of `pid`, from /proc. */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 describe('agent on stdio', () => {
   let agent: ReturnType<typeof startStdioAgent>;
