@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import type { AgentDef } from '../src/agents/agents-file.js';
+import type { AgentDef } from '../src/model/agents.js';
 import { hashFileCached } from '../src/agents/artifacts.js';
 import type { ProgressReporter } from '../src/agents/progress.js';
 import { runSuite } from '../src/agents/run-suite.js';

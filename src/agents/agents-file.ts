@@ -11,31 +11,7 @@ import { BenchalignError, describeError } from '../errors.js';
 import { formatPath, problemsFromZod, readConfigFile, type PathSegment } from '../suite/errors.js';
 import { AgentsFileSchema, type AgentEntry } from './agents-schema.js';
 import { parseSshUrl } from './transports/ssh-url.js';
-
-export type AgentKind = 'local' | 'stdio' | 'ssh' | 'http';
-
-/** An agent, resolved: what a transport needs to reach it. */
-export interface AgentDef {
-  name: string;
-  /** The url as configured, with any user:password removed (safe to record). */
-  url: string;
-  kind: AgentKind;
-  /** Configured labels (the agent's own are merged in when it is reached). */
-  labels: Record<string, string>;
-  /** Absolute. */
-  tokenFile?: string;
-  tokenEnv?: string;
-  /** Absolute. */
-  caFile?: string;
-  /** Absolute. */
-  identity?: string;
-  /** Absolute. */
-  knownHosts?: string;
-  remoteCommand?: string;
-  command?: string[];
-  /** Default 20000. */
-  connectTimeoutMs: number;
-}
+import type { AgentDef, AgentKind } from '../model/agents.js';
 
 export interface AgentsConfig {
   agents: AgentDef[];

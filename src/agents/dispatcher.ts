@@ -10,10 +10,10 @@
  * final, as in a local run. Either way every other job's result is kept.
  */
 import { describeError } from '../errors.js';
-import type { DeviceFingerprint } from '../results/record.js';
-import type { Job } from '../suite/matrix.js';
+import type { DeviceFingerprint } from '../model/record.js';
+import type { Job } from '../model/job.js';
 import { RepeatFailure, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
-import type { AgentDef } from './agents-file.js';
+import type { AgentDef } from '../model/agents.js';
 import type { JobFailure } from './job-result.js';
 import type { ProgressReporter } from './progress.js';
 import type { InfoResult } from './protocol.js';

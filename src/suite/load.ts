@@ -11,13 +11,13 @@ import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
 import type { PathSegment, SuiteProblem } from './errors.js';
 import { describeValue, formatPath, problemsFromZod, readConfigFile, SuiteConfigError } from './errors.js';
-import { hashFile } from './hash.js';
+import { hashFile } from '../model/hash.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
-import type { PytorchModelRef } from '../runners/types.js';
+import type { PytorchModelRef } from '../model/model-ref.js';
 import type { FileModelEntry, MeasurementEntry, PytorchModelEntry, SuiteFile } from './schema.js';
 import { MeasurementSchema, SuiteFileSchema } from './schema.js';
-import type { InputsSpec, Suite, SuiteAgents, SuiteEngine, SuiteModel } from './types.js';
+import type { InputsSpec, Suite, SuiteAgents, SuiteEngine, SuiteModel } from '../model/suite.js';
 import { resolveAgentEntries } from '../agents/agents-file.js';
 import type { SuiteAgents as SuiteAgentsEntry } from '../agents/agents-schema.js';
 

@@ -8,9 +8,10 @@
  */
 import { z } from 'zod';
 import { AgentSelectorSchema, SuiteAgentsSchema } from '../agents/agents-schema.js';
-import type { Precision } from '../results/record.js';
+import { PRECISIONS } from '../model/record.js';
+import type { Budgets, OutputSettings, ToleranceOverride } from '../model/suite.js';
 
-export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const satisfies readonly Precision[];
+export { PRECISIONS };
 
 /** Keys per strict object, so an unknown-key message can list what was expected. */
 const KNOWN_KEYS = Symbol.for('benchalign.suite.knownKeys');
@@ -285,9 +286,14 @@ export type OnnxTestsEntry = z.output<typeof OnnxTestsModelSchema>;
 export type InputsEntry = z.output<typeof InputsSchema>;
 export type EngineEntry = z.output<typeof EngineSchema>;
 export type MeasurementEntry = z.output<typeof MeasurementSchema>;
-export type ToleranceOverride = z.output<typeof ToleranceOverrideSchema>;
-export type OutputSettings = z.output<typeof OutputSettingsSchema>;
-export type Budgets = z.output<typeof BudgetsSchema>;
+// The model's hand-written types (src/model/suite.ts) and these schemas must agree, both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesModel: [
+  Same<z.output<typeof ToleranceOverrideSchema>, ToleranceOverride>,
+  Same<z.output<typeof OutputSettingsSchema>, OutputSettings>,
+  Same<z.output<typeof BudgetsSchema>, Budgets>,
+] = [true, true, true];
+void schemaMatchesModel;
 export type PytorchModelEntry = z.output<typeof PytorchModelSchema>;
 export type SuitePrecision = (typeof PRECISIONS)[number];
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentDef } from '../../src/agents/agents-file.js';
+import type { AgentDef } from '../../src/model/agents.js';
 import { probeAgents } from '../../src/agents/probe.js';
 import { runSuite } from '../../src/agents/run-suite.js';
 import { ExitCode } from '../../src/errors.js';

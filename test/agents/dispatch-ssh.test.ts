@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentDef } from '../../src/agents/agents-file.js';
+import type { AgentDef } from '../../src/model/agents.js';
 import { probeAgents } from '../../src/agents/probe.js';
 import { runSuite } from '../../src/agents/run-suite.js';
 import { ExitCode } from '../../src/errors.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runSuite } from '../../src/agents/run-suite.js';
 import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import type { RegressReport } from '../../src/results/regress/compare-runs.js';
 import { openStore } from '../../src/results/store/store.js';
 import { QUICK, REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';

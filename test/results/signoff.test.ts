@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { runSuite } from '../../src/agents/run-suite.js';
 import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { compareRuns } from '../../src/results/regress/compare-runs.js';
 import { evaluateSignoff, globToRegExp, type BaselineContext, type SignoffCheck } from '../../src/results/signoff/evaluate.js';
 import { PolicyConfigError, loadPolicy, parsePolicy, policyJsonSchemaText, type PolicyFile } from '../../src/results/signoff/policy.js';

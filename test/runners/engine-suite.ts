@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { runSuite } from '../../src/agents/run-suite.js';
-import type { Precision, RunResults } from '../../src/results/record.js';
+import type { Precision, RunResults } from '../../src/model/record.js';
 import { getRunner } from '../../src/runners/registry.js';
 import type { Availability } from '../../src/runners/types.js';
 import { cnnModel, tempDir, transformerModel, writeSuite } from '../agents/helpers.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
 import { SuiteConfigError } from '../../src/suite/errors.js';
 import { loadSuite } from '../../src/suite/load.js';
-import { DEFAULT_MEASUREMENT } from '../../src/suite/types.js';
+import { DEFAULT_MEASUREMENT } from '../../src/model/suite.js';
 import { tempTree } from './helpers.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

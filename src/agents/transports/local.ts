@@ -7,10 +7,10 @@ import { collectFingerprint } from '../../metrics/fingerprint.js';
 import { findOnPath } from '../../metrics/samplers/nvidia-smi.js';
 import { getRunner, listEngines } from '../../runners/registry.js';
 import type { Runner } from '../../runners/types.js';
-import type { Job } from '../../suite/matrix.js';
+import type { Job } from '../../model/job.js';
 import { VERSION } from '../../version.js';
 import { executeRepeat, type RepeatOutcome } from '../../../runner-agents/execute-job.js';
-import type { AgentDef } from '../agents-file.js';
+import type { AgentDef } from '../../model/agents.js';
 import { AGENT_PROTOCOL_VERSION, type AgentEngineInfo, type InfoResult } from '../protocol.js';
 import type { AgentClient, RepeatRequest } from './types.js';
 

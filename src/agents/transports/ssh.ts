@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { AgentDef } from '../agents-file.js';
+import type { AgentDef } from '../../model/agents.js';
 import { RpcAgentClient } from './rpc.js';
 import { openStdioChannel } from './stdio.js';
 import { parseSshUrl } from './ssh-url.js';

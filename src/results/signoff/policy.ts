@@ -11,7 +11,7 @@ import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError } from '../../errors.js';
 import { describeValue, formatPath, formatProblem, problemsFromZod, readConfigFile, type PathSegment, type SuiteProblem } from '../../suite/errors.js';
-import { PRECISIONS } from '../../suite/schema.js';
+import { PRECISIONS } from '../../model/record.js';
 
 /** The same marker as the suite schema's strict objects, so unknown-key messages list the known keys. */
 const KNOWN_KEYS = Symbol.for('benchalign.suite.knownKeys');

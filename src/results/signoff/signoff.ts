@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { runSuite } from '../../agents/run-suite.js';
 import { BenchalignError, ExitCode, describeError } from '../../errors.js';
 import { VERSION } from '../../version.js';
-import type { RunResults } from '../record.js';
+import type { RunResults } from '../../model/record.js';
 import { writeFileAtomic } from '../run-dir.js';
 import { readRunFile } from '../run-file.js';
 import { compareRuns } from '../regress/compare-runs.js';
