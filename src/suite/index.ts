@@ -1,5 +1,5 @@
-export { SuiteConfigError, formatProblem } from './errors.js';
-export type { SuiteProblem } from './errors.js';
+export { SuiteConfigError, formatProblem } from '../config/errors.js';
+export type { SuiteProblem } from '../config/errors.js';
 export { loadSuite } from './load.js';
 export { expandJobs, optionsHash, outputSettings } from './matrix.js';
 export type { ExpandOptions } from './matrix.js';

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDef } from '../../src/model/agents.js';
-import type { AgentsConfig } from '../../src/agents/agents-file.js';
+import type { AgentsConfig } from '../../src/config/agents-file.js';
 import type { ProgressReporter } from '../../src/agents/progress.js';
 import { runSuite } from '../../src/agents/run-suite.js';
 import { ExitCode } from '../../src/errors.js';

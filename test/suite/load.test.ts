@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
-import { SuiteConfigError } from '../../src/suite/errors.js';
+import { SuiteConfigError } from '../../src/config/errors.js';
 import { loadSuite } from '../../src/suite/load.js';
 import { DEFAULT_MEASUREMENT } from '../../src/model/suite.js';
 import { tempTree } from './helpers.js';
