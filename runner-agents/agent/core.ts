@@ -37,7 +37,7 @@ import {
   type JobRunResult,
   type WireFile,
 } from '../../src/agents/protocol.js';
-import { RepeatFailure, executeRepeat } from '../execute-job.js';
+import { RepeatFailure, executeRepeat } from '../../src/execution/execute-job.js';
 import { DeviceLease, type LeaseWaiter } from './lease.js';
 import { ArtifactStore } from './store.js';
 

@@ -12,9 +12,9 @@
 import { describeError } from '../errors.js';
 import type { DeviceFingerprint } from '../model/record.js';
 import type { Job } from '../model/job.js';
-import { RepeatFailure, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
+import { RepeatFailure, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
 import type { AgentDef } from '../model/agents.js';
-import type { JobFailure } from './job-result.js';
+import type { JobFailure } from '../execution/job-result.js';
 import type { ProgressReporter } from './progress.js';
 import type { InfoResult } from './protocol.js';
 import { effectiveLabels, formatLabels, jobNeeds, labelsMatch, missingLabels } from './selection.js';

@@ -18,11 +18,11 @@ import { writeSafetensors } from '../tensors/safetensors.js';
 import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { VERSION } from '../version.js';
-import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
-import { dataSetIndex } from '../../runner-agents/inputs.js';
+import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
+import { dataSetIndex } from '../execution/inputs.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from '../config/agents-file.js';
 import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from './dispatcher.js';
-import { buildJobResult, failedJobResult } from './job-result.js';
+import { buildJobResult, failedJobResult } from '../execution/job-result.js';
 import { connectAgent } from './transports/index.js';
 import { createProgressReporter, type ProgressReporter } from './progress.js';
 

@@ -1,6 +1,6 @@
 /** How an engine worker's output reconciliation shows up in a job's alignment mapping. */
 import { describe, expect, it } from 'vitest';
-import { withEngineReconciliation } from '../../src/agents/job-result.js';
+import { withEngineReconciliation } from '../../src/execution/job-result.js';
 import { emptyAlignment } from '../../src/alignment/compare.js';
 import type { OutputAlignment } from '../../src/model/alignment.js';
 

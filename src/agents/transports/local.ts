@@ -9,7 +9,7 @@ import { getRunner, listEngines } from '../../runners/registry.js';
 import type { Runner } from '../../runners/types.js';
 import type { Job } from '../../model/job.js';
 import { VERSION } from '../../version.js';
-import { executeRepeat, type RepeatOutcome } from '../../../runner-agents/execute-job.js';
+import { executeRepeat, type RepeatOutcome } from '../../execution/execute-job.js';
 import type { AgentDef } from '../../model/agents.js';
 import { AGENT_PROTOCOL_VERSION, type AgentEngineInfo, type InfoResult } from '../protocol.js';
 import type { AgentClient, RepeatRequest } from './types.js';

@@ -6,7 +6,7 @@
  */
 import { BenchalignError } from '../../errors.js';
 import type { Job } from '../../model/job.js';
-import type { JobProgress, RepeatOutcome, RunMode } from '../../../runner-agents/execute-job.js';
+import type { JobProgress, RepeatOutcome, RunMode } from '../../execution/execute-job.js';
 import type { AgentDef } from '../../model/agents.js';
 import type { InfoResult } from '../protocol.js';
 

@@ -2,9 +2,9 @@
 import type { Job } from '../model/job.js';
 import { outputSettings } from '../suite/matrix.js';
 import type { NamedTensors } from '../tensors/tensor.js';
-import { emptyAlignment } from './compare.js';
-import { alignTensors } from './layout.js';
-import { resolveTolerance, type AlignPrecision } from './tolerances.js';
+import { emptyAlignment } from '../alignment/compare.js';
+import { alignTensors } from '../alignment/layout.js';
+import { resolveTolerance, type AlignPrecision } from '../alignment/tolerances.js';
 import type { DType } from '../tensors/dtype.js';
 import type { OutputAlignment, Tolerance } from '../model/alignment.js';
 

@@ -2,7 +2,7 @@
  * Raw repeat outcomes -> a JobResult. Pure apart from reading the reference file: the
  * statistics come from src/metrics and the verdicts from src/alignment.
  */
-import { alignJobOutputs } from '../alignment/job.js';
+import { alignJobOutputs } from './align-job.js';
 import type { OutputAlignment } from '../model/alignment.js';
 import type { OutputReconciliation } from '../model/model-ref.js';
 import { summarizeLatency } from '../metrics/latency.js';
@@ -11,7 +11,7 @@ import type { ThroughputPoint } from '../model/measurements.js';
 import type { BudgetCheck, DeviceFingerprint, JobResult } from '../model/record.js';
 import type { Job } from '../model/job.js';
 import type { NamedTensors } from '../tensors/tensor.js';
-import type { RepeatOutcome } from '../../runner-agents/execute-job.js';
+import type { RepeatOutcome } from './execute-job.js';
 
 export interface JobFailure {
   status: 'errored' | 'skipped';
