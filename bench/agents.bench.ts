@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { AgentDef } from '../src/model/agents.js';
 import { hashFileCached } from '../src/agents/artifacts.js';
 import type { ProgressReporter } from '../src/agents/progress.js';
-import { runSuite } from '../src/agents/run-suite.js';
+import { runSuite } from '../src/workflows/run.js';
 import { putArtifact } from '../src/agents/transports/http.js';
 import { RpcConnection, uploadByChunks } from '../src/agents/transports/rpc.js';
 import { openStdioChannel } from '../src/agents/transports/stdio.js';

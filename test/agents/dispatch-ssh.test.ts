@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDef } from '../../src/model/agents.js';
 import { probeAgents } from '../../src/agents/probe.js';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { ExitCode } from '../../src/errors.js';
 import { BIN } from './agent-harness.js';
 import { REPO, cnnModel, tempDir, writeSuite } from './helpers.js';

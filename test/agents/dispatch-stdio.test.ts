@@ -12,7 +12,7 @@ import type { AgentDef } from '../../src/model/agents.js';
 import type { AgentsConfig } from '../../src/config/agents-file.js';
 import { dispatch, type DispatchedJob } from '../../src/agents/dispatcher.js';
 import type { ProgressReporter } from '../../src/agents/progress.js';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { connectAgent } from '../../src/agents/transports/index.js';
 import { ExitCode } from '../../src/errors.js';
 import type { AgentProbe } from '../../src/agents/probe.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDef } from '../../src/model/agents.js';
 import type { AgentsConfig } from '../../src/config/agents-file.js';
 import type { ProgressReporter } from '../../src/agents/progress.js';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { ExitCode } from '../../src/errors.js';
 import type { JobResult, RunResults } from '../../src/model/record.js';
 import { startDaemonProcess, stopProcess, type AgentProcess } from './agent-harness.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
 import type { RunResults } from '../../src/model/record.js';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../model/record.js';
-import { RunDirectory } from '../results/run-dir.js';
+import { RunDirectory } from '../reports/run-dir.js';
 import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
@@ -21,10 +21,10 @@ import { VERSION } from '../version.js';
 import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
 import { dataSetIndex } from '../execution/inputs.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from '../config/agents-file.js';
-import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from './dispatcher.js';
+import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from '../agents/dispatcher.js';
 import { buildJobResult, failedJobResult } from '../execution/job-result.js';
-import { connectAgent } from './transports/index.js';
-import { createProgressReporter, type ProgressReporter } from './progress.js';
+import { connectAgent } from '../agents/transports/index.js';
+import { createProgressReporter, type ProgressReporter } from '../agents/progress.js';
 
 export interface RunSuiteOptions {
   /** Suite file; or `onnxTests` instead. */
