@@ -67,6 +67,23 @@ describe('dispatching on stdio agents', () => {
     }
   });
 
+  it('redacts store URLs in the recorded argv on agents, as on the local path (one run path)', async () => {
+    const suite = writeSuite(dir, { models: [cnnModel()], engines: [ORT] }, 'argv.json');
+    const argv = ['node', 'benchalign', 'run', suite, '--store', 'postgres://ci:s3cret-pw@db.example:5432/bench'];
+    const onAgent = await runSuite({ suitePath: suite, outDir: join(dir, 'argv-agent'), mode: 'accuracy-only', quiet: true, argv, agents: config([stdioDef('argv')]) });
+    const local = await runSuite({ suitePath: suite, outDir: join(dir, 'argv-local'), mode: 'accuracy-only', quiet: true, argv });
+    for (const out of [onAgent, local]) {
+      expect(out.exitCode).toBe(ExitCode.Ok);
+      const recorded = JSON.stringify(out.results.run.argv);
+      expect(recorded).not.toContain('s3cret-pw');
+      expect(recorded).toContain('db.example:5432/bench');
+    }
+    expect(onAgent.results.jobs[0]?.agent?.name).toBe('argv');
+    expect(local.results.jobs[0]?.agent).toBeUndefined();
+    expect(local.results.run.agents).toBeUndefined();
+    expect(local.results.device?.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('uploads each artifact once per agent, and nothing when the agent already has it', async () => {
     const suite = await loadSuite(writeSuite(dir, { models: [cnnModel(), cnnModel({ name: 'cnn2' }), cnnModel({ name: 'cnn3' })], engines: [ORT] }, 'up.json'));
     const jobs = expandJobs(suite);
