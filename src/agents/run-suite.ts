@@ -11,6 +11,7 @@ import { RunDirectory } from '../results/run-dir.js';
 import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
+import { checkSuiteNames } from '../suite/names.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
 import { readOnnxTestData } from '../tensors/onnx-test-data.js';
 import { writeSafetensors } from '../tensors/safetensors.js';
@@ -107,6 +108,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   } else {
     throw new BenchalignError('E_USAGE', 'no suite given', { expected: 'a suite file, or --onnx-tests <dir> --engines <names>' });
   }
+  await checkSuiteNames(suite, options.signal);
   const filter: { engines?: string[]; models?: string[] } = {};
   if (options.engines && options.onnxTests === undefined) filter.engines = options.engines;
   if (options.models) filter.models = options.models;
