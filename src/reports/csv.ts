@@ -1,6 +1,7 @@
 /** results.csv: one row per job and output (jobs without outputs get one row). */
 import { stringify } from 'csv-stringify/sync';
 import type { JobResult, RunResults } from '../results/record.js';
+import { outputFigure } from './summary.js';
 
 const COLUMNS = [
   'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'status', 'reason', 'unstable',
@@ -72,12 +73,12 @@ export function toCsv(results: RunResults): string {
         ...base,
         output: o.name,
         aligned: o.passed,
-        max_abs_error: o.maxAbsError,
-        mean_abs_error: o.meanAbsError,
-        max_rel_error: o.maxRelError,
-        rmse: o.rmse,
-        cosine: o.cosine,
-        snr_db: o.snrDb,
+        max_abs_error: outputFigure(o, o.maxAbsError),
+        mean_abs_error: outputFigure(o, o.meanAbsError),
+        max_rel_error: outputFigure(o, o.maxRelError),
+        rmse: outputFigure(o, o.rmse),
+        cosine: outputFigure(o, o.cosine),
+        snr_db: outputFigure(o, o.snrDb),
         mismatch_count: o.mismatchCount,
         mismatch_pct: o.mismatchPct,
         top1_agreement: o.topk?.top1Agreement,

@@ -1,7 +1,7 @@
 /** report.md: the engine comparison, models × engines. */
 import type { RunResults } from '../results/record.js';
 import { fmtBytes, fmtEstimateMs, fmtMs, fmtNum, fmtPct, mdTable } from './format.js';
-import { displayStatus, singleStreamThroughput, summarizeAlignment } from './summary.js';
+import { displayStatus, outputFigure, singleStreamThroughput, summarizeAlignment } from './summary.js';
 
 export function toMarkdown(results: RunResults): string {
   const out: string[] = [];
@@ -60,10 +60,10 @@ export function toMarkdown(results: RunResults): string {
           j.engine.name,
           o.name,
           o.passed ? 'pass' : 'FAIL',
-          fmtNum(o.maxAbsError),
-          fmtNum(o.maxRelError),
-          o.cosine.toFixed(6),
-          Number.isFinite(o.snrDb) ? o.snrDb.toFixed(1) : '∞',
+          fmtNum(outputFigure(o, o.maxAbsError)),
+          fmtNum(outputFigure(o, o.maxRelError)),
+          outputFigure(o, o.cosine)?.toFixed(6) ?? '–',
+          outputFigure(o, o.snrDb) === undefined ? '–' : Number.isFinite(o.snrDb) ? o.snrDb.toFixed(1) : '∞',
           `${o.mismatchCount} (${fmtPct(o.mismatchPct, 2)})`,
           o.topk ? `${(o.topk.top1Agreement * 100).toFixed(1)}%` : '–',
           `atol ${fmtNum(o.tolerance.atol)} rtol ${fmtNum(o.tolerance.rtol)}`,

@@ -15,14 +15,22 @@ export function summarizeAlignment(job: JobResult): AlignmentSummary {
   const outs = job.alignment ?? [];
   if (outs.length === 0) return { verdict: '–', outputs: 0, failed: 0 };
   const failed = outs.filter((o) => !o.passed).length;
-  return {
-    verdict: failed === 0 ? 'pass' : 'FAIL',
-    outputs: outs.length,
-    failed,
-    maxAbsError: Math.max(...outs.map((o) => o.maxAbsError)),
-    minCosine: Math.min(...outs.map((o) => o.cosine)),
-    minSnrDb: Math.min(...outs.map((o) => o.snrDb)),
-  };
+  const out: AlignmentSummary = { verdict: failed === 0 ? 'pass' : 'FAIL', outputs: outs.length, failed };
+  // Only outputs that were compared have figures; a missing output (NaN, or null after JSON) is not a figure.
+  const compared = outs.filter((o) => o.count > 0);
+  const figures = (f: (o: (typeof outs)[number]) => number): number[] => compared.map(f).filter((x) => typeof x === 'number' && !Number.isNaN(x));
+  const maxAbs = figures((o) => o.maxAbsError);
+  const cos = figures((o) => o.cosine);
+  const snr = figures((o) => o.snrDb);
+  if (maxAbs.length > 0) out.maxAbsError = Math.max(...maxAbs);
+  if (cos.length > 0) out.minCosine = Math.min(...cos);
+  if (snr.length > 0) out.minSnrDb = Math.min(...snr);
+  return out;
+}
+
+/** A per-output figure for a table, or undefined where the output was not compared (no NaN in reports). */
+export function outputFigure(o: { count: number }, x: number | null | undefined): number | undefined {
+  return o.count > 0 && typeof x === 'number' && !Number.isNaN(x) ? x : undefined;
 }
 
 /** Single-stream throughput (concurrency 1, batch 1 when measured), items per second. */
