@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseYamlGuarded, toJsGuarded } from '../suite/yaml-guard.js';
 import { z } from 'zod';
 import { BenchalignError, describeError } from '../errors.js';
 import { formatPath, problemsFromZod, readConfigFile, type PathSegment } from '../suite/errors.js';
@@ -123,9 +123,9 @@ export function resolveAgentEntries(entries: readonly AgentEntry[], dir: string,
 
 /** Parses agents-file text (YAML or JSON). `file` is used for messages and relative paths. */
 export function parseAgentsText(text: string, file: string): AgentsConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseYamlGuarded(file, text);
   if (doc.errors.length > 0) throw new AgentsConfigError(file, doc.errors.map((e) => ({ path: '', message: `syntax error: ${e.message.split('\n')[0] ?? e.code}` })));
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const raw: unknown = toJsGuarded(file, doc, 100);
   const parsed = z.safeParse(AgentsFileSchema, raw);
   if (!parsed.success) {
     throw new AgentsConfigError(

@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
 import type { PathSegment, SuiteProblem } from './errors.js';
 import { describeValue, formatPath, problemsFromZod, readConfigFile, SuiteConfigError } from './errors.js';
 import { hashFile } from './hash.js';
+import { parseYamlGuarded, toJsGuarded } from './yaml-guard.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
 import type { PytorchModelRef } from '../runners/types.js';
@@ -342,7 +343,7 @@ export async function loadSuite(file: string): Promise<Suite> {
   const { abs, bytes } = await readConfigFile(file, 'suite file', 'a YAML or JSON suite file');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const lc = new LineCounter();
-  const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseYamlGuarded(abs, bytes.toString('utf8'), lc);
   if (doc.errors.length > 0) {
     throw new SuiteConfigError(
       abs,
@@ -354,7 +355,7 @@ export async function loadSuite(file: string): Promise<Suite> {
       }),
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const raw: unknown = toJsGuarded(abs, doc);
   if (!isObj(raw)) {
     throw new SuiteConfigError(abs, [{ path: '', message: `expected a mapping with models and engines, got ${describeValue(raw)}` }]);
   }

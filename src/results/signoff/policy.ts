@@ -6,7 +6,8 @@
  * See docs/signoff.md.
  */
 import { createHash } from 'node:crypto';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
+import { parseYamlGuarded, toJsGuarded } from '../../suite/yaml-guard.js';
 import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError } from '../../errors.js';
@@ -203,14 +204,14 @@ export async function loadPolicy(file: string): Promise<Policy> {
   const { abs, bytes } = await readConfigFile(file, 'policy file', 'a YAML or JSON sign-off policy (docs/signoff.md)');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const lc = new LineCounter();
-  const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseYamlGuarded(abs, bytes.toString('utf8'), lc);
   if (doc.errors.length > 0) {
     throw new PolicyConfigError(
       abs,
       doc.errors.map((err) => ({ path: '', message: `syntax error: ${err.message.split('\n')[0] ?? err.code}`, ...lc.linePos(err.pos[0]) })),
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const raw: unknown = toJsGuarded(abs, doc);
   const data = parsePolicy(raw, abs, (at) => locate(doc, lc, at));
   return { ...data, path: abs, sha256 };
 }
