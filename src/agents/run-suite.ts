@@ -12,6 +12,7 @@ import { displayStoreLocation, openStore, redactStoreUrls } from '../results/sto
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { checkSuiteNames } from '../suite/names.js';
+import { checkTensorFiles } from '../suite/tensor-files.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
 import { readOnnxTestData } from '../tensors/onnx-test-data.js';
 import { writeSafetensors } from '../tensors/safetensors.js';
@@ -114,6 +115,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   if (options.models) filter.models = options.models;
   const jobs = expandJobs(suite, filter);
   if (jobs.length === 0) throw new BenchalignError('E_CONFIG', 'the suite expands to no jobs', { file: suite.path });
+  await checkTensorFiles(suite, jobs, options.signal);
   const mode: RunMode = options.mode ?? 'benchmark';
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
