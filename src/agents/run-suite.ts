@@ -60,6 +60,12 @@ export interface RunSuiteOptions {
   agents?: AgentsConfig;
   /** Run here even when the suite names agents (`--no-agents`). */
   noAgents?: boolean;
+  /**
+   * Called once the suite is loaded and checked, just before the run folder is made. The CLI
+   * installs its Ctrl-C handler here: until then there is nothing to finish, and the default
+   * signal action ends the process at once, even inside a long synchronous parse.
+   */
+  onRunStart?: () => void;
 }
 
 export interface RunSuiteOutcome {
@@ -105,7 +111,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     }
     suite = await suiteFromOnnxTests(options.onnxTests, options.engines);
   } else if (options.suitePath !== undefined) {
-    suite = await loadSuite(options.suitePath);
+    suite = await loadSuite(options.suitePath, options.signal ? { signal: options.signal } : {});
   } else {
     throw new BenchalignError('E_USAGE', 'no suite given', { expected: 'a suite file, or --onnx-tests <dir> --engines <names>' });
   }
@@ -121,6 +127,8 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
 
   const agentsConfig = await resolveAgents(options, suite);
+  if (options.signal?.aborted) throw new BenchalignError('E_INFRA', 'interrupted while loading the suite; no run folder was written');
+  options.onRunStart?.();
   const started = new Date();
   const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
   await mkdir(runDir, { recursive: true });

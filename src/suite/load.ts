@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
 import type { PathSegment, SuiteProblem } from './errors.js';
 import { describeValue, formatPath, problemsFromZod, readConfigFile, SuiteConfigError } from './errors.js';
+import { FILE_CONCURRENCY, mapLimit } from './concurrency.js';
 import { hashFile } from './hash.js';
 import { parseYamlGuarded, toJsGuarded } from './yaml-guard.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
@@ -52,7 +53,7 @@ interface Facts {
   pytorchSha256: Map<number, string>;
 }
 
-async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<Facts> {
+async function checkModels(raw: Raw, dir: string, problems: Problem[], signal?: AbortSignal): Promise<Facts> {
   const facts: Facts = { sha256: new Map(), cases: new Map(), pytorchSha256: new Map() };
   const models = Array.isArray(raw.models) ? raw.models : [];
   const names = new Map<string, PathSegment[]>();
@@ -61,8 +62,11 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
     if (first !== undefined) problems.push({ path: at, message: `duplicate model name "${name}" (also ${formatPath(first)})` });
     else names.set(name, at);
   };
-  await Promise.all(
-    models.map(async (m, i) => {
+  // Bounded: a suite of 30,000 models must not open 30,000 files at once (EMFILE).
+  await mapLimit(
+    models,
+    FILE_CONCURRENCY,
+    async (m, i) => {
       if (!isObj(m)) return;
       const at = (...rest: PathSegment[]): PathSegment[] => ['models', i, ...rest];
       const onnxTests = str(m.onnxTests);
@@ -120,7 +124,8 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
           });
         }
       }
-    }),
+    },
+    signal,
   );
   models.forEach((m, i) => {
     if (!isObj(m)) return;
@@ -335,12 +340,21 @@ function suiteAgents(file: string, raw: SuiteAgentsEntry): SuiteAgents {
   return out;
 }
 
+/** Largest suite file read: about 60,000 one-line models, parsed in about 15 s and under 1 GB. */
+export const MAX_SUITE_BYTES = 8 * 2 ** 20;
+
 /**
  * Loads, validates and resolves a suite file. Throws SuiteConfigError (E_CONFIG) listing
  * every problem with its path and line, or E_CONFIG when the file cannot be read.
  */
-export async function loadSuite(file: string): Promise<Suite> {
+export async function loadSuite(file: string, options: { signal?: AbortSignal } = {}): Promise<Suite> {
   const { abs, bytes } = await readConfigFile(file, 'suite file', 'a YAML or JSON suite file');
+  if (bytes.length > MAX_SUITE_BYTES) {
+    throw new BenchalignError('E_CONFIG', `suite file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB, over the ${MAX_SUITE_BYTES / 2 ** 20} MiB limit (its YAML parser needs about 100 times that in memory)`, {
+      file: abs,
+      expected: 'a suite of at most about 60,000 models; split a larger one into several suites',
+    });
+  }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const lc = new LineCounter();
   const doc = parseYamlGuarded(abs, bytes.toString('utf8'), lc);
@@ -361,7 +375,7 @@ export async function loadSuite(file: string): Promise<Suite> {
   }
   const parsed = z.safeParse(SuiteFileSchema, raw);
   const problems: Problem[] = parsed.success ? [] : problemsFromZod(parsed.error.issues, SuiteFileSchema, raw).map((p) => explainModelKind(raw, p));
-  const facts = await checkModels(raw, path.dirname(abs), problems);
+  const facts = await checkModels(raw, path.dirname(abs), problems, options.signal);
   checkBounds(raw, problems);
   checkEngines(raw, problems);
   if (problems.length > 0 || !parsed.success) {

@@ -19,8 +19,9 @@ export async function checkTensorFiles(suite: Suite, jobs: readonly Job[], signa
   const wanted = new Map<string, PathSegment[][]>();
   const want = (file: string, at: PathSegment[]) => wanted.set(file, [...(wanted.get(file) ?? []), at]);
   const seen = new Set<string>();
+  const byName = new Map(suite.models.map((m) => [m.name, m] as const));
   for (const job of jobs) {
-    const m = suite.models.find((x) => x.name === job.model.name);
+    const m = byName.get(job.model.name);
     if (m === undefined || seen.has(m.name) || m.origin.onnxTestCase !== undefined) continue;
     seen.add(m.name);
     if (m.inputs.source === 'reference') want(m.inputs.file, ['models', m.origin.index, 'inputs', 'file']);

@@ -38,8 +38,11 @@ export function registerRun(program: Command): void {
         process.stderr.write('\nbenchalign: interrupted; finishing the run folder (Ctrl-C again to quit at once)\n');
         controller.abort();
       };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      // Installed once the suite is loaded (onRunStart): while loading, Ctrl-C ends the process at once.
+      const install = (): void => {
+        process.on('SIGINT', onSigint);
+        process.on('SIGTERM', onSigint);
+      };
       try {
         const outcome = await runSuite({
           ...(suite !== undefined ? { suitePath: suite } : {}),
@@ -57,6 +60,7 @@ export function registerRun(program: Command): void {
           ...(opts.tag ? { tags: opts.tag } : {}),
           ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
           ...(opts.agents === false ? { noAgents: true } : {}),
+          onRunStart: install,
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {
