@@ -2,7 +2,8 @@
  * `benchalign run`: load the suite, expand the job matrix, run every job on the local agent
  * (repeats interleaved across jobs), and record each finished job at once.
  */
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
@@ -82,6 +83,25 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
 }
 
+/**
+ * A run id: UTC start second, suite name and 32 random bits, so that two runs started in the
+ * same second (two CI machines, a loop) never share an id.
+ */
+export function newRunId(started: Date, suiteName: string): string {
+  return `${timestamp(started)}-${safeName(suiteName)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Makes the run folder; one that already holds a run (results.json) is refused rather than overwritten. */
+async function claimRunDir(runDir: string): Promise<void> {
+  await mkdir(runDir, { recursive: true });
+  try {
+    await access(join(runDir, 'results.json'));
+  } catch {
+    return;
+  }
+  throw new BenchalignError('E_USAGE', `--out ${runDir} already holds a run (results.json); it is not overwritten`, { expected: 'a new or empty run folder' });
+}
+
 async function loadReference(job: Job): Promise<NamedTensors | undefined> {
   const ref = job.model.reference;
   if (!ref) return undefined;
@@ -130,9 +150,10 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   if (options.signal?.aborted) throw new BenchalignError('E_INFRA', 'interrupted while loading the suite; no run folder was written');
   options.onRunStart?.();
   const started = new Date();
-  const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
-  await mkdir(runDir, { recursive: true });
-  if (agentsConfig !== undefined) return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig);
+  const runId = newRunId(started, suite.name);
+  const runDir = resolve(options.outDir ?? join('reports', runId));
+  await claimRunDir(runDir);
+  if (agentsConfig !== undefined) return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig, runId);
 
   const runners = new Map<string, Runner>();
   const runnerFor = (job: Job): Runner => {
@@ -167,7 +188,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
+    run: { id: runId, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
     jobs: [],
   };
   if (device) results.device = device;
@@ -279,12 +300,13 @@ async function runOnAgents(
   runDir: string,
   started: Date,
   config: AgentsConfig,
+  runId: string,
 ): Promise<RunSuiteOutcome> {
   const results: RunResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
+    run: { id: runId, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
     jobs: [],
   };
   const out = new RunDirectory(runDir, results);

@@ -118,7 +118,12 @@ export class SqlResultsStore implements ResultsStore {
     await this.guard(`record run ${results.run.id}`, () =>
       this.driver.write(async (tx) => {
         const hasP = (await appliedVersions(tx)).includes(2);
-        await tx.all('DELETE FROM runs WHERE run_id = ?', [rows.run.run_id]);
+        // A recorded run is never replaced: a second write of its id is refused (the UNIQUE
+        // run_id refuses it too when two writers race).
+        const [existing] = await tx.all<{ pk: Pk }>('SELECT pk FROM runs WHERE run_id = ?', [rows.run.run_id]);
+        if (existing !== undefined) {
+          throw new BenchalignError('E_USAGE', `run ${results.run.id} is already in the results store ${this.path}; a recorded run is never replaced`, { expected: 'a run id not yet in the store' });
+        }
         const [run] = await tx.all<{ pk: Pk }>(INSERT_RUN, RUN_COLUMNS.map((c) => rows.run[c]));
         const runPk = (run as { pk: Pk }).pk;
         for (const { job, measurement, alignment } of rows.jobs) {
