@@ -9,7 +9,7 @@ import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
 import { RunDirectory } from '../results/run-dir.js';
-import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
+import { displayStoreLocation, isPostgresUrl, openStore, redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { checkSuiteNames } from '../suite/names.js';
@@ -263,7 +263,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
     out.finish(completed ? 'complete' : 'interrupted');
   }
-  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
+  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? [], options.quiet === true);
   return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
 }
 
@@ -374,7 +374,7 @@ async function runOnAgents(
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     out.finish(completed ? 'complete' : 'interrupted');
   }
-  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
+  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? [], options.quiet === true);
   // A lost agent whose jobs all ran elsewhere is a warning, not a failed run.
   if (summary.agentProblems) {
     const lost = summary.agents.filter((a) => a.lost !== undefined).map((a) => `${a.def.name} (${a.lost})`);
@@ -384,11 +384,12 @@ async function runOnAgents(
 }
 
 /** Records the run into the store; the run folder is already written, so a failure only warns. */
-async function recordIntoStore(path: string, results: RunResults, tags: string[]): Promise<void> {
+async function recordIntoStore(path: string, results: RunResults, tags: string[], quiet: boolean): Promise<void> {
   try {
     const store = await openStore(path);
     try {
       await store.recordRun(results, { tags });
+      if (!quiet) process.stderr.write(`benchalign: run ${results.run.id} recorded in the results store ${isPostgresUrl(path) ? displayStoreLocation(path) : resolve(path)}\n`);
     } finally {
       await store.close();
     }

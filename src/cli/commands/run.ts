@@ -26,7 +26,7 @@ export function registerRun(program: Command): void {
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
     .option('--json', 'print results.json to stdout')
     .option('--quiet', 'no progress output')
-    .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL)', DEFAULT_STORE_PATH)
+    .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL; default $BENCHALIGN_STORE, else reports/benchalign.db)', DEFAULT_STORE_PATH)
     .option('--no-store', 'do not record the run in a results store')
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
