@@ -9,6 +9,7 @@
  * agent are discarded then (another device). A failure of the job itself (the engine) is
  * final, as in a local run. Either way every other job's result is kept.
  */
+import { reasonLine } from '../reports/summary.js';
 import { describeError } from '../errors.js';
 import type { DeviceFingerprint } from '../results/record.js';
 import type { Job } from '../suite/matrix.js';
@@ -221,7 +222,7 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
         } else {
           const f = e instanceof RepeatFailure ? e : new RepeatFailure('errored', describeError(e));
           const failure: JobFailure = { status: f.status, reason: f.message, ...(f.stderrTail ? { stderrTail: f.stderrTail } : {}), ...(f.code ? { code: f.code } : {}) };
-          await end(s, { kind: 'failed', job: s.job, failure, agent: a, attempts: s.attempts + 1, notes: s.notes }, label, `${f.status}: ${f.message.split('\n')[0]}`, a.def.name);
+          await end(s, { kind: 'failed', job: s.job, failure, agent: a, attempts: s.attempts + 1, notes: s.notes }, label, `${f.status}: ${reasonLine(f.message)}`, a.def.name);
         }
         await failUnrunnable();
       } finally {

@@ -19,6 +19,7 @@ import { readOnnxTestData } from '../tensors/onnx-test-data.js';
 import { writeSafetensors } from '../tensors/safetensors.js';
 import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
+import { reasonLine, worstText } from '../reports/summary.js';
 import { VERSION } from '../version.js';
 import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
 import { dataSetIndex } from '../../runner-agents/inputs.js';
@@ -244,7 +245,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
           const result = failedJobResult(job, failure, startedAt.get(job.key) as string, device);
           out.addJob(result);
           finished.add(job.key);
-          progress.jobFinished(label, `${status}: ${f.message.split('\n')[0]}`);
+          progress.jobFinished(label, `${status}: ${reasonLine(f.message)}`);
         }
       }
     }
@@ -425,7 +426,10 @@ async function finishJob(
 function summaryOf(j: JobResult): string {
   const p50 = j.latency?.percentiles.p50;
   const lat = p50 ? `p50 ${p50.value.toFixed(3)} ms [${p50.low.toFixed(3)}, ${p50.high.toFixed(3)}]` : '';
-  const al = j.alignment ? (j.alignment.every((o) => o.passed) ? 'aligned' : 'NOT aligned') : '';
-  return [j.status + (j.unstable ? ' (unstable)' : ''), lat, al].filter(Boolean).join(', ');
+  const bad = (j.alignment ?? []).find((o) => !o.passed);
+  const worst = bad !== undefined ? worstText(bad) : undefined;
+  const al = j.alignment ? (bad === undefined ? 'aligned' : `NOT aligned (${bad.name}${worst !== undefined ? `: worst ${worst}` : `: ${bad.reasons[0] ?? 'failed'}`})`) : '';
+  const why = j.status === 'errored' || j.status === 'skipped' ? reasonLine(j.reason) : '';
+  return [j.status + (j.unstable ? ' (unstable)' : '') + (why !== '' ? `: ${why}` : ''), lat, al].filter(Boolean).join(', ');
 }
 

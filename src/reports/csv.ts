@@ -4,7 +4,7 @@ import type { JobResult, RunResults } from '../results/record.js';
 import { outputFigure } from './summary.js';
 
 const COLUMNS = [
-  'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'status', 'reason', 'unstable',
+  'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'effective_precision', 'status', 'reason', 'unstable',
   'cold_start_ms', 'convert_ms', 'first_inference_ms',
   'samples', 'repeats', 'min_ms', 'mean_ms', 'sd_ms', 'max_ms',
   'p50_ms', 'p50_ci_low_ms', 'p50_ci_high_ms', 'p90_ms', 'p95_ms',
@@ -28,6 +28,7 @@ function jobColumns(runId: string, j: JobResult): Omit<Row, 'output' | 'aligned'
     engine: j.engine.name,
     engine_version: j.engine.version,
     precision: j.engine.precision,
+    effective_precision: j.engine.effectivePrecision ?? j.engine.precision,
     status: j.status,
     reason: j.reason,
     unstable: j.unstable ?? false,

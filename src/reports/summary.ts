@@ -46,6 +46,37 @@ export function bestThroughput(job: JobResult): number | undefined {
   return Math.max(...pts.map((p) => p.itemsPerSec));
 }
 
+/**
+ * The precision a job asked for, and what the engine really ran when that differs
+ * (`fp16 (ran bf16)`: OpenVINO's f16 hint on a CPU without f16, MNN "low" kept at fp32).
+ */
+export function precisionText(engine: { precision: string; effectivePrecision?: string }): string {
+  const eff = engine.effectivePrecision;
+  return eff !== undefined && eff !== '' && eff !== engine.precision ? `${engine.precision} (ran ${eff})` : engine.precision;
+}
+
+/**
+ * One line saying why a job errored: the reason's first line, and when that line only
+ * introduces what follows (`…; its last output:`), the last non-empty line of what follows,
+ * where a tool's error usually is.
+ */
+export function reasonLine(reason: string | undefined): string {
+  if (reason === undefined) return '';
+  const lines = reason.split('\n').map((l) => l.trim());
+  const first = lines[0] ?? '';
+  const rest = lines.slice(1).filter((l) => l !== '');
+  if (!first.endsWith(':') || rest.length === 0) return first;
+  return `${first} ${rest[rest.length - 1]}`;
+}
+
+/** The worst element of an output that was compared, as `[0, 3] actual 0.5 reference 0.1 (abs diff 0.4)`. */
+export function worstText(o: { worst?: Array<{ index: number[]; actual: number; reference: number; absError: number }> }): string | undefined {
+  const w = o.worst?.[0];
+  if (w === undefined) return undefined;
+  const n = (x: number): string => (typeof x === 'number' ? Number(x.toPrecision(6)).toString() : String(x));
+  return `[${w.index.join(', ')}] actual ${n(w.actual)} reference ${n(w.reference)} (abs diff ${n(w.absError)})`;
+}
+
 /** The status shown to people: `ok`, `unstable`, `failed`, `errored`, `skipped`. */
 export function displayStatus(job: JobResult): string {
   if (job.status === 'ok' && job.unstable) return 'ok (unstable)';
