@@ -31,7 +31,7 @@ export interface DeviceFingerprint {
   gpus: Array<{ model: string; driver?: string; memoryBytes?: number }>;
   /** Engine name -> version. */
   engineVersions: Record<string, string>;
-  /** sha256 over the fields that change performance (not hostname). */
+  /** sha256 over the machine's fields that change performance (not hostname, not engine versions). */
   hash: string;
 }
 
