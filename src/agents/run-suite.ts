@@ -9,7 +9,8 @@ import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
 import { RunDirectory } from '../results/run-dir.js';
-import { displayStoreLocation, isPostgresUrl, openStore, redactStoreUrls } from '../results/store/store.js';
+import { StoreRecorder } from '../results/store/run-recorder.js';
+import { redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { checkSuiteNames } from '../suite/names.js';
@@ -189,11 +190,12 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: runId, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
+    run: { id: runId, startedAt: started.toISOString(), status: 'running', pid: process.pid, argv: (options.argv ?? []).map(redactStoreUrls), mode },
     jobs: [],
   };
   if (device) results.device = device;
-  const out = new RunDirectory(runDir, results);
+  const recorder = options.store !== undefined ? await StoreRecorder.open(options.store, results, options.tags ?? [], options.quiet === true) : undefined;
+  const out = new RunDirectory(runDir, results, (job) => recorder?.add(job));
   const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : {});
 
   const outcomes = new Map<string, RepeatOutcome[]>();
@@ -264,7 +266,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
     out.finish(completed ? 'complete' : 'interrupted');
   }
-  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? [], options.quiet === true);
+  await recorder?.finish();
   return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
 }
 
@@ -307,10 +309,11 @@ async function runOnAgents(
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: runId, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
+    run: { id: runId, startedAt: started.toISOString(), status: 'running', pid: process.pid, argv: options.argv ?? [], mode },
     jobs: [],
   };
-  const out = new RunDirectory(runDir, results);
+  const recorder = options.store !== undefined ? await StoreRecorder.open(options.store, results, options.tags ?? [], options.quiet === true) : undefined;
+  const out = new RunDirectory(runDir, results, (job) => recorder?.add(job));
   const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : { agents: true });
   const clients = config.agents.map((def) => connectAgent(def));
   let missingEngine = false;
@@ -375,28 +378,13 @@ async function runOnAgents(
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     out.finish(completed ? 'complete' : 'interrupted');
   }
-  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? [], options.quiet === true);
+  await recorder?.finish();
   // A lost agent whose jobs all ran elsewhere is a warning, not a failed run.
   if (summary.agentProblems) {
     const lost = summary.agents.filter((a) => a.lost !== undefined).map((a) => `${a.def.name} (${a.lost})`);
     process.stderr.write(`benchalign: warning: agent(s) out of the run: ${lost.join('; ')}\n`);
   }
   return { results, runDir, exitCode: !completed ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
-}
-
-/** Records the run into the store; the run folder is already written, so a failure only warns. */
-async function recordIntoStore(path: string, results: RunResults, tags: string[], quiet: boolean): Promise<void> {
-  try {
-    const store = await openStore(path);
-    try {
-      await store.recordRun(results, { tags });
-      if (!quiet) process.stderr.write(`benchalign: run ${results.run.id} recorded in the results store ${isPostgresUrl(path) ? displayStoreLocation(path) : resolve(path)}\n`);
-    } finally {
-      await store.close();
-    }
-  } catch (e) {
-    process.stderr.write(`benchalign: warning: the run was not recorded in the store ${displayStoreLocation(path)}: ${describeError(e)} (results.json is complete)\n`);
-  }
 }
 
 async function finishJob(

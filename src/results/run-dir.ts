@@ -34,7 +34,12 @@ export class RunDirectory {
   readonly results: RunResults;
   private journal: number | undefined;
 
-  constructor(dir: string, results: RunResults) {
+  /** `onJob` is told of each finished job after it is in the journal (the results store's writes). */
+  constructor(
+    dir: string,
+    results: RunResults,
+    private readonly onJob?: (job: JobResult) => void,
+  ) {
     this.dir = dir;
     this.results = results;
     mkdirSync(dir, { recursive: true });
@@ -50,9 +55,12 @@ export class RunDirectory {
   /** Records a finished job: one line appended to the journal and fsynced. */
   addJob(job: JobResult): void {
     this.results.jobs.push(job);
-    if (this.journal === undefined) return this.flush();
-    writeSync(this.journal, Buffer.from(`${JSON.stringify(job)}\n`));
-    fsyncSync(this.journal);
+    if (this.journal === undefined) this.flush();
+    else {
+      writeSync(this.journal, Buffer.from(`${JSON.stringify(job)}\n`));
+      fsyncSync(this.journal);
+    }
+    this.onJob?.(job);
   }
 
   /** Marks the run finished (or interrupted) and writes every report. */
