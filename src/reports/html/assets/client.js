@@ -44,7 +44,9 @@
 
   function deviceLabel(j) { var d = data.devices[j.device]; return d ? d.label : 'unknown device'; }
   /** Series label: engine variant, plus the device when the runs span several. */
-  function seriesLabel(j) { return multiDevice ? j.variant + ' · ' + deviceLabel(j) : j.variant; }
+  function runLabel(j) { return data.runs[j.run].label; }
+  function seriesLabel(j) { return (multiDevice ? j.variant + ' · ' + deviceLabel(j) : j.variant) + (data.multiRun ? ' · ' + runLabel(j) : ''); }
+  function baseKey(j) { return j.model + '\u0000' + j.device + (data.multiRun ? '\u0000' + j.run : ''); }
   var seriesLabels = uniq(jobs.map(seriesLabel));
   function colorOf(label) { var i = seriesLabels.indexOf(label); return PALETTE[(i < 0 ? 0 : i) % PALETTE.length]; }
   var models = uniq(jobs.map(function (j) { return j.model; }));
@@ -71,6 +73,7 @@
     { key: 'model', label: 'model', v: function (j) { return j.model; } },
     { key: 'engine', label: 'engine', v: function (j) { return j.variant; }, t: function (j) { return j.variant + (j.version ? ' ' + j.version : ''); } },
     { key: 'precision', label: 'precision', v: function (j) { return j.precision; } },
+  ].concat(data.multiRun ? [{ key: 'run', label: 'run', v: runLabel }] : []).concat([
     { key: 'device', label: 'device', v: deviceLabel },
     { key: 'status', label: 'status', v: function (j) { return j.statusText; }, html: function (j) {
       var cls = j.statusText === 'ok (unstable)' ? 'status-unstable' : 'status-' + j.status;
@@ -90,7 +93,7 @@
     } },
     { key: 'cosine', label: 'min cosine', num: true, v: function (j) { return j.minCosine; }, t: function (j) { return j.minCosine === undefined ? '–' : j.minCosine.toFixed(6); } },
     { key: 'maxAbs', label: 'max abs err', num: true, v: function (j) { return j.maxAbsError; }, t: function (j) { return fmtNum(j.maxAbsError); } },
-  ];
+  ]);
   var thead = el('summary').tHead, tbody = el('summary').tBodies[0];
   thead.innerHTML = '<tr>' + COLUMNS.map(function (c) { return '<th data-col="' + c.key + '"' + (c.num ? ' class="num"' : '') + '>' + esc(c.label) + '</th>'; }).join('') + '</tr>';
   tbody.innerHTML = jobs.map(function (j) {
@@ -219,12 +222,12 @@
 
   function drawSpeedup() {
     var base = {};
-    jobs.forEach(function (j) { var key = j.model + '\u0000' + j.device; if (j.variant === data.baseline && j.p50 && !base[key]) base[key] = j; });
+    jobs.forEach(function (j) { var key = baseKey(j); if (j.variant === data.baseline && j.p50 && !base[key]) base[key] = j; });
     var slots = [], centers = [], names = [];
     models.forEach(function (m) {
       var first = slots.length;
       jobs.forEach(function (j) {
-        var b = base[m + '\u0000' + j.device];
+        var b = base[baseKey(j)];
         if (j.model === m && j.p50 && b) slots.push({ label: seriesLabel(j), v: b.p50[0] / j.p50[0], j: j });
       });
       if (slots.length > first) { centers.push((first + slots.length - 1) / 2); names.push(m); }
