@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyAlignment } from '../../src/alignment/compare.js';
 import type { RunResults } from '../../src/results/record.js';
 import { toCsv } from '../../src/reports/csv.js';
+import { buildReportData } from '../../src/reports/html/view-model.js';
 import { toJunit } from '../../src/reports/junit.js';
 import { toMarkdown } from '../../src/reports/markdown.js';
 import { precisionText, reasonLine, worstText } from '../../src/reports/summary.js';
@@ -63,5 +64,20 @@ describe('reports say what ran and where it failed', () => {
     expect(reasonLine('pnnx failed (exit 1); its last output:\nloading\n\nRuntimeError: unsupported op\n')).toBe('pnnx failed (exit 1); its last output: RuntimeError: unsupported op');
     expect(reasonLine('worker exited\nstack...')).toBe('worker exited');
     expect(reasonLine(undefined)).toBe('');
+  });
+});
+
+describe('report.html data', () => {
+  it('an output that was not compared carries no figures (no NaN, no null that the page would show as ∞)', () => {
+    const r = run();
+    const missing = emptyAlignment('gone', { dtype: 'float32', dims: [] }, { dtype: 'float32', dims: [2] }, tol);
+    missing.reasons.push('the engine produced no output "gone"');
+    (r.jobs[0] as { alignment: unknown[] }).alignment.push(missing);
+    const data = buildReportData([{ source: 'x', results: r }], 'openvino/fp16', 't', 'v');
+    const outs = data.jobs[0]?.outputs ?? [];
+    expect(outs[0]).toMatchObject({ name: 'logits', maxAbs: 0.25, cosine: 0.99 });
+    expect(outs[1]?.name).toBe('gone');
+    expect(Object.keys(outs[1] ?? {})).not.toContain('cosine');
+    expect(JSON.stringify(outs[1])).not.toMatch(/null|NaN/);
   });
 });

@@ -49,11 +49,12 @@ export type ViewEstimate = [number, number, number];
 export interface ViewOutput {
   name: string;
   passed: boolean;
-  maxAbs: number;
-  maxRel: number;
-  cosine: number;
-  /** Infinity is carried as null (JSON). */
-  snrDb: number | null;
+  /** Error figures; absent for an output that was not compared (missing, dtype or shape mismatch). */
+  maxAbs?: number;
+  maxRel?: number;
+  cosine?: number;
+  /** Infinity is carried as null (JSON); absent when not compared. */
+  snrDb?: number | null;
   mismatchPct: number;
   atol: number;
   rtol: number;
@@ -245,10 +246,7 @@ function viewJob(job: JobResult, i: number, run: number, device: number): ViewJo
       const out: ViewOutput = {
         name: o.name,
         passed: o.passed,
-        maxAbs: o.maxAbsError,
-        maxRel: o.maxRelError,
-        cosine: o.cosine,
-        snrDb: finiteOrNull(o.snrDb),
+        ...(o.count > 0 ? { maxAbs: o.maxAbsError, maxRel: o.maxRelError, cosine: o.cosine, snrDb: finiteOrNull(o.snrDb) } : {}),
         mismatchPct: o.mismatchPct,
         atol: o.tolerance.atol,
         rtol: o.tolerance.rtol,
