@@ -3,7 +3,7 @@
  * (repeats interleaved across jobs), and record each finished job at once.
  */
 import { randomBytes } from 'node:crypto';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
@@ -69,6 +69,8 @@ export interface RunSuiteOptions {
    * signal action ends the process at once, even inside a long synchronous parse.
    */
   onRunStart?: () => void;
+  /** `--overwrite`: an `outDir` that already holds a run is emptied first instead of refused. */
+  overwrite?: boolean;
 }
 
 export interface RunSuiteOutcome {
@@ -93,15 +95,16 @@ export function newRunId(started: Date, suiteName: string): string {
   return `${timestamp(started)}-${safeName(suiteName)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Makes the run folder; one that already holds a run (results.json) is refused rather than overwritten. */
-async function claimRunDir(runDir: string): Promise<void> {
+/** Makes the run folder; one that already holds a run (results.json) is refused rather than overwritten, unless `overwrite` (then emptied). */
+async function claimRunDir(runDir: string, overwrite: boolean): Promise<void> {
+  if (overwrite) await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true });
   try {
     await access(join(runDir, 'results.json'));
   } catch {
     return;
   }
-  throw new BenchalignError('E_USAGE', `--out ${runDir} already holds a run (results.json); it is not overwritten`, { expected: 'a new or empty run folder' });
+  throw new BenchalignError('E_USAGE', `--out ${runDir} already holds a run (results.json); it is not overwritten`, { expected: 'a new or empty run folder, or --overwrite to replace that run folder' });
 }
 
 async function loadReference(job: Job): Promise<NamedTensors | undefined> {
@@ -154,7 +157,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const started = new Date();
   const runId = newRunId(started, suite.name);
   const runDir = resolve(options.outDir ?? join('reports', runId));
-  await claimRunDir(runDir);
+  await claimRunDir(runDir, options.overwrite === true);
   if (agentsConfig !== undefined) return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig, runId);
 
   const runners = new Map<string, Runner>();

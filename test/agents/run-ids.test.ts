@@ -44,5 +44,9 @@ describe('no run is lost', () => {
     await expect(again).rejects.toMatchObject({ code: 'E_USAGE', exitCode: 2 });
     await expect(again).rejects.toThrow(/already holds a run \(results\.json\); it is not overwritten/);
     expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(first);
+    // asked for explicitly, the folder is replaced by the new run
+    const replaced = await runSuite({ suitePath: suite, outDir: out, quiet: true, mode: 'accuracy-only', overwrite: true });
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).run.id).toBe(replaced.results.run.id);
+    expect(replaced.results.run.id).not.toBe(JSON.parse(first).run.id);
   });
 });

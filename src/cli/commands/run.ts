@@ -21,6 +21,7 @@ export function registerRun(program: Command): void {
     .option('--engines <names>', 'only these engines (comma-separated, repeatable)', list)
     .option('--models <names>', 'only these models (comma-separated, repeatable)', list)
     .option('--out <dir>', 'run folder (default: reports/<timestamp>-<suite>/)')
+    .option('--overwrite', 'empty an --out folder that already holds a run instead of refusing it')
     .option('--accuracy-only', 'load, infer once and align; no timing loop')
     .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
@@ -31,7 +32,7 @@ export function registerRun(program: Command): void {
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -50,6 +51,7 @@ export function registerRun(program: Command): void {
           ...(opts.engines ? { engines: opts.engines } : {}),
           ...(opts.models ? { models: opts.models } : {}),
           ...(opts.out !== undefined ? { outDir: opts.out } : {}),
+          ...(opts.overwrite === true ? { overwrite: true } : {}),
           mode: opts.accuracyOnly ? 'accuracy-only' : 'benchmark',
           ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
           saveOutputs: opts.saveOutputs === true,
