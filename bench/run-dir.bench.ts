@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDirectory, writeFileAtomic } from '../src/results/run-dir.js';
-import type { JobResult, RunResults } from '../src/results/record.js';
+import { RunDirectory, writeFileAtomic } from '../src/reports/run-dir.js';
+import type { JobResult, RunResults } from '../src/model/record.js';
 
 const N = 5000;
 

@@ -12,6 +12,7 @@ import protobuf from 'protobufjs';
 import { loadSuite } from '../src/suite/load.js';
 import { expandJobs } from '../src/suite/matrix.js';
 import { checkSuiteNames } from '../src/suite/names.js';
+import { engineNames } from '../src/runners/registry.js';
 import { checkTensorFiles } from '../src/suite/tensor-files.js';
 import { ONNX_PROTO } from '../src/tensors/onnx-schema.js';
 import { writeNpy } from '../src/tensors/npy.js';
@@ -55,7 +56,7 @@ export async function run(): Promise<void> {
     const t0 = performance.now();
     const suite = await loadSuite(suiteFile);
     const t1 = performance.now();
-    await checkSuiteNames(suite);
+    await checkSuiteNames(suite, engineNames());
     const t2 = performance.now();
     const jobs = expandJobs(suite);
     const t3 = performance.now();

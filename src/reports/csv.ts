@@ -1,6 +1,6 @@
 /** results.csv: one row per job and output (jobs without outputs get one row). */
 import { stringify } from 'csv-stringify/sync';
-import type { JobResult, RunResults } from '../results/record.js';
+import type { JobResult, RunResults } from '../model/record.js';
 import { outputFigure } from './summary.js';
 
 const COLUMNS = [

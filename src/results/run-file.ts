@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BenchalignError } from '../errors.js';
-import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from './record.js';
+import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../model/record.js';
 
 /**
  * A run still going on, or killed before it ended, has its finished jobs in the journal beside

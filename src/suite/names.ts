@@ -5,11 +5,10 @@
  * leave a gate at its default silently (`outputs: { logit: { atol: 1e-9 } }` for `logits`).
  * Runs before any job; each problem is E_CONFIG (exit 2) with a did-you-mean.
  */
-import { engineNames } from '../runners/registry.js';
 import { readOnnxIoNames, type OnnxIoNames } from '../tensors/onnx-io-names.js';
 import { FILE_CONCURRENCY, mapLimit } from './concurrency.js';
-import { formatPath, suggest, SuiteConfigError, type PathSegment, type SuiteProblem } from './errors.js';
-import type { Suite } from './types.js';
+import { formatPath, suggest, SuiteConfigError, type PathSegment, type SuiteProblem } from '../config/errors.js';
+import type { Suite } from '../model/suite.js';
 
 function unknownName(kind: string, name: string, known: readonly string[]): string {
   const hint = suggest(name, known);
@@ -17,9 +16,12 @@ function unknownName(kind: string, name: string, known: readonly string[]): stri
   return `no ${kind} "${name}" in the model${hint !== undefined ? `; did you mean "${hint}"?` : ''}${list}`;
 }
 
-/** Engine names of the suite that are not registered, as problems with a did-you-mean. */
-export function engineNameProblems(suite: Suite): SuiteProblem[] {
-  const known = engineNames();
+/**
+ * Engine names of the suite that are not in `known` (the registered engines: src/runners'
+ * engineNames(), passed in by the caller since the suite floor sits below the runners), as
+ * problems with a did-you-mean.
+ */
+export function engineNameProblems(suite: Suite, known: readonly string[]): SuiteProblem[] {
   const problems: SuiteProblem[] = [];
   suite.engines.forEach((e, j) => {
     if (known.includes(e.name)) return;
@@ -34,8 +36,8 @@ export function engineNameProblems(suite: Suite): SuiteProblem[] {
  * model input/output has. Models whose I/O names cannot be read here (not ONNX) are not
  * checked; their engine still reports a missing name when the job runs.
  */
-export async function suiteNameProblems(suite: Suite, signal?: AbortSignal): Promise<SuiteProblem[]> {
-  const problems = engineNameProblems(suite);
+export async function suiteNameProblems(suite: Suite, knownEngines: readonly string[], signal?: AbortSignal): Promise<SuiteProblem[]> {
+  const problems = engineNameProblems(suite, knownEngines);
   const own = suite.models.filter((m) => m.origin.onnxTestCase === undefined);
   const io = await mapLimit(own, FILE_CONCURRENCY, (m) => (m.path.toLowerCase().endsWith('.onnx') ? readOnnxIoNames(m.path) : Promise.resolve(undefined)), signal);
   const push = (at: PathSegment[], message: string) => problems.push({ path: formatPath(at), message });
@@ -63,7 +65,7 @@ export async function suiteNameProblems(suite: Suite, signal?: AbortSignal): Pro
 }
 
 /** Throws SuiteConfigError (E_CONFIG, exit 2) listing every name problem of the suite. */
-export async function checkSuiteNames(suite: Suite, signal?: AbortSignal): Promise<void> {
-  const problems = await suiteNameProblems(suite, signal);
+export async function checkSuiteNames(suite: Suite, knownEngines: readonly string[], signal?: AbortSignal): Promise<void> {
+  const problems = await suiteNameProblems(suite, knownEngines, signal);
   if (problems.length > 0) throw new SuiteConfigError(suite.path, problems);
 }

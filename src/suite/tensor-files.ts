@@ -7,9 +7,9 @@
 import { isBenchalignError, ExitCode, describeError } from '../errors.js';
 import { readTensors } from '../tensors/read.js';
 import { mapLimit } from './concurrency.js';
-import { formatPath, SuiteConfigError, type PathSegment, type SuiteProblem } from './errors.js';
-import type { Job } from './matrix.js';
-import type { Suite } from './types.js';
+import { formatPath, SuiteConfigError, type PathSegment, type SuiteProblem } from '../config/errors.js';
+import type { Job } from '../model/job.js';
+import type { Suite } from '../model/suite.js';
 
 /** Tensor files read at once: each may be large, so fewer than model files. */
 const TENSOR_FILE_CONCURRENCY = 4;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { writeNpy } from '../../src/tensors/npy.js';
 import { writeSafetensors } from '../../src/tensors/safetensors.js';
 import { readTensors } from '../../src/tensors/read.js';

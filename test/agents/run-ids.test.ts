@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRunId, runSuite } from '../../src/agents/run-suite.js';
+import { newRunId, runSuite } from '../../src/workflows/run.js';
 import { openStore } from '../../src/results/store/store.js';
 import { cnnModel, tempDir, writeSuite } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyAlignment } from '../../src/alignment/compare.js';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { toMarkdown } from '../../src/reports/markdown.js';
 import { toCsv } from '../../src/reports/csv.js';
 import { summarizeAlignment } from '../../src/reports/summary.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyAlignment } from '../../src/alignment/compare.js';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { toCsv } from '../../src/reports/csv.js';
 import { buildReportData } from '../../src/reports/html/view-model.js';
 import { toJunit } from '../../src/reports/junit.js';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunDirectory } from '../../src/results/run-dir.js';
+import { RunDirectory } from '../../src/reports/run-dir.js';
 import { readRunFile } from '../../src/results/run-file.js';
 import { REPO, tempDir } from '../agents/helpers.js';
 import { syntheticRun } from './store-contract.js';

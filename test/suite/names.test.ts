@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSuite } from '../../src/suite/load.js';
 import { suiteNameProblems } from '../../src/suite/names.js';
+import { engineNames } from '../../src/runners/registry.js';
 import { readOnnxIoNames } from '../../src/tensors/onnx-io-names.js';
 import { MODELS, REPO, cnnModel, tempDir, transformerModel, writeSuite } from '../agents/helpers.js';
 
@@ -37,7 +38,7 @@ describe('names in a suite that match nothing are configuration errors', () => {
       engines: [ORT, { name: 'openvno' }],
       tolerances: { pooledd: { atol: 1 }, '*': { atol: 1e-3 } },
     });
-    const problems = await suiteNameProblems(await loadSuite(file));
+    const problems = await suiteNameProblems(await loadSuite(file), engineNames());
     const text = problems.map((p) => `${p.path}: ${p.message}`);
     expect(text).toEqual([
       expect.stringMatching(/^engines\[1\]\.name: unknown engine "openvno"; did you mean "openvino"\?/),
@@ -51,7 +52,7 @@ describe('names in a suite that match nothing are configuration errors', () => {
   it('the right names give no problem', async () => {
     const dir = tempDir('names-ok');
     const file = writeSuite(dir, { models: [cnnModel({ outputs: { logits: { atol: 1e-4 } } }), transformerModel()], engines: [ORT], tolerances: { hidden: { atol: 1e-3 } } });
-    expect(await suiteNameProblems(await loadSuite(file))).toEqual([]);
+    expect(await suiteNameProblems(await loadSuite(file), engineNames())).toEqual([]);
   });
 
   it('run: a misspelt output exits 2 before any job runs (no run folder)', () => {

@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { describeError } from '../../errors.js';
-import type { JobResult, RunResults } from '../record.js';
+import type { JobResult, RunResults } from '../../model/record.js';
 import { displayStoreLocation, isPostgresUrl, openStore } from './store.js';
 import type { ResultsStore } from './types.js';
 
