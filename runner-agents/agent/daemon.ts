@@ -4,6 +4,8 @@
  * - `ws(s)://host:port/rpc`: the agent protocol, one JSON message per text frame; the upgrade
  *   request needs `Authorization: Bearer <token>` when the agent has a token.
  * - `PUT /artifacts/<sha256>`: a streamed artifact upload, same auth.
+ * Routes are exact (case-sensitive). Slow clients are cut off: headers within 10 s, a whole
+ * request within 30 min (DaemonOptions).
  * A non-loopback listen address needs a token. Tokens are compared in constant time, and
  * auth failures are logged with the peer address, never with the token.
  */
@@ -27,7 +29,15 @@ export interface DaemonOptions extends AgentOptions {
   /** PEM files: both or neither. */
   tlsCert?: string;
   tlsKey?: string;
+  /** A request's headers must arrive within this, ms (slow-header clients are cut off). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** A whole HTTP request (an artifact upload included) must arrive within this, ms. Default 30 min. */
+  requestTimeoutMs?: number;
 }
+
+/** Default limits on slow clients: headers in 10 s, a whole request (4 GiB upload at ~2.5 MB/s) in 30 min. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60_000;
 
 export interface RunningDaemon {
   /** e.g. ws://127.0.0.1:7070/rpc */
@@ -120,7 +130,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed', { allow: 'GET' });
       return plain(res, 200, 'ok');
     }
-    if (url.toLowerCase().startsWith('/artifacts')) {
+    // Routes are exact and case-sensitive: /ARTIFACTS/ is not /artifacts/.
+    if (url.startsWith('/artifacts/')) {
       if (!authorized(req, 'PUT /artifacts')) {
         req.resume();
         return plain(res, 401, 'unauthorized', { 'www-authenticate': 'Bearer' });
@@ -164,9 +175,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     plain(res, 404, 'not found');
   };
 
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = Math.max(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, headersTimeout);
+  // Node checks these timeouts every connectionsCheckingInterval; 1 s keeps the cut-off close to them.
+  const limits = { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
   let server: Server;
   try {
-    server = tls !== undefined ? createHttpsServer(tls, handleRequest) : createHttpServer(handleRequest);
+    server = tls !== undefined ? createHttpsServer({ ...tls, ...limits }, handleRequest) : createHttpServer(limits, handleRequest);
   } catch (e) {
     await core.shutdown();
     throw new BenchalignError('E_USAGE', `TLS: ${(e as Error).message}`, { file: options.tlsCert, expected: 'a PEM certificate and its private key' });

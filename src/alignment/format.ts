@@ -80,9 +80,10 @@ export function formatAlignReport(report: AlignReport): string {
   lines.push('');
   for (const o of report.outputs) lines.push(formatOutput(o), '');
   for (const m of report.missing) {
-    lines.push(`FAIL  ${m}  missing: no actual tensor for reference "${m}" (actual has: ${report.actual.names.join(', ') || 'none'}; use --map actual=reference)`);
+    lines.push(`FAIL  ${m}  missing: no actual tensor for reference "${m}" (actual has: ${report.actual.names.join(', ') || 'none'}; use --map actual=reference, or --ignore ${m} when it is not an output)`);
   }
   if (report.extraActual.length > 0) lines.push(`ignored actual tensors: ${report.extraActual.join(', ')}`);
+  if (report.ignored.length > 0) lines.push(`left out (--ignore): ${report.ignored.join(', ')}`);
   const passed = report.outputs.filter((o) => o.passed).length;
   const total = report.outputs.length + report.missing.length;
   lines.push(`${report.passed ? 'PASS' : 'FAIL'}: ${passed}/${total} outputs aligned${report.missing.length ? `, ${report.missing.length} missing` : ''}`);

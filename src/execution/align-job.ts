@@ -36,6 +36,17 @@ function missingOutput(job: Job, name: string, reference: NamedTensors, availabl
   return a;
 }
 
+/**
+ * The reference without the tensors that are model inputs (a reference file saved as
+ * `torch.save({"input": x, "logits": y})` also holds the input): they are not outputs, so they
+ * are left out of the comparison. Returns the tensors kept and the names left out.
+ */
+export function referenceWithoutInputs(reference: NamedTensors, inputNames: readonly string[], outputs: NamedTensors): { reference: NamedTensors; leftOut: string[] } {
+  const leftOut = [...reference.keys()].filter((n) => inputNames.includes(n) && !outputs.has(n));
+  if (leftOut.length === 0) return { reference, leftOut };
+  return { reference: new Map([...reference].filter(([n]) => !leftOut.includes(n))), leftOut };
+}
+
 /** Compares every reference output (except those with `compare: false`) with the engine's. */
 export function alignJobOutputs(job: Job, outputs: NamedTensors, reference: NamedTensors): OutputAlignment[] {
   const wanted: NamedTensors = new Map([...reference].filter(([name]) => outputSettings(job, name).compare !== false));

@@ -44,12 +44,12 @@ function randomTensor(dtype: DType, dims: number[], range: [number, number], nex
   return makeTensor(dtype, dims, data);
 }
 
-function checkAgainstMeta(feeds: NamedTensors, metas: readonly TensorMeta[], pins: Record<string, number[]>, source: string): void {
+function checkAgainstMeta(feeds: NamedTensors, metas: readonly TensorMeta[], pins: Record<string, number[]>, source: string, inFile: readonly string[]): void {
   const problems: string[] = [];
   for (const m of metas) {
     const t = feeds.get(m.name);
     if (!t) {
-      problems.push(`input "${m.name}" is missing (found: ${[...feeds.keys()].join(', ') || 'none'})`);
+      problems.push(`input "${m.name}" is missing (the file holds: ${inFile.join(', ') || 'nothing'})`);
       continue;
     }
     if (t.dtype !== m.dtype) problems.push(`input "${m.name}" is ${t.dtype}, the model expects ${m.dtype}`);
@@ -94,8 +94,12 @@ export async function buildInputs(
   }
   const { tensors, source } = preread ?? (await readInputFiles(spec)) ?? { tensors: new Map(), source: '' };
   const wanted = new Set(metas.map((m) => m.name));
-  const picked: NamedTensors = new Map([...tensors].filter(([k]) => wanted.has(k)));
-  checkAgainstMeta(picked, metas, pins, source);
+  let picked: NamedTensors = new Map([...tensors].filter(([k]) => wanted.has(k)));
+  // One tensor for a one-input model is that input whatever its name (a single-tensor .npy is
+  // named after its file), as `align` pairs one tensor with one.
+  const only = metas.length === 1 && tensors.size === 1 ? [...tensors.values()][0] : undefined;
+  if (picked.size === 0 && only !== undefined) picked = new Map([[(metas[0] as TensorMeta).name, only]]);
+  checkAgainstMeta(picked, metas, pins, source, [...tensors.keys()]);
   return picked;
 }
 

@@ -2,7 +2,7 @@
  * Raw repeat outcomes -> a JobResult. Pure apart from reading the reference file: the
  * statistics come from src/metrics and the verdicts from src/alignment.
  */
-import { alignJobOutputs } from './align-job.js';
+import { alignJobOutputs, referenceWithoutInputs } from './align-job.js';
 import type { OutputAlignment } from '../model/alignment.js';
 import type { OutputReconciliation } from '../model/model-ref.js';
 import { summarizeLatency } from '../metrics/latency.js';
@@ -115,7 +115,9 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
   if (notes.length > 0) r.notes = notes;
 
   if (options.reference) {
-    const alignment = withEngineReconciliation(alignJobOutputs(job, first.outputs, options.reference), first.activation.reconciliation);
+    const { reference, leftOut } = referenceWithoutInputs(options.reference, first.activation.inputs.map((t) => t.name), first.outputs);
+    if (leftOut.length > 0) r.notes = [...(r.notes ?? []), `reference tensor(s) ${leftOut.join(', ')} left out of the comparison: they are model inputs, not outputs`];
+    const alignment = withEngineReconciliation(alignJobOutputs(job, first.outputs, reference), first.activation.reconciliation);
     r.alignment = alignment;
     if (alignment.some((o) => !o.passed)) {
       r.status = 'failed';

@@ -110,13 +110,14 @@ function canonical(value: unknown): unknown {
 }
 
 /**
- * sha256 (hex) over the performance-relevant fields: everything but hostname, with memory
- * rounded to whole GiB (the kernel's reservation moves the exact total between boots), as
- * JSON with sorted keys.
+ * sha256 (hex) over the machine's performance-relevant fields: everything but hostname and
+ * engine versions, with memory rounded to whole GiB (the kernel's reservation moves the exact
+ * total between boots), as JSON with sorted keys. Engine versions stay beside the hash (and on
+ * each job): hashing them made one machine two devices for two suites using other engines.
  */
 export function fingerprintHash(fp: Omit<DeviceFingerprint, 'hash' | 'hostname'> & { hostname?: string }): string {
   const { hostname: _hostname, ...rest } = fp as DeviceFingerprint;
-  const { hash: _hash, ...fields } = rest as DeviceFingerprint;
+  const { hash: _hash, engineVersions: _engines, ...fields } = rest as DeviceFingerprint;
   const payload = canonical({ ...fields, memoryBytes: Math.round(fields.memoryBytes / GiB) * GiB });
   return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 }

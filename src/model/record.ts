@@ -32,7 +32,7 @@ export interface DeviceFingerprint {
   gpus: Array<{ model: string; driver?: string; memoryBytes?: number }>;
   /** Engine name -> version. */
   engineVersions: Record<string, string>;
-  /** sha256 over the fields that change performance (not hostname). */
+  /** sha256 over the machine's fields that change performance (not hostname, not engine versions). */
   hash: string;
 }
 
@@ -124,6 +124,8 @@ export interface RunResults {
     status: 'running' | 'complete' | 'interrupted';
     argv: string[];
     mode: 'benchmark' | 'accuracy-only';
+    /** Process id of the `benchalign run` that wrote it: a `running` run whose process is gone was killed. */
+    pid?: number;
     /** The runner agents of a run with agents: each with its labels, and why it left the run when it did. */
     agents?: Array<{ name: string; url: string; labels: Record<string, string>; fingerprintHash?: string; jobsRun: number; lost?: string }>;
   };

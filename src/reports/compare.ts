@@ -11,7 +11,7 @@ import { VERSION } from '../version.js';
 import { toCsv } from './csv.js';
 import { fmtMs, mdTable } from './format.js';
 import { toHtml } from './html/render.js';
-import { buildReportData, jobVariant, type LoadedRun, type ReportData } from './html/view-model.js';
+import { buildReportData, jobVariant, runLabel, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
 import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { readRunFile } from '../results/run-file.js';
@@ -88,6 +88,14 @@ export function mergeRuns(runs: readonly LoadedRun[], now: Date): RunResults {
     },
     jobs: runs.flatMap((r) => r.results.jobs.map((j) => ({ ...j, device: j.device ?? r.results.device }) as JobResult)),
   };
+  // Two runs holding the same job would print identical rows: each row then names its run.
+  const keys = runs.map((r) => new Set(r.results.jobs.map((j) => `${j.key}\0${(j.device ?? r.results.device)?.hash ?? 'unknown'}`)));
+  const shared = keys.some((k, i) => keys.some((o, m) => m !== i && [...k].some((x) => o.has(x))));
+  if (shared) {
+    merged.jobs = runs.flatMap((r, i) =>
+      r.results.jobs.map((j) => ({ ...j, model: { ...j.model, name: `${j.model.name} [${runLabel(r.results.run.id, i)}]` }, device: j.device ?? r.results.device }) as JobResult),
+    );
+  }
   const lastEnd = ends[ends.length - 1];
   if (lastEnd !== undefined) merged.run.endedAt = lastEnd;
   if (devices.size === 1 && first.device) merged.device = first.device;
@@ -97,25 +105,28 @@ export function mergeRuns(runs: readonly LoadedRun[], now: Date): RunResults {
 function compareMarkdown(merged: RunResults, data: ReportData): string {
   const out = [toMarkdown(merged).trimEnd(), ''];
   out.push('## Runs compared', '');
-  out.push(mdTable(['run', 'suite', 'read from', 'started', 'status', 'jobs'], data.runs.map((r, i) => [r.id, r.suite, r.source, r.startedAt, r.status, String(data.jobs.filter((j) => j.run === i).length)])));
+  out.push(mdTable(['label', 'run', 'suite', 'read from', 'started', 'status', 'jobs'], data.runs.map((r, i) => [r.label, r.id, r.suite, r.source, r.startedAt, r.status, String(data.jobs.filter((j) => j.run === i).length)])));
   out.push('');
   if (data.devices.length > 1) {
     out.push('## Devices', '');
     out.push(mdTable(['device', 'fingerprint', 'jobs'], data.devices.map((d, i) => [d.label, d.id.slice(0, 16), data.jobs.filter((j) => j.device === i).map((j) => `${j.model}/${j.variant}`).join(', ')])));
     out.push('');
   }
+  // With runs that share jobs, the baseline is taken within each run and every row names its run.
+  const key = (j: (typeof data.jobs)[number]): string => `${j.model}\0${j.device}${data.multiRun ? `\0${j.run}` : ''}`;
   const base = new Map<string, (typeof data.jobs)[number]>();
-  for (const j of data.jobs) if (j.variant === data.baseline && j.p50 && !base.has(`${j.model}\0${j.device}`)) base.set(`${j.model}\0${j.device}`, j);
+  for (const j of data.jobs) if (j.variant === data.baseline && j.p50 && !base.has(key(j))) base.set(key(j), j);
   const rows: string[][] = [];
   for (const j of data.jobs) {
-    const b = base.get(`${j.model}\0${j.device}`);
+    const b = base.get(key(j));
     if (!b || !j.p50 || !b.p50) continue;
-    rows.push([j.model, j.variant, data.devices[j.device]?.label ?? '', fmtMs(j.p50[0]), fmtMs(b.p50[0]), `${(b.p50[0] / j.p50[0]).toFixed(2)}×`]);
+    const run = data.multiRun ? [data.runs[j.run]?.label ?? ''] : [];
+    rows.push([j.model, j.variant, ...run, data.devices[j.device]?.label ?? '', fmtMs(j.p50[0]), fmtMs(b.p50[0]), `${(b.p50[0] / j.p50[0]).toFixed(2)}×`]);
   }
   if (rows.length > 0) {
     out.push(`## Speedup over ${data.baseline}`, '');
-    out.push(`p50 of the baseline divided by p50 of the engine, same model and device (> 1 is faster).`, '');
-    out.push(mdTable(['model', 'engine', 'device', 'p50 ms', 'baseline p50 ms', 'speedup'], rows));
+    out.push(`p50 of the baseline divided by p50 of the engine, same model and device${data.multiRun ? ' and run' : ''} (> 1 is faster).`, '');
+    out.push(mdTable(['model', 'engine', ...(data.multiRun ? ['run'] : []), 'device', 'p50 ms', 'baseline p50 ms', 'speedup'], rows));
     out.push('');
   }
   return out.join('\n');
@@ -145,7 +156,7 @@ export async function compareRuns(options: CompareOptions): Promise<CompareOutco
     await store?.close();
   }
   const merged = mergeRuns(runs, now);
-  const baseline = resolveBaseline(merged.jobs, options.baselineEngine);
+  const baseline = resolveBaseline(runs.flatMap((r) => r.results.jobs), options.baselineEngine);
   const suites = [...new Set(runs.map((r) => r.results.suite.name))].join(', ');
   const data = buildReportData(runs, baseline, `benchalign compare: ${suites}`, VERSION, now);
   const outDir = resolve(options.outDir ?? join('reports', `${timestamp(now)}-compare`));

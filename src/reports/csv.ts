@@ -1,9 +1,10 @@
 /** results.csv: one row per job and output (jobs without outputs get one row). */
 import { stringify } from 'csv-stringify/sync';
 import type { JobResult, RunResults } from '../model/record.js';
+import { outputFigure } from './summary.js';
 
 const COLUMNS = [
-  'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'status', 'reason', 'unstable',
+  'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'effective_precision', 'status', 'reason', 'unstable',
   'cold_start_ms', 'convert_ms', 'first_inference_ms',
   'samples', 'repeats', 'min_ms', 'mean_ms', 'sd_ms', 'max_ms',
   'p50_ms', 'p50_ci_low_ms', 'p50_ci_high_ms', 'p90_ms', 'p95_ms',
@@ -27,6 +28,7 @@ function jobColumns(runId: string, j: JobResult): Omit<Row, 'output' | 'aligned'
     engine: j.engine.name,
     engine_version: j.engine.version,
     precision: j.engine.precision,
+    effective_precision: j.engine.effectivePrecision ?? j.engine.precision,
     status: j.status,
     reason: j.reason,
     unstable: j.unstable ?? false,
@@ -72,12 +74,12 @@ export function toCsv(results: RunResults): string {
         ...base,
         output: o.name,
         aligned: o.passed,
-        max_abs_error: o.maxAbsError,
-        mean_abs_error: o.meanAbsError,
-        max_rel_error: o.maxRelError,
-        rmse: o.rmse,
-        cosine: o.cosine,
-        snr_db: o.snrDb,
+        max_abs_error: outputFigure(o, o.maxAbsError),
+        mean_abs_error: outputFigure(o, o.meanAbsError),
+        max_rel_error: outputFigure(o, o.maxRelError),
+        rmse: outputFigure(o, o.rmse),
+        cosine: outputFigure(o, o.cosine),
+        snr_db: outputFigure(o, o.snrDb),
         mismatch_count: o.mismatchCount,
         mismatch_pct: o.mismatchPct,
         top1_agreement: o.topk?.top1Agreement,

@@ -1,6 +1,6 @@
 /** junit.xml: one testcase per model × engine; alignment failures fail, errored jobs error. */
 import type { JobResult, RunResults } from '../model/record.js';
-import { summarizeAlignment } from './summary.js';
+import { precisionText, summarizeAlignment, worstText } from './summary.js';
 
 function esc(s: string): string {
   return s
@@ -24,13 +24,14 @@ function caseXml(j: JobResult): string {
   } else {
     const failing = (j.alignment ?? []).filter((o) => !o.passed);
     if (j.status === 'failed' || failing.length > 0) {
-      const detail = failing.map((o) => `${o.name}: ${o.reasons.join('; ')}`).join('\n');
+      const detail = failing.map((o) => `${o.name}: ${o.reasons.join('; ')}${worstText(o) !== undefined ? `; worst element ${worstText(o)}` : ''}`).join('\n');
       body.push(`      <failure message="${esc(j.reason ?? `${failing.length} output(s) not aligned`)}">${esc(detail)}</failure>`);
     }
   }
   const a = summarizeAlignment(j);
   const p50 = j.latency?.percentiles.p50;
   const props = [
+    `precision=${precisionText(j.engine)}`,
     p50 ? `p50_ms=${p50.value}` : '',
     j.latency ? `p99_ms=${j.latency.percentiles.p99.value}` : '',
     a.maxAbsError !== undefined ? `max_abs_error=${a.maxAbsError}` : '',

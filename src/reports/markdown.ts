@@ -1,7 +1,7 @@
 /** report.md: the engine comparison, models × engines. */
 import type { RunResults } from '../model/record.js';
 import { fmtBytes, fmtEstimateMs, fmtMs, fmtNum, fmtPct, mdTable } from './format.js';
-import { displayStatus, singleStreamThroughput, summarizeAlignment } from './summary.js';
+import { displayStatus, outputFigure, precisionText, worstText, singleStreamThroughput, summarizeAlignment } from './summary.js';
 
 export function toMarkdown(results: RunResults): string {
   const out: string[] = [];
@@ -20,7 +20,7 @@ export function toMarkdown(results: RunResults): string {
     return [
       j.model.name,
       `${j.engine.name}${j.engine.version ? ` ${j.engine.version}` : ''}`,
-      j.engine.precision,
+      precisionText(j.engine),
       displayStatus(j),
       fmtEstimateMs(lat?.percentiles.p50),
       fmtEstimateMs(lat?.percentiles.p99),
@@ -60,19 +60,20 @@ export function toMarkdown(results: RunResults): string {
           j.engine.name,
           o.name,
           o.passed ? 'pass' : 'FAIL',
-          fmtNum(o.maxAbsError),
-          fmtNum(o.maxRelError),
-          o.cosine.toFixed(6),
-          Number.isFinite(o.snrDb) ? o.snrDb.toFixed(1) : '∞',
+          fmtNum(outputFigure(o, o.maxAbsError)),
+          fmtNum(outputFigure(o, o.maxRelError)),
+          outputFigure(o, o.cosine)?.toFixed(6) ?? '–',
+          outputFigure(o, o.snrDb) === undefined ? '–' : Number.isFinite(o.snrDb) ? o.snrDb.toFixed(1) : '∞',
           `${o.mismatchCount} (${fmtPct(o.mismatchPct, 2)})`,
           o.topk ? `${(o.topk.top1Agreement * 100).toFixed(1)}%` : '–',
           `atol ${fmtNum(o.tolerance.atol)} rtol ${fmtNum(o.tolerance.rtol)}`,
           mapping || '–',
           o.reasons.join('; ') || '–',
+          o.passed ? '–' : (worstText(o) ?? '–'),
         ]);
       }
     }
-    out.push(mdTable(['model', 'engine', 'output', 'verdict', 'max abs', 'max rel', 'cosine', 'SNR dB', 'mismatches', 'top-1', 'tolerance', 'mapping', 'reasons'], arows));
+    out.push(mdTable(['model', 'engine', 'output', 'verdict', 'max abs', 'max rel', 'cosine', 'SNR dB', 'mismatches', 'top-1', 'tolerance', 'mapping', 'reasons', 'worst element'], arows));
     out.push('');
   }
 

@@ -1,8 +1,26 @@
 /** Reading a run's results.json (or a run folder) with its shape checked. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BenchalignError } from '../errors.js';
 import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../model/record.js';
+
+/**
+ * A run still going on, or killed before it ended, has its finished jobs in the journal beside
+ * results.json (run-dir.ts): they are appended to `jobs`. A last line cut short by the kill is
+ * left out.
+ */
+function foldJournal(parsed: unknown, journal: string): void {
+  const r = parsed as Partial<RunResults> | null;
+  if (typeof r !== 'object' || r === null || r.run?.status !== 'running' || !Array.isArray(r.jobs) || !existsSync(journal)) return;
+  for (const line of readFileSync(journal, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      r.jobs.push(JSON.parse(line) as JobResult);
+    } catch {
+      break;
+    }
+  }
+}
 
 /**
  * Reads one run from a results.json path or a run folder that holds one, checking its shape
@@ -27,6 +45,7 @@ export function readRunFile(input: string, storeLookedUp = false): RunResults {
   } catch (e) {
     throw new BenchalignError('E_CONFIG', `not valid JSON: ${e instanceof Error ? e.message : String(e)}`, { file, expected: 'a results.json written by `benchalign run`' });
   }
+  foldJournal(parsed, join(dirname(file), 'results.jobs.jsonl'));
   const r = parsed as Partial<RunResults> | null;
   const problems: string[] = [];
   if (typeof r !== 'object' || r === null || Array.isArray(r)) problems.push('not a JSON object');

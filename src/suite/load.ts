@@ -10,6 +10,7 @@ import type { PathSegment, SuiteProblem } from '../config/errors.js';
 import { describeValue, formatPath, problemsFromZod, SuiteConfigError } from '../config/errors.js';
 import { readConfig } from '../config/reader.js';
 import { hashFile } from '../model/hash.js';
+import { FILE_CONCURRENCY, mapLimit } from './concurrency.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
 import type { PytorchModelRef } from '../model/model-ref.js';
@@ -49,7 +50,7 @@ interface Facts {
   pytorchSha256: Map<number, string>;
 }
 
-async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<Facts> {
+async function checkModels(raw: Raw, dir: string, problems: Problem[], signal?: AbortSignal): Promise<Facts> {
   const facts: Facts = { sha256: new Map(), cases: new Map(), pytorchSha256: new Map() };
   const models = Array.isArray(raw.models) ? raw.models : [];
   const names = new Map<string, PathSegment[]>();
@@ -58,8 +59,11 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
     if (first !== undefined) problems.push({ path: at, message: `duplicate model name "${name}" (also ${formatPath(first)})` });
     else names.set(name, at);
   };
-  await Promise.all(
-    models.map(async (m, i) => {
+  // Bounded: a suite of 30,000 models must not open 30,000 files at once (EMFILE).
+  await mapLimit(
+    models,
+    FILE_CONCURRENCY,
+    async (m, i) => {
       if (!isObj(m)) return;
       const at = (...rest: PathSegment[]): PathSegment[] => ['models', i, ...rest];
       const onnxTests = str(m.onnxTests);
@@ -117,7 +121,8 @@ async function checkModels(raw: Raw, dir: string, problems: Problem[]): Promise<
           });
         }
       }
-    }),
+    },
+    signal,
   );
   models.forEach((m, i) => {
     if (!isObj(m)) return;
@@ -311,18 +316,27 @@ function suiteAgents(file: string, raw: SuiteAgentsEntry): SuiteAgents {
   return out;
 }
 
+/** Largest suite file read: about 60,000 one-line models, parsed in about 15 s and under 1 GB. */
+export const MAX_SUITE_BYTES = 8 * 2 ** 20;
+
 /**
  * Loads, validates and resolves a suite file. Throws SuiteConfigError (E_CONFIG) listing
  * every problem with its path and line, or E_CONFIG when the file cannot be read.
  */
-export async function loadSuite(file: string): Promise<Suite> {
-  const { abs, sha256, raw, where } = await readConfig(file, 'suite file', 'a YAML or JSON suite file', (f, problems) => new SuiteConfigError(f, problems));
+export async function loadSuite(file: string, options: { signal?: AbortSignal } = {}): Promise<Suite> {
+  const { abs, sha256, raw, where } = await readConfig(file, 'suite file', 'a YAML or JSON suite file', (f, problems) => new SuiteConfigError(f, problems), {
+    maxBytes: {
+      bytes: MAX_SUITE_BYTES,
+      why: 'its YAML parser needs about 100 times that in memory',
+      expected: 'a suite of at most about 60,000 models; split a larger one into several suites',
+    },
+  });
   if (!isObj(raw)) {
     throw new SuiteConfigError(abs, [{ path: '', message: `expected a mapping with models and engines, got ${describeValue(raw)}` }]);
   }
   const parsed = z.safeParse(SuiteFileSchema, raw);
   const problems: Problem[] = parsed.success ? [] : problemsFromZod(parsed.error.issues, SuiteFileSchema, raw).map((p) => explainModelKind(raw, p));
-  const facts = await checkModels(raw, path.dirname(abs), problems);
+  const facts = await checkModels(raw, path.dirname(abs), problems, options.signal);
   checkBounds(raw, problems);
   checkEngines(raw, problems);
   if (problems.length > 0 || !parsed.success) {

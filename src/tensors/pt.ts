@@ -9,7 +9,7 @@ import { DTYPE_CTOR, itemSizeBytes, type DType, type DTypeDataMap } from './dtyp
 import { byteSwapped, checkedNumel, isContiguous, materializeStrided, viewExtent } from './layout.js';
 import { PyDict, PyGlobal, PyObject, PySet, PyTuple, typeName, unpickle, type PyValue, type UnpickleLimits } from './pickle.js';
 import { makeTensor, type NamedTensors, type Tensor } from './tensor.js';
-import { isZip, readZip, type ZipLimits } from './zip.js';
+import { DEFAULT_ZIP_LIMITS, isZip, readZip, type ZipLimits } from './zip.js';
 
 /** Legacy storage class names to dtypes. */
 export const TORCH_STORAGE_DTYPES: Readonly<Record<string, DType>> = {
@@ -188,6 +188,27 @@ export function loadPt(bytes: Uint8Array, file: string, options: PtOptions = {})
   };
 
   const typed = new Map<string, DTypeDataMap[DType]>();
+  // A strided view is copied out: the bytes it expands to obey the zip-member limits, so a
+  // 1.6 KB file holding torch.zeros(1).expand(2**20, 2**20) cannot ask for 4 TB.
+  const lim = { ...DEFAULT_ZIP_LIMITS, ...options.zip };
+  let expandedBytes = 0;
+  const checkExpansion = (ref: StorageRef, n: number, itemBytes: number, storageElements: number, dims: number[], strides: number[]): void => {
+    const bytes = n * itemBytes;
+    const view = `tensor view (size [${dims.join(', ')}], stride [${strides.join(', ')}]) of storage '${ref.key}' with ${storageElements} elements`;
+    if (bytes > lim.maxEntryBytes) {
+      throw new BenchalignError('E_TENSOR_FORMAT', `${view} expands to ${bytes} bytes, over the ${lim.maxEntryBytes}-byte limit`, { file, expected: `at most ${lim.maxEntryBytes} bytes per tensor` });
+    }
+    if (bytes > 2 ** 20 && n / Math.max(1, storageElements) > lim.maxRatio) {
+      throw new BenchalignError('E_TENSOR_FORMAT', `${view} expands to ${n} elements, ${Math.round(n / Math.max(1, storageElements))} times its storage (an expand() bomb?)`, {
+        file,
+        expected: `a view at most ${lim.maxRatio} times its storage; save a contiguous copy (tensor.contiguous()) instead`,
+      });
+    }
+    expandedBytes += bytes;
+    if (expandedBytes > lim.maxTotalBytes) {
+      throw new BenchalignError('E_TENSOR_FORMAT', `strided views expand to ${expandedBytes} bytes in all, over the ${lim.maxTotalBytes}-byte limit`, { file, expected: `at most ${lim.maxTotalBytes} bytes in all` });
+    }
+  };
   const materialize = (ref: StorageRef, dtype: DType, offset: number, dims: number[], strides: number[]): Tensor => {
     const raw = storages.get(`${p}/data/${ref.key}`) as Uint8Array;
     const size = itemSizeBytes(dtype);
@@ -209,6 +230,7 @@ export function loadPt(bytes: Uint8Array, file: string, options: PtOptions = {})
     }
     const n = dims.reduce((a, b) => a * b, 1);
     if (isContiguous(dims, strides)) return makeTensor(dtype, dims, data.subarray(offset, offset + n) as DTypeDataMap[DType]);
+    checkExpansion(ref, n, size, declaredBytes / size, dims, strides);
     return makeTensor(dtype, dims, materializeStrided(dtype, data, offset, dims, strides));
   };
 

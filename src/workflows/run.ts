@@ -3,18 +3,24 @@
  * agents (this machine's local agent when none are named; repeats interleaved across jobs),
  * and record each finished job at once.
  */
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../model/record.js';
 import { RunDirectory } from '../reports/run-dir.js';
-import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
+import { StoreRecorder } from '../results/store/run-recorder.js';
+import { redactStoreUrls } from '../results/store/store.js';
+import { engineNames } from '../runners/registry.js';
+import { checkSuiteNames } from '../suite/names.js';
+import { checkTensorFiles } from '../suite/tensor-files.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Suite } from '../suite/index.js';
 import { type Job } from '../model/job.js';
 import { readOnnxTestData } from '../tensors/onnx-test-data.js';
 import { writeSafetensors } from '../tensors/safetensors.js';
 import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
+import { reasonLine, worstText } from '../reports/summary.js';
 import { VERSION } from '../version.js';
 import type { RepeatOutcome, RunMode } from '../execution/execute-job.js';
 import { dataSetIndex } from '../execution/inputs.js';
@@ -59,6 +65,14 @@ export interface RunSuiteOptions {
   agents?: AgentsConfig;
   /** Run here even when the suite names agents (`--no-agents`). */
   noAgents?: boolean;
+  /**
+   * Called once the suite is loaded and checked, just before the run folder is made. The CLI
+   * installs its Ctrl-C handler here: until then there is nothing to finish, and the default
+   * signal action ends the process at once, even inside a long synchronous parse.
+   */
+  onRunStart?: () => void;
+  /** `--overwrite`: an `outDir` that already holds a run is emptied first instead of refused. */
+  overwrite?: boolean;
 }
 
 export interface RunSuiteOutcome {
@@ -73,6 +87,26 @@ function timestamp(d: Date): string {
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
+}
+
+/**
+ * A run id: UTC start second, suite name and 32 random bits, so that two runs started in the
+ * same second (two CI machines, a loop) never share an id.
+ */
+export function newRunId(started: Date, suiteName: string): string {
+  return `${timestamp(started)}-${safeName(suiteName)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Makes the run folder; one that already holds a run (results.json) is refused rather than overwritten, unless `overwrite` (then emptied). */
+async function claimRunDir(runDir: string, overwrite: boolean): Promise<void> {
+  if (overwrite) await rm(runDir, { recursive: true, force: true });
+  await mkdir(runDir, { recursive: true });
+  try {
+    await access(join(runDir, 'results.json'));
+  } catch {
+    return;
+  }
+  throw new BenchalignError('E_USAGE', `--out ${runDir} already holds a run (results.json); it is not overwritten`, { expected: 'a new or empty run folder, or --overwrite to replace that run folder' });
 }
 
 async function loadReference(job: Job): Promise<NamedTensors | undefined> {
@@ -104,24 +138,29 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
     }
     suite = await suiteFromOnnxTests(options.onnxTests, options.engines);
   } else if (options.suitePath !== undefined) {
-    suite = await loadSuite(options.suitePath);
+    suite = await loadSuite(options.suitePath, options.signal ? { signal: options.signal } : {});
   } else {
     throw new BenchalignError('E_USAGE', 'no suite given', { expected: 'a suite file, or --onnx-tests <dir> --engines <names>' });
   }
+  await checkSuiteNames(suite, engineNames(), options.signal);
   const filter: { engines?: string[]; models?: string[] } = {};
   if (options.engines && options.onnxTests === undefined) filter.engines = options.engines;
   if (options.models) filter.models = options.models;
   const jobs = expandJobs(suite, filter);
   if (jobs.length === 0) throw new BenchalignError('E_CONFIG', 'the suite expands to no jobs', { file: suite.path });
+  await checkTensorFiles(suite, jobs, options.signal);
   const mode: RunMode = options.mode ?? 'benchmark';
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
 
   const agentsConfig = await resolveAgents(options, suite);
+  if (options.signal?.aborted) throw new BenchalignError('E_INFRA', 'interrupted while loading the suite; no run folder was written');
+  options.onRunStart?.();
   const started = new Date();
-  const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
-  await mkdir(runDir, { recursive: true });
-  return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig);
+  const runId = newRunId(started, suite.name);
+  const runDir = resolve(options.outDir ?? join('reports', runId));
+  await claimRunDir(runDir, options.overwrite === true);
+  return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig, runId);
 }
 
 /** The agent of a run without agents: this machine, through the same dispatcher as any other. */
@@ -169,6 +208,7 @@ async function runOnAgents(
   runDir: string,
   started: Date,
   agentsConfig: AgentsConfig | undefined,
+  runId: string,
 ): Promise<RunSuiteOutcome> {
   const local = agentsConfig === undefined ? localAgentsConfig(jobs) : undefined;
   const config = local?.config ?? (agentsConfig as AgentsConfig);
@@ -176,12 +216,14 @@ async function runOnAgents(
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
+    run: { id: runId, startedAt: started.toISOString(), status: 'running', pid: process.pid, argv: (options.argv ?? []).map(redactStoreUrls), mode },
     jobs: [],
   };
   // On this machine the device is known before the first job, so even an interrupted run records it.
   if (local) results.device = (await local.client.info()).fingerprint;
-  const out = new RunDirectory(runDir, results);
+  // The store records the run as running now and each job as it finishes (local and agents alike).
+  const recorder = options.store !== undefined ? await StoreRecorder.open(options.store, results, options.tags ?? [], options.quiet === true) : undefined;
+  const out = new RunDirectory(runDir, results, (job) => recorder?.add(job));
   const reporter = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : local ? {} : { agents: true });
   // The local agent is not named in progress lines, nor recorded in the results.
   const progress: ProgressReporter = local ? withoutAgentNames(reporter) : reporter;
@@ -223,7 +265,7 @@ async function runOnAgents(
         const status = r.failure.code !== undefined && UNSUPPORTED_CODES.has(r.failure.code) ? 'skipped' : r.failure.status;
         const device = r.agent ? agentDevice(r.agent) : undefined;
         out.addJob(withAgent(failedJobResult(r.job, { ...r.failure, status }, t0, device), r.agent, r.attempts, r.notes));
-        return `${status}: ${r.failure.reason.split('\n')[0]}`;
+        return `${status}: ${reasonLine(r.failure.reason)}`;
       },
     });
     for (const p of summary.interrupted) {
@@ -251,27 +293,13 @@ async function runOnAgents(
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     out.finish(completed ? 'complete' : 'interrupted');
   }
-  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
+  await recorder?.finish();
   // A lost agent whose jobs all ran elsewhere is a warning, not a failed run.
   if (summary.agentProblems) {
     const lost = summary.agents.filter((a) => a.lost !== undefined).map((a) => `${a.def.name} (${a.lost})`);
     process.stderr.write(`benchalign: warning: agent(s) out of the run: ${lost.join('; ')}\n`);
   }
   return { results, runDir, exitCode: !completed ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
-}
-
-/** Records the run into the store; the run folder is already written, so a failure only warns. */
-async function recordIntoStore(path: string, results: RunResults, tags: string[]): Promise<void> {
-  try {
-    const store = await openStore(path);
-    try {
-      await store.recordRun(results, { tags });
-    } finally {
-      await store.close();
-    }
-  } catch (e) {
-    process.stderr.write(`benchalign: warning: the run was not recorded in the store ${displayStoreLocation(path)}: ${describeError(e)} (results.json is complete)\n`);
-  }
 }
 
 async function finishJob(
@@ -301,8 +329,11 @@ async function finishJob(
 function summaryOf(j: JobResult): string {
   const p50 = j.latency?.percentiles.p50;
   const lat = p50 ? `p50 ${p50.value.toFixed(3)} ms [${p50.low.toFixed(3)}, ${p50.high.toFixed(3)}]` : '';
-  const al = j.alignment ? (j.alignment.every((o) => o.passed) ? 'aligned' : 'NOT aligned') : '';
-  return [j.status + (j.unstable ? ' (unstable)' : ''), lat, al].filter(Boolean).join(', ');
+  const bad = (j.alignment ?? []).find((o) => !o.passed);
+  const worst = bad !== undefined ? worstText(bad) : undefined;
+  const al = j.alignment ? (bad === undefined ? 'aligned' : `NOT aligned (${bad.name}${worst !== undefined ? `: worst ${worst}` : `: ${bad.reasons[0] ?? 'failed'}`})`) : '';
+  const why = j.status === 'errored' || j.status === 'skipped' ? reasonLine(j.reason) : '';
+  return [j.status + (j.unstable ? ' (unstable)' : '') + (why !== '' ? `: ${why}` : ''), lat, al].filter(Boolean).join(', ');
 }
 
 

@@ -120,7 +120,8 @@ describe('agent daemon on loopback with a token', () => {
     ];
     for (const p of bad) {
       const r = await httpRequest(agent.httpBase, 'PUT', p, { body, headers: auth });
-      expect([p, r.status]).toEqual([p, 400]);
+      // '/artifacts%2f..' is not the /artifacts/ route at all (routes are exact): 404
+      expect([p, r.status]).toEqual([p, p.startsWith('/artifacts/') ? 400 : 404]);
     }
     const c = await connect();
     for (const name of ['../../etc/passwd', '..', `${h}/../x`, h.toUpperCase(), `%2e%2e%2f${h.slice(9)}`, `/${h.slice(1)}`, h.slice(2)]) {

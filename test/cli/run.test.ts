@@ -61,12 +61,12 @@ describe('benchalign run (the real CLI process)', () => {
     expect(r.stderr).toMatch(/engines\[0\]\.precision/);
   });
 
-  it('exits 3 when the only engine is not available, and says why', () => {
+  it('exits 2 at load when an engine name is not registered, and says which', () => {
     const dir = tempDir('cli-missing');
     const suite = writeSuite(dir, { models: [cnnModel()], engines: [{ name: 'no-such-engine' }] });
     const r = cli(['run', suite, '--out', join(dir, 'out')]);
-    expect(r.status).toBe(3);
-    expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toMatch(/unknown engine "no-such-engine"/);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/engines\[0\]\.name: unknown engine "no-such-engine"/);
   });
 
   it('on SIGINT keeps the finished jobs, marks the run interrupted and writes the reports', async () => {

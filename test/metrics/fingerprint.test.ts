@@ -23,8 +23,10 @@ describe('collectFingerprint on this machine', () => {
     expect(fingerprintHash({ ...fp, hostname: 'elsewhere' })).toBe(fp.hash);
     const again = await collectFingerprint({ onnxruntime: '1.23.0' }, { nvidiaSmi: false });
     expect(again.hash).toBe(fp.hash);
-    const otherEngine = await collectFingerprint({ onnxruntime: '1.24.0' }, { nvidiaSmi: false });
-    expect(otherEngine.hash).not.toBe(fp.hash);
+    // engine versions sit beside the hash, not in it: the machine is one device
+    const otherEngine = await collectFingerprint({ onnxruntime: '1.24.0', openvino: '2025.3' }, { nvidiaSmi: false });
+    expect(otherEngine.hash).toBe(fp.hash);
+    expect(otherEngine.engineVersions).toEqual({ onnxruntime: '1.24.0', openvino: '2025.3' });
   });
 
   it('reads the governor from sysfs and GPUs from nvidia-smi when given', async () => {
@@ -44,7 +46,7 @@ describe('collectFingerprint on this machine', () => {
 });
 
 describe('fingerprintHash', () => {
-  it('is sha256 of sorted-key JSON with memory rounded to GiB (hand-built canonical form)', () => {
+  it('is sha256 of sorted-key JSON of the machine alone, memory rounded to GiB (hand-built canonical form)', () => {
     const fp = {
       hostname: 'box',
       cpuModel: 'X',
@@ -57,9 +59,12 @@ describe('fingerprintHash', () => {
       engineVersions: { b: '2', a: '1' },
     };
     const text =
-      '{"arch":"x64","cpuCores":2,"cpuModel":"X","engineVersions":{"a":"1","b":"2"},"gpus":[{"driver":"1","model":"G"}],' +
+      '{"arch":"x64","cpuCores":2,"cpuModel":"X","gpus":[{"driver":"1","model":"G"}],' +
       `"kernel":"6.1","memoryBytes":${8 * 1024 ** 3},"os":"Debian 12"}`;
     expect(fingerprintHash(fp)).toBe(createHash('sha256').update(text).digest('hex'));
+    // one machine is one device whatever engines a suite uses
+    expect(fingerprintHash({ ...fp, engineVersions: { onnxruntime: '1.23.0', openvino: '2025.3' } })).toBe(fingerprintHash(fp));
+    expect(fingerprintHash({ ...fp, engineVersions: {} })).toBe(fingerprintHash(fp));
   });
 
   it('parses the nvidia-smi GPU list', () => {

@@ -135,10 +135,14 @@ export function storeContract(b: StoreBackend): void {
         expect((await store.deviceOf('r1', 'cnn/onnxruntime/fp32'))?.hash).toBe('dev-aaaa');
         expect(await store.deviceOf('r1', 'nope')).toBeUndefined();
         expect(await store.getRun('missing')).toBeUndefined();
-        // recording the same run id again replaces it (its tags go with it)
-        await store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z', 2), NO_GIT);
-        expect((await store.listRuns()).map((r) => [r.id, r.tags])).toEqual([['r2', ['nightly']], ['r1', []]]);
-        expect(await store.getRun('r1')).toStrictEqual(asJson(syntheticRun('r1', '2026-01-01T00:00:00.000Z', 2)));
+        // recording the same run id again is refused: the recorded run and its tags stay as they were
+        const before = await store.getRun('r1');
+        const tagsBefore = (await store.listRuns()).map((r) => [r.id, r.tags]);
+        const again = store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z', 2), NO_GIT);
+        await expect(again).rejects.toMatchObject({ code: 'E_USAGE' });
+        await expect(again).rejects.toThrow(/run r1 is already in the results store .*never replaced/);
+        expect((await store.listRuns()).map((r) => [r.id, r.tags])).toEqual(tagsBefore);
+        expect(await store.getRun('r1')).toStrictEqual(before);
       } finally {
         await store.close();
       }
@@ -150,7 +154,7 @@ export function storeContract(b: StoreBackend): void {
       try {
         await store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z'), NO_GIT);
         await b.sql(location, b.failAlignmentInserts);
-        const failed = store.recordRun(syntheticRun('r1', '2026-01-01T00:00:00.000Z', 2), NO_GIT);
+        const failed = store.recordRun(syntheticRun('r2', '2026-01-02T00:00:00.000Z', 2), NO_GIT);
         await expect(failed).rejects.toThrow(/injected failure/);
         await expect(failed).rejects.toMatchObject({ code: 'E_INFRA' });
         await expect(store.recordRun(syntheticRun('r9', '2026-01-09T00:00:00.000Z'), NO_GIT)).rejects.toThrow(/injected failure/);
@@ -162,7 +166,7 @@ export function storeContract(b: StoreBackend): void {
       }
     });
 
-    it('a reader on another connection sees a run whole or not at all, also while it is replaced', async () => {
+    it('a reader on another connection sees a run whole or not at all', async () => {
       const location = await b.fresh('readers');
       const writer = await openStore(location);
       const reader = await openStore(location);
@@ -181,7 +185,7 @@ export function storeContract(b: StoreBackend): void {
         })();
         await writer.recordRun(syntheticRun('big', '2026-02-01T00:00:00.000Z', 1, 'dev-aaaa', n), NO_GIT);
         const afterFirst = seen.length;
-        for (let i = 0; i < 3; i++) await writer.recordRun(syntheticRun('big', '2026-02-01T00:00:00.000Z', 1 + i / 10, 'dev-aaaa', n), NO_GIT);
+        for (let i = 0; i < 3; i++) await expect(writer.recordRun(syntheticRun('big', '2026-02-01T00:00:00.000Z', 1 + i / 10, 'dev-aaaa', n), NO_GIT)).rejects.toMatchObject({ code: 'E_USAGE' });
         await new Promise((res) => setTimeout(res, 50));
         writing = false;
         await poll;
@@ -189,9 +193,9 @@ export function storeContract(b: StoreBackend): void {
         expect(seen).toContain(undefined);
         expect(seen).toContain(n + 2);
         expect(seen.filter((s) => s !== undefined && s !== n + 2)).toEqual([]);
-        // once recorded, replacing it never shows a gap
+        // once recorded, a refused second write never shows a gap, and the first stays
         expect(seen.slice(afterFirst + 2).filter((s) => s === undefined)).toEqual([]);
-        expect(await reader.getRun('big')).toStrictEqual(asJson(syntheticRun('big', '2026-02-01T00:00:00.000Z', 1.2, 'dev-aaaa', n)));
+        expect(await reader.getRun('big')).toStrictEqual(asJson(syntheticRun('big', '2026-02-01T00:00:00.000Z', 1, 'dev-aaaa', n)));
       } finally {
         writing = false;
         await writer.close();
@@ -199,7 +203,7 @@ export function storeContract(b: StoreBackend): void {
       }
     });
 
-    it('two writers at once: different runs both land, the same run id ends whole (the later one)', async () => {
+    it('two writers at once: different runs both land; of two writes of one run id, one lands whole and the other is refused', async () => {
       const location = await b.fresh('writers');
       const a = await openStore(location);
       const c = await openStore(location);
@@ -208,10 +212,11 @@ export function storeContract(b: StoreBackend): void {
           a.recordRun(syntheticRun('wa', '2026-03-01T00:00:00.000Z', 1, 'dev-aaaa', 20), NO_GIT),
           c.recordRun(syntheticRun('wc', '2026-03-02T00:00:00.000Z', 1, 'dev-aaaa', 20), NO_GIT),
         ]);
-        await Promise.all([
+        const both = await Promise.allSettled([
           a.recordRun(syntheticRun('same', '2026-03-03T00:00:00.000Z', 1, 'dev-aaaa', 20), NO_GIT),
           c.recordRun(syntheticRun('same', '2026-03-03T00:00:00.000Z', 3, 'dev-aaaa', 20), NO_GIT),
         ]);
+        expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
         expect((await a.listRuns()).map((r) => [r.id, r.jobs])).toEqual([['same', 22], ['wc', 22], ['wa', 22]]);
         const same = await a.getRun('same');
         expect([asJson(syntheticRun('same', '2026-03-03T00:00:00.000Z', 1, 'dev-aaaa', 20)), asJson(syntheticRun('same', '2026-03-03T00:00:00.000Z', 3, 'dev-aaaa', 20))]).toContainEqual(same);

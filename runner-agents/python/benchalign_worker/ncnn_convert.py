@@ -142,6 +142,13 @@ def input_shapes(model_path: str, inputs: list[dict[str, Any]], shapes: dict[str
             raise ConvertError(
                 f"{model_path}: input {i['name']!r} has rank {len(shape)} ({shape}); ncnn takes a batch dim plus 1 to 4 dims"
             )
+        if shape[0] != 1 and isinstance(dims[0], int) and dims[0] > 0:
+            # The batch is fixed in the model: no `shapes` pin can change it, so suggest none.
+            raise ConvertError(
+                f"{model_path}: input {i['name']!r} has a fixed batch of {dims[0]} ({dims}); ncnn Mats have no batch "
+                f"dimension, so the ncnn runner runs batch 1 only: export the model with batch 1, or with a dynamic "
+                f"batch dim (then pin it to 1 with shapes)"
+            )
         if shape[0] != 1:
             raise ConvertError(
                 f"{model_path}: input {i['name']!r} has batch {shape[0]} ({shape}); ncnn Mats have no batch dimension, "

@@ -19,6 +19,7 @@ interface AlignCliOptions {
   byIndex?: boolean;
   worst: string;
   json?: boolean;
+  ignore: string[];
 }
 
 function number(flag: string, v: string): number {
@@ -94,6 +95,7 @@ export function alignOptionsFromCli(o: AlignCliOptions): AlignFilesOptions {
     layout: o.layout as LayoutMode,
     matchBy: o.byIndex ? 'index' : 'name',
     worstK: number('--worst', o.worst),
+    ignore: o.ignore ?? [],
   };
 }
 
@@ -114,6 +116,7 @@ export function registerAlign(program: Command): void {
     .option('--precision <p>', 'default tolerances for fp32|fp16|bf16|int8', 'fp32')
     .option('--layout <l>', 'layout of the actual tensors: nchw (as is) | nhwc | auto', 'nchw')
     .option('--top-k <k>', 'report top-1/top-k agreement along the last axis')
+    .option('--ignore <name>', 'leave this tensor out of the comparison, e.g. an input saved in the reference file (repeatable)', collect, [])
     .option('--by-index', 'pair tensors by position instead of by name')
     .option('--worst <k>', 'worst elements to show per output', '10')
     .option('--json', 'print the report as JSON')

@@ -21,25 +21,29 @@ export function registerRun(program: Command): void {
     .option('--engines <names>', 'only these engines (comma-separated, repeatable)', list)
     .option('--models <names>', 'only these models (comma-separated, repeatable)', list)
     .option('--out <dir>', 'run folder (default: reports/<timestamp>-<suite>/)')
+    .option('--overwrite', 'empty an --out folder that already holds a run instead of refusing it')
     .option('--accuracy-only', 'load, infer once and align; no timing loop')
     .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
     .option('--json', 'print results.json to stdout')
     .option('--quiet', 'no progress output')
-    .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL)', DEFAULT_STORE_PATH)
+    .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL; default $BENCHALIGN_STORE, else reports/benchalign.db)', DEFAULT_STORE_PATH)
     .option('--no-store', 'do not record the run in a results store')
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
         process.stderr.write('\nbenchalign: interrupted; finishing the run folder (Ctrl-C again to quit at once)\n');
         controller.abort();
       };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      // Installed once the suite is loaded (onRunStart): while loading, Ctrl-C ends the process at once.
+      const install = (): void => {
+        process.on('SIGINT', onSigint);
+        process.on('SIGTERM', onSigint);
+      };
       try {
         const outcome = await runSuite({
           ...(suite !== undefined ? { suitePath: suite } : {}),
@@ -47,6 +51,7 @@ export function registerRun(program: Command): void {
           ...(opts.engines ? { engines: opts.engines } : {}),
           ...(opts.models ? { models: opts.models } : {}),
           ...(opts.out !== undefined ? { outDir: opts.out } : {}),
+          ...(opts.overwrite === true ? { overwrite: true } : {}),
           mode: opts.accuracyOnly ? 'accuracy-only' : 'benchmark',
           ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
           saveOutputs: opts.saveOutputs === true,
@@ -57,6 +62,7 @@ export function registerRun(program: Command): void {
           ...(opts.tag ? { tags: opts.tag } : {}),
           ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
           ...(opts.agents === false ? { noAgents: true } : {}),
+          onRunStart: install,
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {

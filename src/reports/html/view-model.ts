@@ -26,6 +26,13 @@ export interface ViewRun {
   status: RunResults['run']['status'];
   mode: RunResults['run']['mode'];
   toolVersion: string;
+  /** Short name in tables and legends: `#1`, `#2`, ... in the order given, with the end of the run id. */
+  label: string;
+}
+
+/** `#2 (…-3fa9c1d2)`: the run's place in the comparison and the end of its id (the random suffix of a run id). */
+export function runLabel(id: string, index: number): string {
+  return `#${index + 1} (${id.length > 12 ? `…${id.slice(-8)}` : id})`;
 }
 
 export interface ViewDevice {
@@ -42,11 +49,12 @@ export type ViewEstimate = [number, number, number];
 export interface ViewOutput {
   name: string;
   passed: boolean;
-  maxAbs: number;
-  maxRel: number;
-  cosine: number;
-  /** Infinity is carried as null (JSON). */
-  snrDb: number | null;
+  /** Error figures; absent for an output that was not compared (missing, dtype or shape mismatch). */
+  maxAbs?: number;
+  maxRel?: number;
+  cosine?: number;
+  /** Infinity is carried as null (JSON); absent when not compared. */
+  snrDb?: number | null;
   mismatchPct: number;
   atol: number;
   rtol: number;
@@ -123,6 +131,8 @@ export interface ReportData {
   title: string;
   generatedAt: string;
   toolVersion: string;
+  /** True when two runs hold the same job (model, variant, device): the run label is then shown beside each job and baselines are per run. */
+  multiRun: boolean;
   /** Engine variant the speedups are relative to. */
   baseline: string;
   cdfPoints: number;
@@ -236,10 +246,7 @@ function viewJob(job: JobResult, i: number, run: number, device: number): ViewJo
       const out: ViewOutput = {
         name: o.name,
         passed: o.passed,
-        maxAbs: o.maxAbsError,
-        maxRel: o.maxRelError,
-        cosine: o.cosine,
-        snrDb: finiteOrNull(o.snrDb),
+        ...(o.count > 0 ? { maxAbs: o.maxAbsError, maxRel: o.maxRelError, cosine: o.cosine, snrDb: finiteOrNull(o.snrDb) } : {}),
         mismatchPct: o.mismatchPct,
         atol: o.tolerance.atol,
         rtol: o.tolerance.rtol,
@@ -310,6 +317,7 @@ export function buildReportData(runs: readonly LoadedRun[], baseline: string, ti
       status: r.results.run.status,
       mode: r.results.run.mode,
       toolVersion: r.results.tool.version,
+      label: runLabel(r.results.run.id, ri),
     };
     if (r.results.run.endedAt !== undefined) vr.endedAt = r.results.run.endedAt;
     return vr;
@@ -318,5 +326,15 @@ export function buildReportData(runs: readonly LoadedRun[], baseline: string, ti
   const labels = new Map<string, number>();
   for (const d of devices) labels.set(d.label, (labels.get(d.label) ?? 0) + 1);
   for (const d of devices) if ((labels.get(d.label) ?? 0) > 1) d.label = `${d.label} (${d.id.slice(0, 8)})`;
-  return { title, generatedAt: now.toISOString(), toolVersion, baseline, cdfPoints: CDF_POINTS, runs: viewRuns, devices, jobs };
+  // Runs that share a job (same model, variant, device) are told apart in tables, legends and
+  // speedups; the speedup baseline is then taken within each run.
+  const seen = new Map<string, number>();
+  let multiRun = false;
+  for (const j of jobs) {
+    const k = `${j.model}\0${j.variant}\0${j.device}`;
+    const other = seen.get(k);
+    if (other !== undefined && other !== j.run) multiRun = true;
+    seen.set(k, j.run);
+  }
+  return { title, generatedAt: now.toISOString(), toolVersion, baseline, cdfPoints: CDF_POINTS, runs: viewRuns, devices, jobs, multiRun };
 }

@@ -2,7 +2,7 @@
  * The PostgreSQL backend of the results store (`--store postgres://user@host:port/db`), for a
  * team sharing one database: the same tables and behaviour as the SQLite store (the logic is
  * shared, sql-store.ts), in PostgreSQL's dialect (migrations.ts), through `pg`.
- * - Each recordRun is one transaction (delete + insert for a replaced run id) holding a
+ * - Each recordRun is one transaction (a run id already stored is refused) holding a
  *   transaction-level advisory lock on the run id, so concurrent writers of one run id queue.
  * - Reads of several statements run in one REPEATABLE READ snapshot: never half a run.
  * - Migrations run under a session advisory lock: coordinators starting at once apply each

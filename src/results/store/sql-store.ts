@@ -20,6 +20,7 @@ import {
   type JobReadRow,
   type Pk,
   type RunRow,
+  type RunRows,
 } from './records.js';
 import type { HistoryFilter, HistoryPoint, RecordOptions, ResultsStore, RunFilter, RunSummary } from './types.js';
 
@@ -90,6 +91,27 @@ export async function migrate(driver: StoreDriver, migrations: readonly Migratio
 }
 
 /** A results store over a driver: every method behaves the same whatever the backend. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function insertJobs(tx: SqlExecutor, runPk: Pk, jobs: RunRows['jobs'], hasP: boolean): Promise<void> {
+  for (const { job, measurement, alignment } of jobs) {
+    const [j] = await tx.all<{ pk: Pk }>(INSERT_JOB, [runPk, ...JOB_COLUMNS.slice(1).map((c) => job[c as keyof typeof job])]);
+    const jobPk = (j as { pk: Pk }).pk;
+    if (measurement) {
+      const values = MEASUREMENT_COLUMNS.slice(1).map((c) => measurement[c as keyof typeof measurement]);
+      await tx.all(hasP ? INSERT_MEASUREMENT : INSERT_MEASUREMENT_V1, [jobPk, ...(hasP ? values : values.slice(0, 4))]);
+    }
+    for (const a of alignment) await tx.all(INSERT_ALIGNMENT, [jobPk, ...ALIGNMENT_COLUMNS.slice(1).map((c) => a[c as keyof typeof a])]);
+  }
+}
+
 export class SqlResultsStore implements ResultsStore {
   readonly path: string;
   private readonly driver: StoreDriver;
@@ -118,22 +140,70 @@ export class SqlResultsStore implements ResultsStore {
     await this.guard(`record run ${results.run.id}`, () =>
       this.driver.write(async (tx) => {
         const hasP = (await appliedVersions(tx)).includes(2);
-        await tx.all('DELETE FROM runs WHERE run_id = ?', [rows.run.run_id]);
+        // A recorded run is never replaced: a second write of its id is refused (the UNIQUE
+        // run_id refuses it too when two writers race).
+        const [existing] = await tx.all<{ pk: Pk }>('SELECT pk FROM runs WHERE run_id = ?', [rows.run.run_id]);
+        if (existing !== undefined) {
+          throw new BenchalignError('E_USAGE', `run ${results.run.id} is already in the results store ${this.path}; a recorded run is never replaced`, { expected: 'a run id not yet in the store' });
+        }
         const [run] = await tx.all<{ pk: Pk }>(INSERT_RUN, RUN_COLUMNS.map((c) => rows.run[c]));
         const runPk = (run as { pk: Pk }).pk;
-        for (const { job, measurement, alignment } of rows.jobs) {
-          const [j] = await tx.all<{ pk: Pk }>(INSERT_JOB, [runPk, ...JOB_COLUMNS.slice(1).map((c) => job[c as keyof typeof job])]);
-          const jobPk = (j as { pk: Pk }).pk;
-          if (measurement) {
-            const values = MEASUREMENT_COLUMNS.slice(1).map((c) => measurement[c as keyof typeof measurement]);
-            await tx.all(hasP ? INSERT_MEASUREMENT : INSERT_MEASUREMENT_V1, [jobPk, ...(hasP ? values : values.slice(0, 4))]);
-          }
-          for (const a of alignment) await tx.all(INSERT_ALIGNMENT, [jobPk, ...ALIGNMENT_COLUMNS.slice(1).map((c) => a[c as keyof typeof a])]);
-        }
+        await insertJobs(tx, runPk, rows.jobs, hasP);
         for (const t of rows.tags) await tx.all(INSERT_TAG, [runPk, t, rows.now]);
       }, rows.run.run_id as string),
     );
     return results.run.id;
+  }
+
+  /**
+   * Starts recording a run job by job: its row (status `running`, no jobs) and tags. Refused,
+   * like recordRun, when the run id is already stored. Runs of this host left `running` by a
+   * process that is gone (killed) are marked `interrupted` and their ids returned.
+   */
+  async beginRun(results: RunResults, options: RecordOptions = {}): Promise<{ abandoned: string[] }> {
+    const rows = toRows({ ...results, jobs: [] }, options);
+    return this.guard(`record run ${results.run.id}`, () =>
+      this.driver.write(async (tx) => {
+        const [existing] = await tx.all<{ pk: Pk }>('SELECT pk FROM runs WHERE run_id = ?', [rows.run.run_id]);
+        if (existing !== undefined) {
+          throw new BenchalignError('E_USAGE', `run ${results.run.id} is already in the results store ${this.path}; a recorded run is never replaced`, { expected: 'a run id not yet in the store' });
+        }
+        const abandoned: string[] = [];
+        const running = await tx.all<{ run_id: string; run_json: string }>("SELECT run_id, run_json FROM runs WHERE status = 'running' AND host = ?", [rows.run.host]);
+        for (const r of running) {
+          const pid = (JSON.parse(r.run_json) as { run?: { pid?: unknown } }).run?.pid;
+          if (typeof pid === 'number' && processAlive(pid)) continue;
+          await tx.all("UPDATE runs SET status = 'interrupted' WHERE run_id = ? AND status = 'running'", [r.run_id]);
+          abandoned.push(r.run_id);
+        }
+        const [run] = await tx.all<{ pk: Pk }>(INSERT_RUN, RUN_COLUMNS.map((c) => rows.run[c]));
+        for (const t of rows.tags) await tx.all(INSERT_TAG, [(run as { pk: Pk }).pk, t, rows.now]);
+        return { abandoned };
+      }, rows.run.run_id as string),
+    );
+  }
+
+  /** Records one finished job of a run started with beginRun, as job number `ord`. */
+  async appendJob(results: RunResults, job: RunResults['jobs'][number], ord: number): Promise<void> {
+    const rows = toRows({ ...results, jobs: [job] }, { git: { commit: null, branch: null } });
+    const jobRows = rows.jobs.map((j) => ({ ...j, job: { ...j.job, ord } }));
+    await this.guard(`record a job of run ${results.run.id}`, () =>
+      this.driver.write(async (tx) => {
+        const [run] = await tx.all<{ pk: Pk }>('SELECT pk FROM runs WHERE run_id = ?', [results.run.id]);
+        if (run === undefined) throw new BenchalignError('E_INFRA', `run ${results.run.id} is not in the results store ${this.path}`);
+        await insertJobs(tx, run.pk, jobRows, (await appliedVersions(tx)).includes(2));
+      }, results.run.id),
+    );
+  }
+
+  /** Ends a run recorded job by job: its status, end time and run record. */
+  async finishRun(results: RunResults): Promise<void> {
+    const rows = toRows({ ...results, jobs: [] }, { git: { commit: null, branch: null } });
+    await this.guard(`finish run ${results.run.id}`, () =>
+      this.driver.write(async (tx) => {
+        await tx.all('UPDATE runs SET status = ?, ended_at = ?, run_json = ? WHERE run_id = ?', [rows.run.status, rows.run.ended_at, rows.run.run_json, results.run.id]);
+      }, results.run.id),
+    );
   }
 
   async tagRun(runId: string, tag: string): Promise<void> {

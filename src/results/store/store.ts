@@ -16,7 +16,11 @@ export { openSqliteStore } from './sqlite.js';
 export { SqlResultsStore, migrate } from './sql-store.js';
 export type { GitInfo, HistoryFilter, HistoryPoint, OpenStoreOptions, RecordOptions, ResultsStore, RunFilter, RunSummary } from './types.js';
 
-export const DEFAULT_STORE_PATH = 'reports/benchalign.db';
+/**
+ * The results store used when `--store` is not given: $BENCHALIGN_STORE when set (so runs from
+ * any folder share one history), else reports/benchalign.db under the working directory.
+ */
+export const DEFAULT_STORE_PATH = process.env.BENCHALIGN_STORE !== undefined && process.env.BENCHALIGN_STORE !== '' ? process.env.BENCHALIGN_STORE : 'reports/benchalign.db';
 
 /** True when `location` names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {

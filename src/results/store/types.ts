@@ -73,8 +73,18 @@ export interface ResultsStore {
   readonly path: string;
   /** Versions applied, ascending. */
   migrationsApplied(): Promise<number[]>;
-  /** Records a run (replacing a run with the same id) in one transaction; returns its id. */
+  /** Records a whole run in one transaction; returns its id. A run id already stored is refused (E_USAGE): a run is never replaced. */
   recordRun(results: RunResults, options?: RecordOptions): Promise<string>;
+  /**
+   * Starts recording a run job by job (`benchalign run`): the run row, status `running`, and its
+   * tags; refused like recordRun for a stored id. Runs of this host left `running` by a process
+   * that is gone are marked `interrupted`; their ids are returned.
+   */
+  beginRun(results: RunResults, options?: RecordOptions): Promise<{ abandoned: string[] }>;
+  /** Records one finished job (number `ord`) of a run begun with beginRun, in its own transaction. */
+  appendJob(results: RunResults, job: RunResults['jobs'][number], ord: number): Promise<void>;
+  /** Ends a run begun with beginRun: status (complete/interrupted), end time, run record. */
+  finishRun(results: RunResults): Promise<void>;
   /** Adds a tag to a recorded run. */
   tagRun(runId: string, tag: string): Promise<void>;
   /** The run id for a run id, or for a tag its most recent run; undefined when neither. */

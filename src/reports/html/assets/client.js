@@ -38,13 +38,18 @@
     return String(Number(x.toPrecision(digits)));
   }
   function fmtPct(x, digits) { return x === undefined || x === null || !isFinite(x) ? '–' : x.toFixed(digits === undefined ? 1 : digits) + '%'; }
+  /** Output figures: absent (undefined) when the output was not compared; SNR null is ∞. */
+  function fmtCos(x) { return x === undefined ? '–' : x.toFixed(6); }
+  function fmtSnr(x) { return x === undefined ? '–' : x === null ? '∞' : x.toFixed(1); }
   function esc(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'); }
   function el(id) { return document.getElementById(id); }
   function uniq(xs) { var seen = new Set(), out = []; xs.forEach(function (x) { if (!seen.has(x)) { seen.add(x); out.push(x); } }); return out; }
 
   function deviceLabel(j) { var d = data.devices[j.device]; return d ? d.label : 'unknown device'; }
   /** Series label: engine variant, plus the device when the runs span several. */
-  function seriesLabel(j) { return multiDevice ? j.variant + ' · ' + deviceLabel(j) : j.variant; }
+  function runLabel(j) { return data.runs[j.run].label; }
+  function seriesLabel(j) { return (multiDevice ? j.variant + ' · ' + deviceLabel(j) : j.variant) + (data.multiRun ? ' · ' + runLabel(j) : ''); }
+  function baseKey(j) { return j.model + '\u0000' + j.device + (data.multiRun ? '\u0000' + j.run : ''); }
   var seriesLabels = uniq(jobs.map(seriesLabel));
   function colorOf(label) { var i = seriesLabels.indexOf(label); return PALETTE[(i < 0 ? 0 : i) % PALETTE.length]; }
   var models = uniq(jobs.map(function (j) { return j.model; }));
@@ -71,6 +76,7 @@
     { key: 'model', label: 'model', v: function (j) { return j.model; } },
     { key: 'engine', label: 'engine', v: function (j) { return j.variant; }, t: function (j) { return j.variant + (j.version ? ' ' + j.version : ''); } },
     { key: 'precision', label: 'precision', v: function (j) { return j.precision; } },
+  ].concat(data.multiRun ? [{ key: 'run', label: 'run', v: runLabel }] : []).concat([
     { key: 'device', label: 'device', v: deviceLabel },
     { key: 'status', label: 'status', v: function (j) { return j.statusText; }, html: function (j) {
       var cls = j.statusText === 'ok (unstable)' ? 'status-unstable' : 'status-' + j.status;
@@ -90,7 +96,7 @@
     } },
     { key: 'cosine', label: 'min cosine', num: true, v: function (j) { return j.minCosine; }, t: function (j) { return j.minCosine === undefined ? '–' : j.minCosine.toFixed(6); } },
     { key: 'maxAbs', label: 'max abs err', num: true, v: function (j) { return j.maxAbsError; }, t: function (j) { return fmtNum(j.maxAbsError); } },
-  ];
+  ]);
   var thead = el('summary').tHead, tbody = el('summary').tBodies[0];
   thead.innerHTML = '<tr>' + COLUMNS.map(function (c) { return '<th data-col="' + c.key + '"' + (c.num ? ' class="num"' : '') + '>' + esc(c.label) + '</th>'; }).join('') + '</tr>';
   tbody.innerHTML = jobs.map(function (j) {
@@ -219,12 +225,12 @@
 
   function drawSpeedup() {
     var base = {};
-    jobs.forEach(function (j) { var key = j.model + '\u0000' + j.device; if (j.variant === data.baseline && j.p50 && !base[key]) base[key] = j; });
+    jobs.forEach(function (j) { var key = baseKey(j); if (j.variant === data.baseline && j.p50 && !base[key]) base[key] = j; });
     var slots = [], centers = [], names = [];
     models.forEach(function (m) {
       var first = slots.length;
       jobs.forEach(function (j) {
-        var b = base[m + '\u0000' + j.device];
+        var b = base[baseKey(j)];
         if (j.model === m && j.p50 && b) slots.push({ label: seriesLabel(j), v: b.p50[0] / j.p50[0], j: j });
       });
       if (slots.length > first) { centers.push((first + slots.length - 1) / 2); names.push(m); }
@@ -301,11 +307,11 @@
           return failedJob ? '<td class="cell missing status-' + esc(failedJob.status) + '" title="' + esc(failedJob.reason || '') + '">' + esc(failedJob.status) + '</td>' : '<td class="cell missing">–</td>';
         }
         var o = x.o;
-        var ratio = o.atol > 0 ? o.maxAbs / o.atol : o.maxAbs > 0 ? Infinity : 0;
+        var ratio = o.maxAbs === undefined ? Infinity : o.atol > 0 ? o.maxAbs / o.atol : o.maxAbs > 0 ? Infinity : 0;
         // Log scale from 1e-4 x atol (pale) to atol (saturated); failures are red.
         var s = ratio <= 0 ? 0 : Math.min(1, Math.max(0, (Math.log10(ratio) + 4) / 4));
         var bg = o.passed ? 'hsl(130, 55%, ' + (92 - 30 * s) + '%)' : 'hsl(0, 75%, ' + (80 - 20 * Math.min(1, Math.log10(Math.max(ratio, 1)) / 3)) + '%)';
-        var title = 'max abs ' + fmtNum(o.maxAbs) + ', atol ' + fmtNum(o.atol) + ', rtol ' + fmtNum(o.rtol) + ', cosine ' + o.cosine.toFixed(6) + ', SNR ' + fmtNum(o.snrDb) + ' dB' + (o.reasons.length ? '; ' + o.reasons.join('; ') : '');
+        var title = 'max abs ' + fmtNum(o.maxAbs) + ', atol ' + fmtNum(o.atol) + ', rtol ' + fmtNum(o.rtol) + ', cosine ' + fmtCos(o.cosine) + ', SNR ' + fmtSnr(o.snrDb) + ' dB' + (o.reasons.length ? '; ' + o.reasons.join('; ') : '');
         return '<td class="cell ' + (o.passed ? 'pass' : 'fail') + '" data-passed="' + o.passed + '" style="background:' + bg + '" title="' + esc(title) + '">' + esc(fmtNum(o.maxAbs)) + (o.passed ? '' : ' ✗') + '</td>';
       }).join('') + '</tr>';
     });
@@ -360,8 +366,8 @@
     if (j.outputs.length) {
       html += '<h3>Alignment per output</h3><div class="table-wrap"><table><thead><tr><th>output</th><th>verdict</th><th>max abs</th><th>max rel</th><th>cosine</th><th>SNR dB</th><th>mismatch</th><th>top-1</th><th>atol / rtol</th><th>reasons</th></tr></thead><tbody>' +
         j.outputs.map(function (o) {
-          return '<tr><td>' + esc(o.name) + '</td><td class="verdict-' + (o.passed ? 'pass">pass' : 'FAIL">FAIL') + '</td><td>' + fmtNum(o.maxAbs) + '</td><td>' + fmtNum(o.maxRel) + '</td><td>' + o.cosine.toFixed(6) +
-            '</td><td>' + (o.snrDb === null ? '∞' : o.snrDb.toFixed(1)) + '</td><td>' + fmtPct(o.mismatchPct, 2) + '</td><td>' + (o.top1 === undefined ? '–' : fmtPct(o.top1 * 100)) +
+          return '<tr><td>' + esc(o.name) + '</td><td class="verdict-' + (o.passed ? 'pass">pass' : 'FAIL">FAIL') + '</td><td>' + fmtNum(o.maxAbs) + '</td><td>' + fmtNum(o.maxRel) + '</td><td>' + fmtCos(o.cosine) +
+            '</td><td>' + fmtSnr(o.snrDb) + '</td><td>' + fmtPct(o.mismatchPct, 2) + '</td><td>' + (o.top1 === undefined ? '–' : fmtPct(o.top1 * 100)) +
             '</td><td>' + fmtNum(o.atol) + ' / ' + fmtNum(o.rtol) + '</td><td>' + esc(o.reasons.join('; ') || '–') + '</td></tr>';
         }).join('') + '</tbody></table></div>';
     }
