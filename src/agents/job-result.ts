@@ -96,9 +96,12 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
     r.latency = summarizeLatency(steadyNs.map((s) => s.map((ns) => ns / 1e6)));
     r.warmup = { discarded: repeats.reduce((s, x) => s + x.warmupDiscarded, 0), method: 'mser-5', hitMax: repeats.some((x) => x.warmupHitMax) };
     const stops = repeats.map((x) => x.stopping).filter((s) => s !== undefined);
-    const unstable = stops.find((s) => !s.stable);
-    r.stopping = unstable ?? stops[stops.length - 1];
-    if (unstable) r.unstable = true;
+    r.stopping = stops.find((s) => !s.stable) ?? stops[stops.length - 1];
+    if (stops.length > 0) r.stoppingPerRepeat = stops;
+    const windows = repeats.map((x) => x.steadyWindow).filter((w) => w !== undefined);
+    if (windows.length > 1) r.steadyWindowsMs = windows;
+    // unstable: the samples are not a steady state (tails, outliers, drift), whatever the CI width
+    if ((r.latency.stability?.flags.length ?? 0) > 0) r.unstable = true;
     if (options.keepSamples !== false) r.samplesNs = steadyNs;
     if (repeats.every((x) => x.phasesNs !== undefined)) {
       const phase = (k: 'h2d' | 'compute' | 'd2h') => summarizeLatency(repeats.map((x) => (x.phasesNs as NonNullable<typeof x.phasesNs>)[k].slice(x.warmupDiscarded).map((ns) => ns / 1e6)));

@@ -8,6 +8,7 @@ import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
 import { RunDirectory } from '../results/run-dir.js';
+import { attachHistoryNextRun } from '../results/next-run.js';
 import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
@@ -228,6 +229,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   } finally {
     progress.stop();
     for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
+    if (options.store !== undefined) await attachHistoryNextRun(options.store, results);
     out.finish(completed ? 'complete' : 'interrupted');
   }
   if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
@@ -338,6 +340,7 @@ async function runOnAgents(
   } finally {
     progress.stop();
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    if (options.store !== undefined) await attachHistoryNextRun(options.store, results);
     out.finish(completed ? 'complete' : 'interrupted');
   }
   if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);

@@ -2,6 +2,8 @@
  * Types shared by the statistics (pure), the samplers and the result record.
  * All latencies are milliseconds unless a name says otherwise.
  */
+import type { NextRunInterval } from './intervals.js';
+import type { Stability } from './stability.js';
 
 /** Samples sorted ascending. Only `sortSamples` makes one. */
 export type SortedSamples = readonly number[] & { readonly __brand: 'SortedSamples' };
@@ -27,8 +29,12 @@ export interface Estimate {
 export const PERCENTILES = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 } as const;
 export type PercentileKey = keyof typeof PERCENTILES;
 
-/** How a percentile's CI was computed. */
-export type CiMethod = 'binomial-order-statistics' | 'hierarchical-bootstrap';
+/**
+ * How a percentile's CI was computed: one repeat, binomial order statistics; several, a t
+ * interval on the log of each repeat's own percentile (`hierarchical-bootstrap`: records
+ * written before it).
+ */
+export type CiMethod = 'binomial-order-statistics' | 't-log-repeats' | 'hierarchical-bootstrap';
 
 /** Steady-state latency statistics, from raw samples. */
 export interface LatencyStats {
@@ -56,6 +62,14 @@ export interface LatencyStats {
     p99PerRepeatMs: number[];
     withinOnlyP50: Estimate;
   };
+  /**
+   * Where the next run's p50 and p99 on the same device should fall (95%): from the store's
+   * history of the same job when it has enough runs (`basis: "history"`, set by `run` with a
+   * store), else from this run's repeats widened by an assumed run-to-run drift.
+   */
+  nextRun?: { p50: NextRunInterval; p99: NextRunInterval };
+  /** Tail, outlier and drift figures, and the flags that make the job `unstable`. */
+  stability?: Stability;
 }
 
 /** Warm-up truncation, as decided by MSER. */

@@ -1,7 +1,7 @@
 /** report.md: the engine comparison, models × engines. */
 import type { RunResults } from '../results/record.js';
 import { fmtBytes, fmtEstimateMs, fmtMs, fmtNum, fmtPct, mdTable } from './format.js';
-import { displayStatus, singleStreamThroughput, summarizeAlignment } from './summary.js';
+import { displayStatus, singleStreamThroughput, summarizeAlignment, unstableWhy } from './summary.js';
 
 export function toMarkdown(results: RunResults): string {
   const out: string[] = [];
@@ -139,7 +139,7 @@ export function toMarkdown(results: RunResults): string {
     out.push('');
     for (const j of notOk) {
       const why =
-        j.status !== 'ok' ? (j.reason ?? 'no reason recorded') : j.unstable ? (j.stopping?.recommendation ?? 'unstable') : '';
+        j.status !== 'ok' ? (j.reason ?? 'no reason recorded') : j.unstable ? unstableWhy(j) : '';
       const notes = (j.notes ?? []).join('; ');
       out.push(`- **${j.model.name} / ${j.engine.name}** (${displayStatus(j)}): ${[why, notes].filter(Boolean).join('; ')}`);
       if (j.stderrTail) {

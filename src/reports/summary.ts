@@ -38,6 +38,13 @@ export function bestThroughput(job: JobResult): number | undefined {
   return Math.max(...pts.map((p) => p.itemsPerSec));
 }
 
+/** Why a job is unstable: its stability flags' advice (older records: the stopping recommendation). */
+export function unstableWhy(job: JobResult): string {
+  const flags = job.latency?.stability?.flags ?? [];
+  if (flags.length > 0) return flags.map((f) => f.advice).join('; ');
+  return job.stopping?.recommendation ?? 'unstable';
+}
+
 /** The status shown to people: `ok`, `unstable`, `failed`, `errored`, `skipped`. */
 export function displayStatus(job: JobResult): string {
   if (job.status === 'ok' && job.unstable) return 'ok (unstable)';
