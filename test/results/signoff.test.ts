@@ -79,7 +79,6 @@ describe('criteria pass and fail', () => {
   it('every criterion passes with limits around what was measured, and fails past them', () => {
     const j = job(run);
     const p99 = j.latency!.percentiles.p99.value;
-    const p50 = j.latency!.percentiles.p50.value;
     const ci50 = j.latency!.percentiles.p50;
     const ci99 = j.latency!.percentiles.p99;
     const tput = Math.max(...j.throughput!.filter((t) => t.concurrency === 1).map((t) => t.itemsPerSec));
