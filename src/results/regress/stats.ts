@@ -3,9 +3,8 @@
  * Benjamini-Hochberg adjusted p-values, the between-run noise of a job's history, and the
  * two-sample comparison of one latency percentile.
  */
-import { hierarchicalBootstrapReplicates } from '../../metrics/latency.js';
+import { criticalValue, logMeanSd } from '../../metrics/intervals.js';
 import { percentileCi, percentileOfSorted, sortSamples } from '../../metrics/percentile.js';
-import { createPrng } from '../../metrics/prng.js';
 
 /** Complementary error function, |relative error| < 1.2e-7 (Chebyshev fit, Numerical Recipes erfcc). */
 export function erfc(x: number): number {
@@ -177,8 +176,9 @@ export interface MetricComparisonInput {
   /** Between-run noise of this job and metric. */
   noise: BetweenRunNoise;
   confidence?: number;
-  /** Bootstrap resamples per side with repeats; default 1000. */
+  /** Unused since the per-repeat t model replaced the bootstrap (kept for callers). */
   resamples?: number;
+  /** Unused (kept for callers). */
   seed?: number;
 }
 
@@ -218,6 +218,10 @@ function logWidthVariance(low: number, high: number, confidence: number): number
   return s * s;
 }
 
+function logWidthSe(low: number, high: number, crit: number): number {
+  return low > 0 && high > 0 ? (Math.log(high) - Math.log(low)) / (2 * crit) : 0;
+}
+
 function zOf(confidence: number): number {
   if (Math.abs(confidence - 0.95) < 1e-12) return Z95;
   // bisection on the normal CDF: fine for the few calls made
@@ -232,11 +236,15 @@ function zOf(confidence: number): number {
   return (lo + hi) / 2;
 }
 
-function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confidence: number, resamples: number, seed: number): SideEstimate {
+function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confidence: number): SideEstimate {
   const between = noise.cv * noise.cv;
   if (side.kind === 'summary') {
     const within = logWidthVariance(side.low, side.high, confidence);
-    if (side.repeats >= 2) return { value: side.value, variance: Math.max(within, between / side.repeats), repeats: side.repeats, df: 0, method: 'summary CI' };
+    if (side.repeats >= 2) {
+      // the in-run CI of k >= 2 repeats is a t interval with k - 1 df (src/metrics/intervals.ts)
+      const s = logWidthSe(side.low, side.high, criticalValue(confidence, side.repeats - 1));
+      return { value: side.value, variance: Math.max(s * s, between / side.repeats), repeats: side.repeats, df: 0, method: 'summary CI' };
+    }
     return { value: side.value, variance: within + between, repeats: 1, df: 0, method: 'summary CI + between-run' };
   }
   const repeats = side.repeatsMs.filter((r) => r.length > 0);
@@ -248,30 +256,13 @@ function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confide
     const ci = percentileCi(pooled, level, confidence);
     return { value, variance: logWidthVariance(ci.low, ci.high, confidence) + between, repeats: 1, df: 0, method: 'binomial CI + between-run' };
   }
-  // The side's value: the geometric mean of each repeat's own percentile, every worker
-  // process weighted equally (a process that ran longer does not carry the side).
-  const perRepeat = sorted.map((r) => Math.log(percentileOfSorted(r, level)));
-  const center = perRepeat.reduce((a, b) => a + b, 0) / k;
-  // Its variance by a hierarchical bootstrap: within each repeat, the replicates of its
-  // percentile (src/metrics, one repeat at a time); between repeats, k repeats drawn with
-  // replacement. Resampling k repeats understates their variance by (k - 1) / k: corrected.
-  const within = sorted.map((r, i) => hierarchicalBootstrapReplicates([r], [level], { resamples, seed: seed * 131 + i })[0] as Float64Array);
-  const rng = createPrng(seed);
-  const reps = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += Math.log((within[rng.nextInt(k)] as Float64Array)[b] as number);
-    reps[b] = sum / k;
-  }
-  let mean = 0;
-  for (const x of reps) mean += x;
-  mean /= resamples;
-  let v = 0;
-  for (const x of reps) v += (x - mean) * (x - mean);
-  v /= resamples - 1;
-  const boot = (v * k) / (k - 1);
+  // The side's value and variance are the job's own figures (src/metrics/intervals.ts, one
+  // set of numbers): the geometric mean of each repeat's own percentile, every worker process
+  // weighted equally, and the sample variance of their logs over k (the square of the in-run
+  // t interval's standard error), with k - 1 degrees of freedom.
+  const { mean, sd } = logMeanSd(sorted.map((r) => percentileOfSorted(r, level)));
   // compareMetric pools this across both sides and floors it with the history
-  return { value: Math.exp(center), variance: boot, repeats: k, df: k - 1, method: 'hierarchical bootstrap' };
+  return { value: Math.exp(mean), variance: (sd * sd) / k, repeats: k, df: k - 1, method: 'per-repeat t' };
 }
 
 /**
@@ -307,10 +298,8 @@ function poolRepeats(b: SideEstimate, c: SideEstimate, between: number): void {
  */
 export function compareMetric(input: MetricComparisonInput): MetricComparison {
   const confidence = input.confidence ?? 0.95;
-  const resamples = input.resamples ?? 1000;
-  const seed = input.seed ?? 1;
-  const b = estimateSide(input.baseline, input.level, input.noise, confidence, resamples, seed);
-  const c = estimateSide(input.current, input.level, input.noise, confidence, resamples, seed + 7919);
+  const b = estimateSide(input.baseline, input.level, input.noise, confidence);
+  const c = estimateSide(input.current, input.level, input.noise, confidence);
   poolRepeats(b, c, input.noise.cv * input.noise.cv);
   const est = Math.log(c.value / b.value);
   const se = Math.sqrt(b.variance + c.variance);
