@@ -18,7 +18,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSuite } from '../src/agents/run-suite.js';
-import { summarizeLatency } from '../src/metrics/latency.js';
 import { percentileOfSorted, samplesNsToMs, sortSamples } from '../src/metrics/percentile.js';
 import { createPrng, type Prng } from '../src/metrics/prng.js';
 import type { JobResult, RunResults } from '../src/results/record.js';
@@ -38,7 +37,8 @@ function shuffle(n: number, rng: Prng): number[] {
 }
 
 function runOf(id: string, template: JobResult, samplesNs: number[][]): RunResults {
-  const job: JobResult = { ...template, samplesNs, latency: summarizeLatency(samplesNs.map(samplesNsToMs), { bootstrapResamples: 10 }) };
+  // compareRuns reads the samples; of the summary only that it exists and its repeat count
+  const job: JobResult = { ...template, samplesNs, latency: { ...(template.latency as NonNullable<JobResult['latency']>), repeats: samplesNs.length } };
   delete job.alignment;
   return {
     schemaVersion: 1,
@@ -97,6 +97,7 @@ export async function run(): Promise<void> {
         const history: Record<RegressMetric, number[]> = { p50: hist.map((i) => p50s[i] as number), p99: hist.map((i) => p99s[i] as number) };
         const report = compareRuns(runOf('base', job, base), runOf('cur', job, cur), {
           seed: t + 1,
+          ...(process.env.BENCH_REGRESS_ALPHA ? { alpha: Number(process.env.BENCH_REGRESS_ALPHA) } : {}),
           noiseFor: (_j, m) => betweenRunNoise(history[m], DEFAULT_BETWEEN_RUN_CV[m]),
         });
         const v = report.jobs[0]?.verdict ?? 'none';

@@ -5,7 +5,9 @@
 import { alignJobOutputs } from '../alignment/job.js';
 import type { OutputAlignment } from '../alignment/types.js';
 import type { OutputReconciliation } from '../runners/protocol.js';
+import { repeatTargetFloor } from '../metrics/intervals.js';
 import { summarizeLatency } from '../metrics/latency.js';
+import { percentileOfSorted, sortSamples } from '../metrics/percentile.js';
 import { summarizeResources } from '../metrics/resources.js';
 import type { ThroughputPoint } from '../metrics/types.js';
 import type { BudgetCheck, DeviceFingerprint, JobResult } from '../results/record.js';
@@ -69,6 +71,17 @@ export function withEngineReconciliation(alignment: OutputAlignment[], rec: Reco
     const name = r.engineName !== undefined ? { reference: o.name, actual: r.engineName, by: 'engine' as const } : (o.mapping?.name ?? { reference: o.name, actual, by: 'name' as const });
     return { ...o, mapping: { name, layout: [...r.layout, ...(o.mapping?.layout ?? [])] } };
   });
+}
+
+/**
+ * The stopping target floor of a job's next repeat from its finished repeats: the log sd of
+ * their steady-state p50s and p99s (repeatTargetFloor); empty before two repeats.
+ */
+export function nextRepeatTargetFloor(repeats: readonly RepeatOutcome[]): { p50?: number; p99?: number } {
+  const sorted = repeats.map((x) => x.allSamplesNs.slice(x.warmupDiscarded)).filter((s) => s.length > 0).map((s) => sortSamples(s));
+  const p50 = repeatTargetFloor(sorted.map((s) => percentileOfSorted(s, 0.5)));
+  const p99 = repeatTargetFloor(sorted.map((s) => percentileOfSorted(s, 0.99)));
+  return { ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
 }
 
 /** Builds the result of a job whose repeats all finished. */

@@ -22,7 +22,7 @@ import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '
 import { dataSetIndex } from '../../runner-agents/inputs.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from './agents-file.js';
 import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from './dispatcher.js';
-import { buildJobResult, failedJobResult } from './job-result.js';
+import { buildJobResult, failedJobResult, nextRepeatTargetFloor } from './job-result.js';
 import { connectAgent } from './transports/index.js';
 import { createProgressReporter, type ProgressReporter } from './progress.js';
 
@@ -189,6 +189,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
             mode,
             onProgress: (p) => progress.jobProgress(p),
             ...(options.signal ? { signal: options.signal } : {}),
+            targetFloor: nextRepeatTargetFloor(outcomes.get(job.key) ?? []),
           });
           outcomes.set(job.key, [...(outcomes.get(job.key) ?? []), o]);
           if (repeats > 1) await disposeRunner(job);

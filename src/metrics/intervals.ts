@@ -166,3 +166,16 @@ export function nextRunFromHistory(runValues: readonly number[], confidence = 0.
 export function relHalfWidthLog(iv: Pick<Estimate, 'low' | 'high'>): number {
   return Math.sqrt(iv.high / iv.low) - 1;
 }
+
+/**
+ * The stopping target floor of the next repeat of a job (docs/methodology.md, "Adaptive
+ * stopping"): with per-repeat values from at least two earlier repeats, the sample log sd s
+ * between them. A repeat whose own CI half-width is at most s has a within-process standard
+ * error of at most s / 1.96, which adds at most a quarter to the between-repeat variance that
+ * the combined interval is made of: more samples in that process buy almost nothing.
+ * Undefined with fewer than two values.
+ */
+export function repeatTargetFloor(perRepeat: readonly number[]): number | undefined {
+  if (perRepeat.length < 2) return undefined;
+  return logMeanSd(perRepeat).sd;
+}

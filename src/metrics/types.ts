@@ -92,6 +92,12 @@ export interface StoppingInfo {
   p99HalfWidthPct?: number;
   /** What to do about an unstable run. */
   recommendation?: string;
+  /**
+   * The half-width targets this repeat stopped on, percent: the suite's, raised to the spread
+   * between the job's earlier repeats once two exist (docs/methodology.md, "Adaptive stopping").
+   */
+  targetP50HalfWidthPct?: number;
+  targetP99HalfWidthPct?: number;
 }
 
 /** One resource sample, taken from outside the worker process, on the latency clock. */

@@ -249,12 +249,11 @@ function estimateSide(side: Side, level: number, noise: BetweenRunNoise, confide
   }
   const repeats = side.repeatsMs.filter((r) => r.length > 0);
   const sorted = repeats.map((r) => sortSamples(r));
-  const pooled = sortSamples(repeats.flat());
-  const value = percentileOfSorted(pooled, level);
   const k = sorted.length;
   if (k === 1) {
-    const ci = percentileCi(pooled, level, confidence);
-    return { value, variance: logWidthVariance(ci.low, ci.high, confidence) + between, repeats: 1, df: 0, method: 'binomial CI + between-run' };
+    const only = sorted[0] as ReturnType<typeof sortSamples>;
+    const ci = percentileCi(only, level, confidence);
+    return { value: percentileOfSorted(only, level), variance: logWidthVariance(ci.low, ci.high, confidence) + between, repeats: 1, df: 0, method: 'binomial CI + between-run' };
   }
   // The side's value and variance are the job's own figures (src/metrics/intervals.ts, one
   // set of numbers): the geometric mean of each repeat's own percentile, every worker process
