@@ -8,7 +8,7 @@ import { BenchalignError, ExitCode, describeError } from '../errors.js';
 import { collectFingerprint } from '../metrics/fingerprint.js';
 import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
 import { RunDirectory } from '../results/run-dir.js';
-import { attachHistoryNextRun } from '../results/next-run.js';
+import { attachHistoryNextRun, historyTargetFloors } from '../results/next-run.js';
 import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
@@ -169,6 +169,8 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   let missingEngine = false;
   let interrupted = false;
   const totalSteps = jobs.length * repeats;
+  // stopping target floors from the spread between repeats: the job's last stored run until it has two repeats of its own
+  const floors = options.store !== undefined && repeats > 1 && mode === 'benchmark' ? await historyTargetFloors(options.store, jobs.map((j) => j.key), device?.hash) : new Map<string, { p50?: number; p99?: number }>();
   progress.start(totalSteps);
   let step = 0;
   let completed = false;
@@ -189,7 +191,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
             mode,
             onProgress: (p) => progress.jobProgress(p),
             ...(options.signal ? { signal: options.signal } : {}),
-            targetFloor: nextRepeatTargetFloor(outcomes.get(job.key) ?? []),
+            targetFloor: (outcomes.get(job.key)?.length ?? 0) >= 2 ? nextRepeatTargetFloor(outcomes.get(job.key) ?? []) : (floors.get(job.key) ?? {}),
           });
           outcomes.set(job.key, [...(outcomes.get(job.key) ?? []), o]);
           if (repeats > 1) await disposeRunner(job);

@@ -6,7 +6,7 @@
  * Otherwise the job keeps the interval summarizeLatency gave it from its repeats.
  */
 import { describeError } from '../errors.js';
-import { nextRunFromHistory } from '../metrics/intervals.js';
+import { nextRunFromHistory, repeatTargetFloor } from '../metrics/intervals.js';
 import type { RunResults } from './record.js';
 import { displayStoreLocation, openStore, type ResultsStore } from './store/store.js';
 
@@ -40,4 +40,33 @@ export async function attachHistoryNextRun(path: string, results: RunResults): P
   } catch (e) {
     process.stderr.write(`benchalign: warning: next-run intervals from the repeats only: the store ${displayStoreLocation(path)} could not be read: ${describeError(e)}\n`);
   }
+}
+
+/**
+ * Stopping target floors for the first repeats of each job (before two of its own repeats
+ * exist): the spread between the repeats of the most recent earlier run of the same job key on
+ * the same device (repeatTargetFloor over its per-repeat p50s and p99s). Keyed by job key;
+ * a job without such a run is absent. A store that cannot be read gives an empty map.
+ */
+export async function historyTargetFloors(path: string, keys: readonly string[], deviceHash: string | undefined): Promise<Map<string, { p50?: number; p99?: number }>> {
+  const out = new Map<string, { p50?: number; p99?: number }>();
+  try {
+    const store = await openStore(path);
+    try {
+      for (const key of keys) {
+        const points = await store.jobHistory({ key, ...(deviceHash ? { deviceHash } : {}) });
+        const last = [...points].reverse().find((p) => (deviceHash === undefined || p.deviceHash === deviceHash) && (p.latency?.betweenRepeats?.p50PerRepeatMs.length ?? 0) >= 2);
+        const br = last?.latency?.betweenRepeats;
+        if (!br) continue;
+        const p50 = repeatTargetFloor(br.p50PerRepeatMs);
+        const p99 = repeatTargetFloor(br.p99PerRepeatMs);
+        out.set(key, { ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) });
+      }
+    } finally {
+      await store.close();
+    }
+  } catch {
+    // no history: the suite's targets (the run records into the store later and warns there)
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyHistoryNextRun } from '../../src/results/next-run.js';
+import { applyHistoryNextRun, historyTargetFloors } from '../../src/results/next-run.js';
 import { openStore } from '../../src/results/store/store.js';
 import { syntheticRun } from './store-contract.js';
 
@@ -45,5 +45,34 @@ describe('next-run intervals from the store history (real SQLite store)', () => 
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('stopping target floors from the last stored run', () => {
+  it('the log sd of the last run\'s per-repeat p50s and p99s, same key and device only', async () => {
+    const path = join(dir, 'floors.db');
+    const store = await openStore(path);
+    try {
+      // an older run with a much wider spread: must not be the one used
+      const older = syntheticRun('a', '2026-02-01T00:00:00Z', 1);
+      older.jobs[0]!.latency!.betweenRepeats!.p50PerRepeatMs = [1, 2, 3];
+      await store.recordRun(older);
+      await store.recordRun(syntheticRun('b', '2026-02-02T00:00:00Z', 1.1));
+    } finally {
+      await store.close();
+    }
+    const last = syntheticRun('b', '2026-02-02T00:00:00Z', 1.1).jobs[0]!.latency!.betweenRepeats!;
+    const sdLog = (xs: number[]): number => {
+      const l = xs.map(Math.log);
+      const m = l.reduce((a, b) => a + b, 0) / l.length;
+      return Math.sqrt(l.reduce((a, x) => a + (x - m) ** 2, 0) / (l.length - 1));
+    };
+    const floors = await historyTargetFloors(path, ['cnn/onnxruntime/fp32', 'cnn/broken/fp32', 'nope'], 'dev-aaaa');
+    expect(floors.get('cnn/onnxruntime/fp32')?.p50).toBeCloseTo(sdLog(last.p50PerRepeatMs), 12);
+    expect(floors.get('cnn/onnxruntime/fp32')?.p99).toBeCloseTo(sdLog(last.p99PerRepeatMs), 12);
+    expect(floors.has('cnn/broken/fp32')).toBe(false);
+    expect(floors.has('nope')).toBe(false);
+    expect((await historyTargetFloors(path, ['cnn/onnxruntime/fp32'], 'dev-other')).size).toBe(0);
+    expect((await historyTargetFloors(join(dir, 'missing/x/y.db'), ['cnn/onnxruntime/fp32'], undefined)).size).toBe(0);
   });
 });
