@@ -292,7 +292,7 @@ function poolRepeats(b: SideEstimate, c: SideEstimate, between: number): void {
 
 /**
  * Compares one percentile of two runs: log(current / baseline) with a standard error from
- * both sides (hierarchical bootstrap over repeats, or a single run's binomial CI widened by
+ * both sides (the log variance of per-repeat percentiles over k, or a single run's binomial CI widened by
  * the between-run variance), a normal CI and a two-sided p-value for "no change".
  */
 export function compareMetric(input: MetricComparisonInput): MetricComparison {
