@@ -21,12 +21,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { runSuite } from '../src/agents/run-suite.js';
+import { runSuite } from '../src/workflows/run.js';
 import { DEFAULT_BETWEEN_PROCESS_CV, DEFAULT_RUN_TO_RUN_CV, nextRunFromRepeats, relHalfWidthLog } from '../src/metrics/intervals.js';
 import { hierarchicalBootstrap, summarizeLatency } from '../src/metrics/latency.js';
 import { sortSamples } from '../src/metrics/percentile.js';
 import { createPrng, nextDouble53, type Prng } from '../src/metrics/prng.js';
-import type { RunResults } from '../src/results/record.js';
+import type { RunResults } from '../src/model/record.js';
 
 const SMOKE = fileURLToPath(new URL('../suites/smoke.yaml', import.meta.url));
 

@@ -1,5 +1,5 @@
 /** The metrics module: pure statistics, resource samplers and the device fingerprint. */
-export * from './types.js';
+export * from '../model/measurements.js';
 export { nsToMs, samplesNsToMs, sortSamples, percentile, percentileOfSorted, percentileCi } from './percentile.js';
 export { binomialPmf, minSamplesForCi, orderStatisticRanks } from './binomial.js';
 export type { OrderStatisticRanks } from './binomial.js';
@@ -14,6 +14,10 @@ export type { ThroughputBatch } from './throughput.js';
 export { integratePowerJ, summarizeResources } from './resources.js';
 export type { ResourceWindow } from './resources.js';
 export { createPrng } from './prng.js';
+export * from './distributions.js';
+export * from './comparison.js';
+export * from './changepoint.js';
+export * from './intervals.js';
 export type { Prng } from './prng.js';
 export { ResourceSampler } from './samplers/sampler.js';
 export type { ResourceSamplerOptions, ResourceSource } from './samplers/sampler.js';

@@ -12,21 +12,11 @@
  * (test/metrics/intervals.test.ts) and its t quantiles against scipy.
  */
 import { BenchalignError } from '../errors.js';
-import { normalCdf, tQuantile } from '../results/regress/stats.js';
+import { normalCdf, tQuantile } from './distributions.js';
 import { percentileCi, percentileOfSorted } from './percentile.js';
-import type { Estimate, SortedSamples } from './types.js';
+import type { Estimate, NextRunInterval, SortedSamples } from '../model/measurements.js';
 
-/** An interval for the next run's value of a percentile (results.json `latency.nextRun`). */
-export interface NextRunInterval {
-  low: number;
-  high: number;
-  /** Nominal probability that the next run's value falls inside, e.g. 0.95. */
-  level: number;
-  /** `history`: from earlier runs of the same job on the same device; `repeats`: from this run alone. */
-  basis: 'history' | 'repeats';
-  /** Runs it came from (this run included): 1 for `repeats`. */
-  runs: number;
-}
+export type { NextRunInterval } from '../model/measurements.js';
 
 /**
  * Extra variation of log(next run / this run) (a standard deviation) that one run's repeats cannot

@@ -8,8 +8,8 @@ import { minSamplesForCi, sampleBinomial } from './binomial.js';
 import { DEFAULT_BETWEEN_PROCESS_CV, DEFAULT_RUN_TO_RUN_CV, nextRunFromRepeats, repeatsPercentileCi } from './intervals.js';
 import { assessStability } from './stability.js';
 import { createPrng, nextDouble53 } from './prng.js';
-import { PERCENTILES } from './types.js';
-import type { Estimate, LatencyStats, PercentileKey, SortedSamples } from './types.js';
+import { PERCENTILES } from '../model/measurements.js';
+import type { Estimate, LatencyStats, PercentileKey, SortedSamples } from '../model/measurements.js';
 
 /** Min, mean, sample standard deviation (n - 1; 0 for one sample) and max, ms. */
 export interface Moments {

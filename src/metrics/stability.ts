@@ -3,27 +3,10 @@
  * width (docs/methodology.md, "Stability"): a heavy tail (p99/p50), a share of outliers, and
  * drift between the halves of a repeat. Pure.
  */
+import type { Stability, StabilityFlag } from '../model/measurements.js';
 import { percentileOfSorted, sortSamples } from './percentile.js';
 
-export type StabilityFlagKind = 'tail' | 'outliers' | 'drift';
-
-export interface StabilityFlag {
-  kind: StabilityFlagKind;
-  /** The measured figure: p99/p50, the outlier share (0..1), or the relative p50 drift. */
-  value: number;
-  /** The threshold it crossed. */
-  threshold: number;
-  /** What was seen and what to do, in words. */
-  advice: string;
-}
-
-export interface Stability {
-  flags: StabilityFlag[];
-  /** The figures, flagged or not: p99/p50 (median over repeats), outlier share, largest |drift|. */
-  tailRatio: number;
-  outlierShare: number;
-  drift: number;
-}
+export type { Stability, StabilityFlag, StabilityFlagKind } from '../model/measurements.js';
 
 export interface StabilityThresholds {
   /** p99/p50 above this: heavy tail. Default 2. */

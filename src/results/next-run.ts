@@ -7,7 +7,7 @@
  */
 import { describeError } from '../errors.js';
 import { nextRunFromHistory, repeatTargetFloor } from '../metrics/intervals.js';
-import type { RunResults } from './record.js';
+import type { RunResults } from '../model/record.js';
 import { displayStoreLocation, openStore, type ResultsStore } from './store/store.js';
 
 /** Sets `latency.nextRun` from the history in `store` (this run left out of the history). */

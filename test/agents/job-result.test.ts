@@ -1,9 +1,9 @@
 /** How an engine worker's output reconciliation shows up in a job's alignment mapping. */
 import { describe, expect, it } from 'vitest';
-import { nextRepeatTargetFloor, withEngineReconciliation } from '../../src/agents/job-result.js';
-import type { RepeatOutcome } from '../../runner-agents/execute-job.js';
+import { nextRepeatTargetFloor, withEngineReconciliation } from '../../src/execution/job-result.js';
+import type { RepeatOutcome } from '../../src/execution/execute-job.js';
 import { emptyAlignment } from '../../src/alignment/compare.js';
-import type { OutputAlignment } from '../../src/alignment/types.js';
+import type { OutputAlignment } from '../../src/model/alignment.js';
 
 function out(name: string, mapping?: OutputAlignment['mapping']): OutputAlignment {
   const a = emptyAlignment(name, { dtype: 'float32', dims: [1, 10] }, { dtype: 'float32', dims: [1, 10] }, { atol: 1e-4, rtol: 1e-4 });

@@ -6,9 +6,9 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { describeError } from '../../errors.js';
-import type { Job } from '../../suite/matrix.js';
-import { RepeatFailure, type RepeatOutcome } from '../../../runner-agents/execute-job.js';
-import type { AgentDef } from '../agents-file.js';
+import type { Job } from '../../model/job.js';
+import { RepeatFailure, type RepeatOutcome } from '../../execution/execute-job.js';
+import type { AgentDef } from '../../model/agents.js';
 import { hashFileCached, modelExtraFiles } from '../artifacts.js';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -263,7 +263,7 @@ export class RpcAgentClient implements AgentClient {
       throw new RepeatFailure('errored', `preparing the job for agent ${this.def.name}: ${describeError(e)}`);
     }
     const jobId = `${process.pid}-${Date.now().toString(36)}-${++jobCounter}`;
-    const params: JobRunParams = { jobId, job: wire.job, files: wire.files, mode: request.mode, fresh: request.fresh, timeoutMs: request.timeoutMs };
+    const params: JobRunParams = { jobId, job: wire.job, files: wire.files, mode: request.mode, fresh: request.fresh, timeoutMs: request.timeoutMs, ...(request.targetFloor ? { targetFloor: request.targetFloor } : {}) };
     const graceMs = request.timeoutGraceMs;
     let timer: NodeJS.Timeout | undefined;
     let started = false;

@@ -5,9 +5,9 @@
  * died, timeout, refused connection; retried on another agent).
  */
 import { BenchalignError } from '../../errors.js';
-import type { Job } from '../../suite/matrix.js';
-import type { JobProgress, RepeatOutcome, RunMode } from '../../../runner-agents/execute-job.js';
-import type { AgentDef } from '../agents-file.js';
+import type { Job } from '../../model/job.js';
+import type { JobProgress, RepeatOutcome, RunMode, TargetFloor } from '../../execution/execute-job.js';
+import type { AgentDef } from '../../model/agents.js';
 import type { InfoResult } from '../protocol.js';
 
 export interface RepeatRequest {
@@ -20,6 +20,8 @@ export interface RepeatRequest {
   queueTimeoutMs: number;
   /** Once the job started, silence past `timeoutMs` plus this is an agent failure (stuck agent), ms. */
   timeoutGraceMs: number;
+  /** Stopping target floor of this repeat (from the spread between the job's repeats); none: the suite's targets. */
+  targetFloor?: TargetFloor;
   onProgress?: (p: JobProgress) => void;
   /** Aborting cancels the job on the agent. */
   signal?: AbortSignal;

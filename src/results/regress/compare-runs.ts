@@ -3,21 +3,12 @@
  * compare p50 and p99 of each pair (BH-controlled), check accuracy, and decide the verdicts
  * and the exit code. No I/O: the between-run noise comes in through `noiseFor`.
  */
-import type { OutputAlignment } from '../../alignment/types.js';
+import type { OutputAlignment } from '../../model/alignment.js';
 import { ExitCode } from '../../errors.js';
 import { samplesNsToMs } from '../../metrics/percentile.js';
-import type { DeviceFingerprint, JobResult, RunResults } from '../record.js';
-import {
-  DEFAULT_BETWEEN_RUN_CV,
-  benjaminiHochberg,
-  compareMetric,
-  perfVerdict,
-  repeatsNeeded,
-  type BetweenRunNoise,
-  type MetricComparison,
-  type PerfVerdict,
-  type Side,
-} from './stats.js';
+import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
+import { DEFAULT_BETWEEN_RUN_CV, compareMetric, perfVerdict, repeatsNeeded, type BetweenRunNoise, type MetricComparison, type PerfVerdict, type Side } from '../../metrics/comparison.js';
+import { benjaminiHochberg } from '../../metrics/distributions.js';
 
 export type RegressMetric = 'p50' | 'p99';
 export const REGRESS_METRICS: readonly RegressMetric[] = ['p50', 'p99'];

@@ -1,10 +1,10 @@
 /** The I/O side of regress and history: resolving run references and reading history noise. */
 import { existsSync, statSync } from 'node:fs';
-import type { JobResult, RunResults } from '../record.js';
+import type { JobResult, RunResults } from '../../model/record.js';
 import { readRunFile } from '../run-file.js';
 import type { HistoryPoint, ResultsStore } from '../store/store.js';
 import type { RegressMetric } from './compare-runs.js';
-import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise, type BetweenRunNoise } from './stats.js';
+import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise, type BetweenRunNoise } from '../../metrics/comparison.js';
 
 /** True when `ref` names a results.json file or a run folder rather than a run id or tag. */
 export function isFileRef(ref: string): boolean {

@@ -2,8 +2,6 @@
  * Types shared by the statistics (pure), the samplers and the result record.
  * All latencies are milliseconds unless a name says otherwise.
  */
-import type { NextRunInterval } from './intervals.js';
-import type { Stability } from './stability.js';
 
 /** Samples sorted ascending. Only `sortSamples` makes one. */
 export type SortedSamples = readonly number[] & { readonly __brand: 'SortedSamples' };
@@ -168,4 +166,37 @@ export interface ResourceMark {
   /** VmHWM of the sampled process at that moment, when readable. */
   hwmBytes?: number;
   rssBytes?: number;
+}
+
+/** An interval for the next run's value of a percentile (results.json `latency.nextRun`). */
+export interface NextRunInterval {
+  low: number;
+  high: number;
+  /** Nominal probability that the next run's value falls inside, e.g. 0.95. */
+  level: number;
+  /** `history`: from earlier runs of the same job on the same device; `repeats`: from this run alone. */
+  basis: 'history' | 'repeats';
+  /** Runs it came from (this run included): 1 for `repeats`. */
+  runs: number;
+}
+
+/** Is a job's latency a steady state (src/metrics/stability.ts)? */
+export type StabilityFlagKind = 'tail' | 'outliers' | 'drift';
+
+export interface StabilityFlag {
+  kind: StabilityFlagKind;
+  /** The measured figure: p99/p50, the outlier share (0..1), or the relative p50 drift. */
+  value: number;
+  /** The threshold it crossed. */
+  threshold: number;
+  /** What was seen and what to do, in words. */
+  advice: string;
+}
+
+export interface Stability {
+  flags: StabilityFlag[];
+  /** The figures, flagged or not: p99/p50 (median over repeats), outlier share, largest |drift|. */
+  tailRatio: number;
+  outlierShare: number;
+  drift: number;
 }
