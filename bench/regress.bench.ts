@@ -18,12 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSuite } from '../src/workflows/run.js';
-import { summarizeLatency } from '../src/metrics/latency.js';
 import { percentileOfSorted, samplesNsToMs, sortSamples } from '../src/metrics/percentile.js';
 import { createPrng, type Prng } from '../src/metrics/prng.js';
 import type { JobResult, RunResults } from '../src/model/record.js';
 import { compareRuns, type RegressMetric } from '../src/results/regress/compare-runs.js';
-import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise } from '../src/results/regress/stats.js';
+import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise } from '../src/metrics/comparison.js';
 
 const SUITE = fileURLToPath(new URL('../suites/smoke.yaml', import.meta.url));
 const PROCESSES = 12;
@@ -38,7 +37,8 @@ function shuffle(n: number, rng: Prng): number[] {
 }
 
 function runOf(id: string, template: JobResult, samplesNs: number[][]): RunResults {
-  const job: JobResult = { ...template, samplesNs, latency: summarizeLatency(samplesNs.map(samplesNsToMs), { bootstrapResamples: 10 }) };
+  // compareRuns reads the samples; of the summary only that it exists and its repeat count
+  const job: JobResult = { ...template, samplesNs, latency: { ...(template.latency as NonNullable<JobResult['latency']>), repeats: samplesNs.length } };
   delete job.alignment;
   return {
     schemaVersion: 1,
@@ -80,12 +80,14 @@ export async function run(): Promise<void> {
     { name: 'power, 3% slowdown', factor: 1.03, target: '>= 80%', ok: (r) => r >= 0.8 },
   ];
   // 3 repeats per side is the smoke suite's default; 5 shows how power grows with repeats
-  for (const K of [3, 5]) {
+  const ks = (process.env.BENCH_REGRESS_K ?? '3,5').split(',').map(Number);
+  for (const K of ks) {
     for (const sc of scenarios) {
       const rng = createPrng(20260 + Math.round(sc.factor * 1000));
       let flagged = 0;
       let falseAlarm = 0;
       const verdicts: Record<string, number> = {};
+      const byMetric: Record<string, number> = {};
       const t0 = Date.now();
       for (let t = 0; t < trials; t++) {
         const order = shuffle(PROCESSES, rng);
@@ -95,17 +97,20 @@ export async function run(): Promise<void> {
         const history: Record<RegressMetric, number[]> = { p50: hist.map((i) => p50s[i] as number), p99: hist.map((i) => p99s[i] as number) };
         const report = compareRuns(runOf('base', job, base), runOf('cur', job, cur), {
           seed: t + 1,
+          ...(process.env.BENCH_REGRESS_ALPHA ? { alpha: Number(process.env.BENCH_REGRESS_ALPHA) } : {}),
           noiseFor: (_j, m) => betweenRunNoise(history[m], DEFAULT_BETWEEN_RUN_CV[m]),
         });
         const v = report.jobs[0]?.verdict ?? 'none';
+        for (const p of report.jobs[0]?.perf ?? []) byMetric[`${p.metric} ${p.verdict}`] = (byMetric[`${p.metric} ${p.verdict}`] ?? 0) + 1;
         verdicts[v] = (verdicts[v] ?? 0) + 1;
         if (v === 'regressed') flagged++;
         if (v === 'regressed' || v === 'improved') falseAlarm++;
       }
       const rate = sc.factor === 1 ? falseAlarm / trials : flagged / trials;
       const dist = Object.entries(verdicts).map(([k, n]) => `${k} ${n}`).join(', ');
+      const per = Object.entries(byMetric).sort().map(([k, n]) => `${k} ${n}`).join(', ');
       console.log(
-        `${K} repeats per side, ${sc.name}: ${(rate * 100).toFixed(1)}% over ${trials} trials (target ${sc.target}: ${sc.ok(rate) ? 'met' : 'MISSED'}); verdicts: ${dist}; ${((Date.now() - t0) / trials).toFixed(1)} ms/trial`,
+        `${K} repeats per side, ${sc.name}: ${(rate * 100).toFixed(1)}% over ${trials} trials (target ${sc.target}: ${sc.ok(rate) ? 'met' : 'MISSED'}); verdicts: ${dist} (per metric: ${per}); ${((Date.now() - t0) / trials).toFixed(1)} ms/trial`,
       );
     }
   }

@@ -273,6 +273,13 @@ export class AgentCore {
     if (typeof p.fresh !== 'boolean') throw invalid('job.run: fresh: expected a boolean');
     if (p.timeoutMs !== undefined && !(typeof p.timeoutMs === 'number' && p.timeoutMs > 0)) throw invalid('job.run: timeoutMs: expected a positive number');
     if (p.wait !== undefined && typeof p.wait !== 'boolean') throw invalid('job.run: wait: expected a boolean');
+    if (p.targetFloor !== undefined) {
+      const f = p.targetFloor as Record<string, unknown> | null;
+      if (typeof f !== 'object' || f === null || Array.isArray(f)) throw invalid('job.run: targetFloor: expected {p50?, p99?}');
+      for (const [k, v] of Object.entries(f)) {
+        if ((k !== 'p50' && k !== 'p99') || !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw invalid(`job.run: targetFloor.${k}: expected p50 or p99, a non-negative number`);
+      }
+    }
     const job = p.job as Job | undefined;
     if (typeof job !== 'object' || job === null || typeof job.model !== 'object' || job.model === null || typeof job.engine !== 'object' || job.engine === null || typeof job.measurement !== 'object') {
       throw invalid('job.run: job: expected a Job {key, model, engine, measurement}');
@@ -405,6 +412,7 @@ export class AgentCore {
       try {
         const outcome = await executeRepeat(job, tracked, {
           mode: p.mode,
+          ...(p.targetFloor ? { targetFloor: p.targetFloor } : {}),
           signal: entry.abort.signal,
           onProgress: (progress) => session.notify(Methods.jobProgress, { jobId: p.jobId, progress }),
         });

@@ -12,7 +12,7 @@
 import { describeError } from '../errors.js';
 import type { DeviceFingerprint } from '../model/record.js';
 import type { Job } from '../model/job.js';
-import { RepeatFailure, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
+import { RepeatFailure, type RepeatOutcome, type RunMode, type TargetFloor } from '../execution/execute-job.js';
 import type { AgentDef } from '../model/agents.js';
 import type { JobFailure } from '../execution/job-result.js';
 import type { ProgressReporter } from './progress.js';
@@ -58,6 +58,11 @@ export interface DispatchOptions {
    * of a run without agents: every job runs here, and an engine that cannot says why itself.
    */
   matchLabels?: boolean;
+  /**
+   * The stopping target floor of a job's next repeat, given the repeats it has on `agent`
+   * (docs/methodology.md, "Stopping"); absent or undefined: the suite's targets.
+   */
+  targetFloor?: (job: Job, outcomes: readonly RepeatOutcome[], agent: AgentRunState) => Promise<TargetFloor | undefined>;
   /** Called once per job as soon as it ends (all its repeats done, or failed); awaited. It may return the job's one-line summary for progress. */
   onJobEnd: (r: DispatchedJob) => Promise<string | void>;
 }
@@ -186,12 +191,14 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
       const label = `${s.job.model.name} × ${s.job.engine.name}${repeats > 1 ? ` (repeat ${rep + 1}/${repeats})` : ''}`;
       progress.jobStarted(step++, label, a.def.name);
       try {
+        const floor = options.targetFloor ? await options.targetFloor(s.job, s.outcomes, a) : undefined;
         const o = await a.client.runRepeat(s.job, {
           mode: options.mode,
           fresh: repeats > 1,
           timeoutMs: s.job.measurement.timeoutMs,
           queueTimeoutMs: options.queueTimeoutMs,
           timeoutGraceMs: options.timeoutGraceMs,
+          ...(floor ? { targetFloor: floor } : {}),
           onProgress: (p) => progress.jobProgress(p, a.def.name),
           ...(options.signal ? { signal: options.signal } : {}),
         });

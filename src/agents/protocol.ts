@@ -19,7 +19,7 @@ import type { Job } from '../model/job.js';
 import type { InputsSpec, ReferenceSpec } from '../model/suite.js';
 import { encodeNpy, parseNpy } from '../tensors/npy.js';
 import { makeTensor, type NamedTensors, type Tensor } from '../tensors/tensor.js';
-import { RepeatFailure, type JobProgress, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
+import { RepeatFailure, type JobProgress, type RepeatOutcome, type RunMode, type TargetFloor } from '../execution/execute-job.js';
 
 /** Version of this protocol; `info` reports it. Bumped on incompatible changes. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -166,6 +166,12 @@ export interface JobRunParams {
   fresh: boolean;
   /** Give up (and fail the job with E_TIMEOUT) after this long, ms. */
   timeoutMs?: number;
+  /**
+   * Relative CI half-widths (fractions) the repeat's stopping rule need not beat, from the
+   * spread between the job's repeats (src/metrics/intervals.ts `repeatTargetFloor`). Optional:
+   * an agent that predates it runs to the suite's targets.
+   */
+  targetFloor?: TargetFloor;
   /** False: answer -32001 busy at once instead of waiting for the device. Default true. */
   wait?: boolean;
 }

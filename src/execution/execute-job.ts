@@ -70,6 +70,18 @@ export interface ExecuteOptions {
   onProgress?: (p: JobProgress) => void;
   /** Checked between batches; an aborted job stops at the next decision. */
   signal?: AbortSignal;
+  /**
+   * Relative CI half-widths a repeat need not beat (from the spread between the job's earlier
+   * repeats, `repeatTargetFloor`): precision within one process that the spread between
+   * processes throws away is not worth its time.
+   */
+  targetFloor?: TargetFloor;
+}
+
+/** Relative CI half-widths (fractions) a repeat's stopping rule need not beat. */
+export interface TargetFloor {
+  p50?: number;
+  p99?: number;
 }
 
 function stoppingPolicy(m: Measurement): StoppingPolicy {
@@ -145,6 +157,9 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
 
     const m = job.measurement;
     const policy = stoppingPolicy(m);
+    const floor = options.targetFloor;
+    if (floor?.p50 !== undefined) policy.targetRelHalfWidthP50 = Math.max(policy.targetRelHalfWidthP50 as number, floor.p50);
+    if (floor?.p99 !== undefined) policy.targetRelHalfWidthP99 = Math.max(policy.targetRelHalfWidthP99 as number, floor.p99);
     const all: number[] = [];
     const allMs: number[] = [];
     const batchStartsMs: number[] = [];
@@ -189,7 +204,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
     if (phases && phases.h2d.length === all.length) outcome.phasesNs = phases;
     outcome.warmupDiscarded = discard;
     outcome.warmupHitMax = hitMax;
-    outcome.stopping = decision?.info;
+    outcome.stopping = decision ? { ...decision.info, targetP50HalfWidthPct: (policy.targetRelHalfWidthP50 as number) * 100, targetP99HalfWidthPct: (policy.targetRelHalfWidthP99 as number) * 100 } : undefined;
     outcome.steadyInferences = all.length - discard;
     outcome.steadyWindow = { startMs: Math.max(phaseStart, steadyEndMs - steadyMsTotal), endMs: steadyEndMs };
     const steadyMs = allMs.slice(discard);

@@ -5,7 +5,9 @@
 import { alignJobOutputs, referenceWithoutInputs } from './align-job.js';
 import type { OutputAlignment } from '../model/alignment.js';
 import type { OutputReconciliation } from '../model/model-ref.js';
+import { repeatTargetFloor } from '../metrics/intervals.js';
 import { summarizeLatency } from '../metrics/latency.js';
+import { percentileOfSorted, sortSamples } from '../metrics/percentile.js';
 import { summarizeResources } from '../metrics/resources.js';
 import type { ThroughputPoint } from '../model/measurements.js';
 import type { BudgetCheck, DeviceFingerprint, JobResult } from '../model/record.js';
@@ -71,6 +73,17 @@ export function withEngineReconciliation(alignment: OutputAlignment[], rec: Reco
   });
 }
 
+/**
+ * The stopping target floor of a job's next repeat from its finished repeats: the log sd of
+ * their steady-state p50s and p99s (repeatTargetFloor); empty before two repeats.
+ */
+export function nextRepeatTargetFloor(repeats: readonly RepeatOutcome[]): { p50?: number; p99?: number } {
+  const sorted = repeats.map((x) => x.allSamplesNs.slice(x.warmupDiscarded)).filter((s) => s.length > 0).map((s) => sortSamples(s));
+  const p50 = repeatTargetFloor(sorted.map((s) => percentileOfSorted(s, 0.5)));
+  const p99 = repeatTargetFloor(sorted.map((s) => percentileOfSorted(s, 0.99)));
+  return { ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
+}
+
 /** Builds the result of a job whose repeats all finished. */
 export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], startedAt: string, options: BuildOptions = {}): JobResult {
   const first = repeats[0];
@@ -96,9 +109,12 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
     r.latency = summarizeLatency(steadyNs.map((s) => s.map((ns) => ns / 1e6)));
     r.warmup = { discarded: repeats.reduce((s, x) => s + x.warmupDiscarded, 0), method: 'mser-5', hitMax: repeats.some((x) => x.warmupHitMax) };
     const stops = repeats.map((x) => x.stopping).filter((s) => s !== undefined);
-    const unstable = stops.find((s) => !s.stable);
-    r.stopping = unstable ?? stops[stops.length - 1];
-    if (unstable) r.unstable = true;
+    r.stopping = stops.find((s) => !s.stable) ?? stops[stops.length - 1];
+    if (stops.length > 0) r.stoppingPerRepeat = stops;
+    const windows = repeats.map((x) => x.steadyWindow).filter((w) => w !== undefined);
+    if (windows.length > 1) r.steadyWindowsMs = windows;
+    // unstable: the samples are not a steady state (tails, outliers, drift), whatever the CI width
+    if ((r.latency.stability?.flags.length ?? 0) > 0) r.unstable = true;
     if (options.keepSamples !== false) r.samplesNs = steadyNs;
     if (repeats.every((x) => x.phasesNs !== undefined)) {
       const phase = (k: 'h2d' | 'compute' | 'd2h') => summarizeLatency(repeats.map((x) => (x.phasesNs as NonNullable<typeof x.phasesNs>)[k].slice(x.warmupDiscarded).map((ns) => ns / 1e6)));

@@ -4,7 +4,9 @@
  */
 import { BenchalignError } from '../errors.js';
 import { percentileCi, percentileOfSorted, sortSamples } from './percentile.js';
-import { sampleBinomial } from './binomial.js';
+import { minSamplesForCi, sampleBinomial } from './binomial.js';
+import { DEFAULT_BETWEEN_PROCESS_CV, DEFAULT_RUN_TO_RUN_CV, nextRunFromRepeats, repeatsPercentileCi } from './intervals.js';
+import { assessStability } from './stability.js';
 import { createPrng, nextDouble53 } from './prng.js';
 import { PERCENTILES } from '../model/measurements.js';
 import type { Estimate, LatencyStats, PercentileKey, SortedSamples } from '../model/measurements.js';
@@ -38,9 +40,9 @@ export function moments(samplesMs: readonly number[]): Moments {
 
 /** Options of `summarizeLatency`. */
 export interface SummarizeOptions {
-  /** Bootstrap resamples with repeats > 1. Default 2000. */
+  /** Unused since the t interval replaced the bootstrap (kept for callers). */
   bootstrapResamples?: number;
-  /** PRNG seed of the bootstrap. Default 1. Same seed, same samples: same result. */
+  /** Unused since the t interval replaced the bootstrap (kept for callers). */
   seed?: number;
   /** Confidence level of every CI. Default 0.95. */
   confidence?: number;
@@ -50,8 +52,10 @@ const KEYS = Object.keys(PERCENTILES) as PercentileKey[];
 
 /**
  * Latency statistics of one job. `repeatsMs` holds the steady-state samples (after warm-up
- * truncation) of each independent worker process, in ms. One repeat: CIs from binomial
- * order statistics. Several: CIs from a hierarchical bootstrap, and `betweenRepeats`.
+ * truncation) of each independent worker process, in ms. One repeat: the pooled percentiles
+ * with CIs from binomial order statistics. Several: each percentile is the geometric mean of
+ * the repeats' own percentiles, with a t interval on their logs (k - 1 df), and
+ * `betweenRepeats`. Both: `nextRun` from this run alone (basis `repeats`) and `stability`.
  */
 export function summarizeLatency(repeatsMs: readonly (readonly number[])[], options: SummarizeOptions = {}): LatencyStats {
   const repeats = repeatsMs.filter((r) => r.length > 0);
@@ -66,30 +70,34 @@ export function summarizeLatency(repeatsMs: readonly (readonly number[])[], opti
   if (repeats.length === 1) {
     const percentiles = {} as Record<PercentileKey, Estimate>;
     for (const key of KEYS) percentiles[key] = percentileCi(sorted, PERCENTILES[key], confidence);
-    return { ...base, percentiles, ciMethod: 'binomial-order-statistics', repeats: 1 };
+    const nextRun = {
+      p50: nextRunFromRepeats({ perRepeat: [percentiles.p50.value], withinCi: percentiles.p50, runToRunCv: DEFAULT_RUN_TO_RUN_CV.p50, betweenProcessCv: DEFAULT_BETWEEN_PROCESS_CV.p50, confidence }),
+      p99: nextRunFromRepeats({ perRepeat: [percentiles.p99.value], withinCi: percentiles.p99, runToRunCv: DEFAULT_RUN_TO_RUN_CV.p99, betweenProcessCv: DEFAULT_BETWEEN_PROCESS_CV.p99, confidence }),
+    };
+    return { ...base, percentiles, ciMethod: 'binomial-order-statistics', repeats: 1, nextRun, stability: assessStability(repeats) };
   }
   const sortedRepeats = repeats.map((r) => sortSamples(r));
-  const levels = KEYS.map((k) => PERCENTILES[k]);
-  const intervals = hierarchicalBootstrap(sortedRepeats, levels, {
-    resamples: options.bootstrapResamples ?? 2000,
-    seed: options.seed ?? 1,
-    confidence,
-  });
+  // One set of numbers: each percentile is the geometric mean of each repeat's own percentile
+  // (every worker process weighs the same), its CI the t interval on their logs (k - 1 df).
   const percentiles = {} as Record<PercentileKey, Estimate>;
-  KEYS.forEach((key, i) => {
-    const ci = intervals[i] as { low: number; high: number };
-    percentiles[key] = { value: percentileOfSorted(sorted, PERCENTILES[key]), low: ci.low, high: ci.high };
-  });
+  for (const key of KEYS) percentiles[key] = repeatsPercentileCi(sortedRepeats, PERCENTILES[key], confidence, minSamplesForCi(PERCENTILES[key], confidence));
+  const p50PerRepeatMs = sortedRepeats.map((r) => percentileOfSorted(r, 0.5));
+  const p99PerRepeatMs = sortedRepeats.map((r) => percentileOfSorted(r, 0.99));
   return {
     ...base,
     percentiles,
-    ciMethod: 'hierarchical-bootstrap',
+    ciMethod: 't-log-repeats',
     repeats: repeats.length,
     betweenRepeats: {
-      p50PerRepeatMs: sortedRepeats.map((r) => percentileOfSorted(r, 0.5)),
-      p99PerRepeatMs: sortedRepeats.map((r) => percentileOfSorted(r, 0.99)),
+      p50PerRepeatMs,
+      p99PerRepeatMs,
       withinOnlyP50: percentileCi(sorted, 0.5, confidence),
     },
+    nextRun: {
+      p50: nextRunFromRepeats({ perRepeat: p50PerRepeatMs, runToRunCv: DEFAULT_RUN_TO_RUN_CV.p50, betweenProcessCv: DEFAULT_BETWEEN_PROCESS_CV.p50, confidence }),
+      p99: nextRunFromRepeats({ perRepeat: p99PerRepeatMs, runToRunCv: DEFAULT_RUN_TO_RUN_CV.p99, betweenProcessCv: DEFAULT_BETWEEN_PROCESS_CV.p99, confidence }),
+    },
+    stability: assessStability(repeats),
   };
 }
 

@@ -27,8 +27,12 @@ export interface Estimate {
 export const PERCENTILES = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 } as const;
 export type PercentileKey = keyof typeof PERCENTILES;
 
-/** How a percentile's CI was computed. */
-export type CiMethod = 'binomial-order-statistics' | 'hierarchical-bootstrap';
+/**
+ * How a percentile's CI was computed: one repeat, binomial order statistics; several, a t
+ * interval on the log of each repeat's own percentile (`hierarchical-bootstrap`: records
+ * written before it).
+ */
+export type CiMethod = 'binomial-order-statistics' | 't-log-repeats' | 'hierarchical-bootstrap';
 
 /** Steady-state latency statistics, from raw samples. */
 export interface LatencyStats {
@@ -56,6 +60,14 @@ export interface LatencyStats {
     p99PerRepeatMs: number[];
     withinOnlyP50: Estimate;
   };
+  /**
+   * Where the next run's p50 and p99 on the same device should fall (95%): from the store's
+   * history of the same job when it has enough runs (`basis: "history"`, set by `run` with a
+   * store), else from this run's repeats widened by an assumed run-to-run drift.
+   */
+  nextRun?: { p50: NextRunInterval; p99: NextRunInterval };
+  /** Tail, outlier and drift figures, and the flags that make the job `unstable`. */
+  stability?: Stability;
 }
 
 /** Warm-up truncation, as decided by MSER. */
@@ -78,6 +90,12 @@ export interface StoppingInfo {
   p99HalfWidthPct?: number;
   /** What to do about an unstable run. */
   recommendation?: string;
+  /**
+   * The half-width targets this repeat stopped on, percent: the suite's, raised to the spread
+   * between the job's earlier repeats once two exist (docs/methodology.md, "Adaptive stopping").
+   */
+  targetP50HalfWidthPct?: number;
+  targetP99HalfWidthPct?: number;
 }
 
 /** One resource sample, taken from outside the worker process, on the latency clock. */
@@ -148,4 +166,37 @@ export interface ResourceMark {
   /** VmHWM of the sampled process at that moment, when readable. */
   hwmBytes?: number;
   rssBytes?: number;
+}
+
+/** An interval for the next run's value of a percentile (results.json `latency.nextRun`). */
+export interface NextRunInterval {
+  low: number;
+  high: number;
+  /** Nominal probability that the next run's value falls inside, e.g. 0.95. */
+  level: number;
+  /** `history`: from earlier runs of the same job on the same device; `repeats`: from this run alone. */
+  basis: 'history' | 'repeats';
+  /** Runs it came from (this run included): 1 for `repeats`. */
+  runs: number;
+}
+
+/** Is a job's latency a steady state (src/metrics/stability.ts)? */
+export type StabilityFlagKind = 'tail' | 'outliers' | 'drift';
+
+export interface StabilityFlag {
+  kind: StabilityFlagKind;
+  /** The measured figure: p99/p50, the outlier share (0..1), or the relative p50 drift. */
+  value: number;
+  /** The threshold it crossed. */
+  threshold: number;
+  /** What was seen and what to do, in words. */
+  advice: string;
+}
+
+export interface Stability {
+  flags: StabilityFlag[];
+  /** The figures, flagged or not: p99/p50 (median over repeats), outlier share, largest |drift|. */
+  tailRatio: number;
+  outlierShare: number;
+  drift: number;
 }

@@ -72,7 +72,7 @@ export interface JobResult {
   reason?: string;
   /** Last lines of the worker's stderr, for errored jobs. */
   stderrTail?: string;
-  /** True when stopping hit a limit before the CI target. */
+  /** True when the latency is not a steady state: `latency.stability.flags` says which and what to do. */
   unstable?: boolean;
   /** What was not measured and why, e.g. a batch size the model refuses. */
   notes?: string[];
@@ -87,7 +87,10 @@ export interface JobResult {
    */
   latencyPhases?: { h2d: LatencyStats; compute: LatencyStats; d2h: LatencyStats };
   warmup?: WarmupInfo;
+  /** Why the timing loop stopped: the first repeat that reached a limit, else the last repeat. */
   stopping?: StoppingInfo;
+  /** Why each repeat's timing loop stopped, in repeat order. */
+  stoppingPerRepeat?: StoppingInfo[];
   throughput?: ThroughputPoint[];
   resources?: ResourceSummary;
   resourceTimeline?: ResourceSample[];
@@ -99,6 +102,8 @@ export interface JobResult {
    * clock origin): its samples start at `startMs` and run back to back.
    */
   steadyWindowMs?: { startMs: number; endMs: number };
+  /** With repeats: each repeat's steady-state loop on its own clock (ms since that repeat's clock origin). */
+  steadyWindowsMs?: Array<{ startMs: number; endMs: number }>;
   /** Raw steady-state latency samples in nanoseconds, one array per repeat. */
   samplesNs?: number[][];
   /** The job's output tensors (`--save-outputs`), a .safetensors file relative to the run directory. */

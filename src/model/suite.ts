@@ -44,11 +44,11 @@ export interface Measurement {
   };
   /** Steady-state timing at least, milliseconds. Default 1000. */
   minDurationMs: number;
-  /** Steady-state timing at most, milliseconds; reaching it first marks the job unstable. Default 10000. */
+  /** Steady-state timing at most, milliseconds; reaching it first marks the repeat's stopping not stable. Default 10000. */
   maxDurationMs: number;
   /** Timed iterations at least. Default 50. */
   minIterations: number;
-  /** Timed iterations at most; reaching it first marks the job unstable. Default 100000. */
+  /** Timed iterations at most; reaching it first marks the repeat's stopping not stable. Default 10000.. */
   maxIterations: number;
   /** Target 95% CI half-width of p50, percent of p50. Default 1. */
   targetCiHalfWidthPct: number;

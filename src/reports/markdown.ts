@@ -1,7 +1,7 @@
 /** report.md: the engine comparison, models × engines. */
 import type { RunResults } from '../model/record.js';
 import { fmtBytes, fmtEstimateMs, fmtMs, fmtNum, fmtPct, mdTable } from './format.js';
-import { displayStatus, outputFigure, precisionText, worstText, singleStreamThroughput, summarizeAlignment } from './summary.js';
+import { displayStatus, outputFigure, precisionText, worstText, singleStreamThroughput, summarizeAlignment, unstableWhy } from './summary.js';
 
 export function toMarkdown(results: RunResults): string {
   const out: string[] = [];
@@ -103,17 +103,21 @@ export function toMarkdown(results: RunResults): string {
   if (repeated.length > 0) {
     out.push('## Run-to-run variation');
     out.push('');
-    out.push('Each job ran in several fresh worker processes. The combined CI (hierarchical bootstrap) includes the spread between processes; the within-process CI is what a single run would have claimed.');
+    out.push(
+      "Each job ran in several fresh worker processes. p50 is the geometric mean of the processes' own p50s; its CI (a t interval over the processes) includes the spread between them, the within-process CI is what a single process would have claimed, and the next-run interval is where the next run's p50 should fall (from the store's history of the job, or from these processes widened for run-to-run drift). See docs/methodology.md.",
+    );
     out.push('');
     out.push(
       mdTable(
-        ['model', 'engine', 'repeats', 'p50 per repeat ms', 'p50 combined CI', 'p50 within-process CI'],
+        ['model', 'engine', 'repeats', 'p50 per repeat ms', 'p50 combined CI', 'p50 within-process CI', 'p50 next run'],
         repeated.map((j) => {
           const b = j.latency?.betweenRepeats;
           const p50 = j.latency?.percentiles.p50;
           const rel = (e: { value: number; low: number; high: number } | undefined): string =>
             e ? `${fmtEstimateMs(e)} (±${(((e.high - e.low) / 2 / e.value) * 100).toFixed(2)}%)` : '–';
-          return [j.model.name, j.engine.name, String(j.latency?.repeats ?? 1), (b?.p50PerRepeatMs ?? []).map((x) => fmtMs(x)).join(', '), rel(p50), rel(b?.withinOnlyP50)];
+          const nr = j.latency?.nextRun?.p50;
+          const next = nr ? `${fmtMs(nr.low)} – ${fmtMs(nr.high)} (${nr.basis}${nr.basis === 'history' ? `, ${nr.runs} runs` : ''})` : '–';
+          return [j.model.name, j.engine.name, String(j.latency?.repeats ?? 1), (b?.p50PerRepeatMs ?? []).map((x) => fmtMs(x)).join(', '), rel(p50), rel(b?.withinOnlyP50), next];
         }),
       ),
     );
@@ -140,7 +144,7 @@ export function toMarkdown(results: RunResults): string {
     out.push('');
     for (const j of notOk) {
       const why =
-        j.status !== 'ok' ? (j.reason ?? 'no reason recorded') : j.unstable ? (j.stopping?.recommendation ?? 'unstable') : '';
+        j.status !== 'ok' ? (j.reason ?? 'no reason recorded') : j.unstable ? unstableWhy(j) : '';
       const notes = (j.notes ?? []).join('; ');
       out.push(`- **${j.model.name} / ${j.engine.name}** (${displayStatus(j)}): ${[why, notes].filter(Boolean).join('; ')}`);
       if (j.stderrTail) {

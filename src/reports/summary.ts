@@ -77,6 +77,13 @@ export function worstText(o: { worst?: Array<{ index: number[]; actual: number; 
   return `[${w.index.join(', ')}] actual ${n(w.actual)} reference ${n(w.reference)} (abs diff ${n(w.absError)})`;
 }
 
+/** Why a job is unstable: its stability flags' advice (older records: the stopping recommendation). */
+export function unstableWhy(job: JobResult): string {
+  const flags = job.latency?.stability?.flags ?? [];
+  if (flags.length > 0) return flags.map((f) => f.advice).join('; ');
+  return job.stopping?.recommendation ?? 'unstable';
+}
+
 /** The status shown to people: `ok`, `unstable`, `failed`, `errored`, `skipped`. */
 export function displayStatus(job: JobResult): string {
   if (job.status === 'ok' && job.unstable) return 'ok (unstable)';

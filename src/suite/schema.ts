@@ -120,13 +120,13 @@ export const MeasurementSchema = strict(
       .number()
       .positive()
       .optional()
-      .describe('Steady-state timing at most, in milliseconds; reaching it before the CI target marks the job unstable. Default 10000.'),
+      .describe('Steady-state timing at most, in milliseconds; reaching it before the CI target marks the stopping of that repeat not stable, with a recommendation. Default 10000.'),
     minIterations: z.int().min(1).optional().describe('Timed iterations at least. Default 50.'),
     maxIterations: z
       .int()
       .min(1)
       .optional()
-      .describe('Timed iterations at most; reaching it before the CI target marks the job unstable. Default 100000.'),
+      .describe('Timed iterations at most; reaching it before the CI target marks the stopping of that repeat not stable, with a recommendation. Default 10000..'),
     targetCiHalfWidthPct: z
       .number()
       .positive()

@@ -11,6 +11,7 @@ import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type Ru
 import { RunDirectory } from '../reports/run-dir.js';
 import { StoreRecorder } from '../results/store/run-recorder.js';
 import { redactStoreUrls } from '../results/store/store.js';
+import { attachHistoryNextRun, historyTargetFloors } from '../results/next-run.js';
 import { engineNames } from '../runners/registry.js';
 import { checkSuiteNames } from '../suite/names.js';
 import { checkTensorFiles } from '../suite/tensor-files.js';
@@ -22,11 +23,11 @@ import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { reasonLine, worstText } from '../reports/summary.js';
 import { VERSION } from '../version.js';
-import type { RepeatOutcome, RunMode } from '../execution/execute-job.js';
+import type { RepeatOutcome, RunMode, TargetFloor } from '../execution/execute-job.js';
 import { dataSetIndex } from '../execution/inputs.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from '../config/agents-file.js';
 import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from '../agents/dispatcher.js';
-import { buildJobResult, failedJobResult } from '../execution/job-result.js';
+import { buildJobResult, failedJobResult, nextRepeatTargetFloor } from '../execution/job-result.js';
 import { connectAgent, type AgentClient } from '../agents/transports/index.js';
 import { LocalAgentClient } from '../agents/transports/local.js';
 import type { AgentDef } from '../model/agents.js';
@@ -240,6 +241,21 @@ async function runOnAgents(
     if (notes.length > 0) r.notes = [...(r.notes ?? []), ...notes];
     return r;
   };
+  // Stopping target floors from the spread between repeats: the job's own once it has two
+  // repeats, before that its last stored run on the same device (the agent's fingerprint).
+  const storeFloors = new Map<string, Promise<Map<string, TargetFloor>>>();
+  const targetFloor = async (job: Job, done: readonly RepeatOutcome[], agent: AgentRunState): Promise<TargetFloor | undefined> => {
+    if (done.length >= 2) return nextRepeatTargetFloor(done);
+    if (options.store === undefined) return undefined;
+    const hash = agentDevice(agent)?.hash;
+    const key = hash ?? '';
+    let floors = storeFloors.get(key);
+    if (!floors) {
+      floors = historyTargetFloors(options.store, jobs.map((j) => j.key), hash, results.run.id);
+      storeFloors.set(key, floors);
+    }
+    return (await floors).get(job.key);
+  };
   progress.start(jobs.length * repeats);
   try {
     summary = await dispatch({
@@ -252,6 +268,7 @@ async function runOnAgents(
       timeoutGraceMs: config.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
       progress,
       ...(local ? { matchLabels: false } : {}),
+      ...(repeats > 1 && mode === 'benchmark' ? { targetFloor } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onJobEnd: async (r) => {
         const t0 = r.startedAt;
@@ -291,6 +308,7 @@ async function runOnAgents(
   } finally {
     progress.stop();
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    if (options.store !== undefined) await attachHistoryNextRun(options.store, results);
     out.finish(completed ? 'complete' : 'interrupted');
   }
   await recorder?.finish();

@@ -1,6 +1,7 @@
 /** How an engine worker's output reconciliation shows up in a job's alignment mapping. */
 import { describe, expect, it } from 'vitest';
-import { withEngineReconciliation } from '../../src/execution/job-result.js';
+import { nextRepeatTargetFloor, withEngineReconciliation } from '../../src/execution/job-result.js';
+import type { RepeatOutcome } from '../../src/execution/execute-job.js';
 import { emptyAlignment } from '../../src/alignment/compare.js';
 import type { OutputAlignment } from '../../src/model/alignment.js';
 
@@ -24,5 +25,17 @@ describe('withEngineReconciliation', () => {
     const list = [out('a')];
     expect(withEngineReconciliation(list, undefined)).toBe(list);
     expect(withEngineReconciliation(list, { a: { layout: [] } })[0]).toBe(list[0]);
+  });
+});
+
+describe('nextRepeatTargetFloor', () => {
+  const rep = (ms: number[], discarded = 0): RepeatOutcome => ({ allSamplesNs: ms.map((x) => x * 1e6), warmupDiscarded: discarded }) as unknown as RepeatOutcome;
+  it('is the log sd of the finished repeats\' steady p50s (hand-worked), after the warm-up they discarded', () => {
+    expect(nextRepeatTargetFloor([])).toEqual({});
+    expect(nextRepeatTargetFloor([rep([1, 1, 1])])).toEqual({});
+    // p50s 1 and 1.1 ms (the 9 ms warm-up sample discarded): sd of (0, ln 1.1) = ln(1.1) / sqrt 2
+    const f = nextRepeatTargetFloor([rep([1, 1, 1]), rep([9, 1.1, 1.1, 1.1], 1)]);
+    expect(f.p50).toBeCloseTo(Math.log(1.1) / Math.SQRT2, 12);
+    expect(f.p99).toBeCloseTo(Math.log(1.1) / Math.SQRT2, 12);
   });
 });

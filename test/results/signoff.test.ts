@@ -15,7 +15,7 @@ import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
 import type { RunResults } from '../../src/model/record.js';
 import { compareRuns } from '../../src/results/regress/compare-runs.js';
-import { evaluateSignoff, globToRegExp, type BaselineContext, type SignoffCheck } from '../../src/results/signoff/evaluate.js';
+import { budgetVerdict, evaluateSignoff, globToRegExp, repeatsToDecide, type BaselineContext, type SignoffCheck } from '../../src/results/signoff/evaluate.js';
 import { PolicyConfigError, loadPolicy, parsePolicy, policyJsonSchemaText, type PolicyFile } from '../../src/results/signoff/policy.js';
 import type { SignoffRecord } from '../../src/results/signoff/record.js';
 import { signoff } from '../../src/workflows/signoff.js';
@@ -79,21 +79,40 @@ describe('criteria pass and fail', () => {
   it('every criterion passes with limits around what was measured, and fails past them', () => {
     const j = job(run);
     const p99 = j.latency!.percentiles.p99.value;
-    const p50 = j.latency!.percentiles.p50.value;
+    const ci50 = j.latency!.percentiles.p50;
+    const ci99 = j.latency!.percentiles.p99;
     const tput = Math.max(...j.throughput!.filter((t) => t.concurrency === 1).map((t) => t.itemsPerSec));
     const mib = j.resources!.peakRssBytes! / 2 ** 20;
-    const pass = evaluateSignoff(run, policy({ criteria: [{ model: 'cnn', alignment: true, p50Ms: p50 * 1.01, p99Ms: p99 * 1.01, throughput: { minPerSec: tput * 0.99 }, peakMemoryMiB: mib * 1.01 }] }), NO_BASELINE);
+    const pass = evaluateSignoff(run, policy({ criteria: [{ model: 'cnn', alignment: true, p50Ms: ci50.high * 1.01, p99Ms: ci99.high * 1.01, throughput: { minPerSec: tput * 0.99 }, peakMemoryMiB: mib * 1.01 }] }), NO_BASELINE);
     expect(failed(pass)).toEqual([]);
     expect(pass.map((c) => c.check)).toEqual(['run-complete', 'alignment', 'p50Ms', 'p99Ms', 'throughput', 'peakMemoryMiB']);
     expect(of(pass, 'p99Ms')[0]?.measured).toBe(p99);
     expect(of(pass, 'throughput')[0]?.measured).toBe(tput);
     expect(of(pass, 'peakMemoryMiB')[0]?.measured).toBeCloseTo(mib, 9);
 
-    const fail = evaluateSignoff(run, policy({ criteria: [{ engine: 'onnxruntime/fp32', p50Ms: p50 * 0.99, p99Ms: p99 * 0.99, throughput: { minPerSec: tput * 1.01 }, peakMemoryMiB: mib * 0.99 }] }), NO_BASELINE);
+    const fail = evaluateSignoff(run, policy({ criteria: [{ engine: 'onnxruntime/fp32', p50Ms: ci50.low * 0.99, p99Ms: ci99.low * 0.99, throughput: { minPerSec: tput * 1.01 }, peakMemoryMiB: mib * 0.99 }] }), NO_BASELINE);
     expect(failed(fail).map((c) => c.check)).toEqual(['p50Ms', 'p99Ms', 'throughput', 'peakMemoryMiB']);
-    expect(of(fail, 'p99Ms')[0]?.why).toMatch(/over budget by \+1\.0%/);
+    expect(of(fail, 'p99Ms')[0]?.why).toMatch(/over budget by \+/);
+    expect(of(fail, 'p99Ms')[0]?.verdict).toBe('fail');
+    expect(of(pass, 'p50Ms')[0]?.verdict).toBe('pass');
     expect(of(fail, 'p99Ms')[0]?.text).toMatch(/^p99 .* ms \[95% CI .*\] > .* ms$/);
     expect(of(fail, 'throughput')[0]?.why).toMatch(/below the floor/);
+  });
+
+  it('a latency budget inside the CI is inconclusive, not a pass, with the repeats that would decide', () => {
+    const r = copyOf(run);
+    const lat = job(r).latency!;
+    lat.repeats = 3;
+    lat.percentiles.p50 = { value: 10, low: 9, high: 11 };
+    const c = of(evaluateSignoff(r, policy({ criteria: [{ model: 'cnn', p50Ms: 10.5 }] }), NO_BASELINE), 'p50Ms')[0]!;
+    expect(c.passed).toBe(false);
+    expect(c.verdict).toBe('inconclusive');
+    // hand-worked: half-width ln(11/9)/2 = 0.10034, distance ln(10.5/10) = 0.04879: 3 × (0.10034/0.04879)^2 = 12.69
+    expect(c.why).toMatch(/inconclusive: .*about --repeats 13 would decide it/);
+    expect(c.text).toBe('p50 10 ms [95% CI 9, 11] straddles 10.5 ms');
+    expect(repeatsToDecide({ value: 10, low: 9, high: 11 }, 10.5, 3)).toBe(13);
+    expect(repeatsToDecide({ value: 10, low: 9, high: 11 }, 10, 3)).toBeUndefined();
+    expect([budgetVerdict({ low: 9, high: 11 }, 11), budgetVerdict({ low: 9, high: 11 }, 8.99), budgetVerdict({ low: 9, high: 11 }, 9)]).toEqual(['pass', 'fail', 'inconclusive']);
   });
 
   it('alignment: a failing output fails, and a job with no alignment fails rather than passes', () => {

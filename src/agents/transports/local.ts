@@ -98,6 +98,7 @@ export class LocalAgentClient implements AgentClient {
     try {
       const o = await executeRepeat(job, this.runnerFor(job), {
         mode: request.mode,
+        ...(request.targetFloor ? { targetFloor: request.targetFloor } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });

@@ -263,7 +263,7 @@ export class RpcAgentClient implements AgentClient {
       throw new RepeatFailure('errored', `preparing the job for agent ${this.def.name}: ${describeError(e)}`);
     }
     const jobId = `${process.pid}-${Date.now().toString(36)}-${++jobCounter}`;
-    const params: JobRunParams = { jobId, job: wire.job, files: wire.files, mode: request.mode, fresh: request.fresh, timeoutMs: request.timeoutMs };
+    const params: JobRunParams = { jobId, job: wire.job, files: wire.files, mode: request.mode, fresh: request.fresh, timeoutMs: request.timeoutMs, ...(request.targetFloor ? { targetFloor: request.targetFloor } : {}) };
     const graceMs = request.timeoutGraceMs;
     let timer: NodeJS.Timeout | undefined;
     let started = false;

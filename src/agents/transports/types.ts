@@ -6,7 +6,7 @@
  */
 import { BenchalignError } from '../../errors.js';
 import type { Job } from '../../model/job.js';
-import type { JobProgress, RepeatOutcome, RunMode } from '../../execution/execute-job.js';
+import type { JobProgress, RepeatOutcome, RunMode, TargetFloor } from '../../execution/execute-job.js';
 import type { AgentDef } from '../../model/agents.js';
 import type { InfoResult } from '../protocol.js';
 
@@ -20,6 +20,8 @@ export interface RepeatRequest {
   queueTimeoutMs: number;
   /** Once the job started, silence past `timeoutMs` plus this is an agent failure (stuck agent), ms. */
   timeoutGraceMs: number;
+  /** Stopping target floor of this repeat (from the spread between the job's repeats); none: the suite's targets. */
+  targetFloor?: TargetFloor;
   onProgress?: (p: JobProgress) => void;
   /** Aborting cancels the job on the agent. */
   signal?: AbortSignal;

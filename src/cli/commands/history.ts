@@ -1,7 +1,8 @@
 /** `benchalign history`: a job's metric over the recorded runs, with a sparkline and change points. */
 import type { Command } from 'commander';
 import { BenchalignError, ExitCode } from '../../errors.js';
-import { detectChangePoints, sparkline } from '../../results/regress/changepoint.js';
+import { detectChangePoints } from '../../metrics/changepoint.js';
+import { sparkline } from '../../reports/sparkline.js';
 import { DEFAULT_STORE_PATH, openStore, type HistoryPoint } from '../../results/store/store.js';
 
 const METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'mean'] as const;

@@ -34,7 +34,7 @@ function nothing(message: string): void {
 export function registerRegress(program: Command): void {
   program
     .command('regress')
-    .description('Compare a run against a baseline: latency p50/p99 with bootstrap CIs, BH-controlled, and accuracy (exit 0 no regression, 1 a regression, 3 store unreadable, 4 nothing comparable)')
+    .description('Compare a run against a baseline: latency p50/p99 compared over worker processes (t), BH-controlled, and accuracy (exit 0 no regression, 1 a regression, 3 store unreadable, 4 nothing comparable)')
     .requiredOption('--baseline <ref>', 'baseline: run id, tag (its latest run), or results.json / run folder')
     .option('--current <ref>', 'current: run id, tag, or results.json / run folder (default: the latest run in the store)')
     .option('--store <path>', 'results store: a SQLite file or a postgres://user@host:port/db URL', DEFAULT_STORE_PATH)

@@ -4,7 +4,7 @@
  * shown in the table, which come from the result record as they are.
  */
 import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
-import { displayStatus, singleStreamThroughput, summarizeAlignment } from '../summary.js';
+import { displayStatus, singleStreamThroughput, summarizeAlignment, unstableWhy } from '../summary.js';
 
 /** Points of each job's latency CDF (quantiles at k / (CDF_POINTS - 1)). */
 export const CDF_POINTS = 512;
@@ -264,7 +264,7 @@ function viewJob(job: JobResult, i: number, run: number, device: number): ViewJo
   opt('effectivePrecision', job.engine.effectivePrecision);
   opt('reason', job.reason);
   opt('stderrTail', job.stderrTail?.slice(-STDERR_CHARS));
-  if (job.unstable) opt('unstableWhy', job.stopping?.recommendation ?? 'stopping reached a limit before the CI target');
+  if (job.unstable) opt('unstableWhy', unstableWhy(job));
   opt('p50', est(p?.p50));
   opt('p90', est(p?.p90));
   opt('p95', est(p?.p95));

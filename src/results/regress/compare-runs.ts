@@ -7,17 +7,8 @@ import type { OutputAlignment } from '../../model/alignment.js';
 import { ExitCode } from '../../errors.js';
 import { samplesNsToMs } from '../../metrics/percentile.js';
 import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
-import {
-  DEFAULT_BETWEEN_RUN_CV,
-  benjaminiHochberg,
-  compareMetric,
-  perfVerdict,
-  repeatsNeeded,
-  type BetweenRunNoise,
-  type MetricComparison,
-  type PerfVerdict,
-  type Side,
-} from './stats.js';
+import { DEFAULT_BETWEEN_RUN_CV, compareMetric, perfVerdict, repeatsNeeded, type BetweenRunNoise, type MetricComparison, type PerfVerdict, type Side } from '../../metrics/comparison.js';
+import { benjaminiHochberg } from '../../metrics/distributions.js';
 
 export type RegressMetric = 'p50' | 'p99';
 export const REGRESS_METRICS: readonly RegressMetric[] = ['p50', 'p99'];
@@ -25,7 +16,7 @@ const LEVEL: Record<RegressMetric, number> = { p50: 0.5, p99: 0.99 };
 
 export interface RegressOptions {
   minEffect?: Partial<Record<RegressMetric, number>>;
-  /** FDR level of the BH procedure; default 0.05. */
+  /** FDR level of the BH procedure; default 0.01 (A/A false alarms <= 1% with 5 repeats: docs/regress.md). */
   alpha?: number;
   allowEnvChange?: boolean;
   /** Growth of mismatch% (percentage points) that counts as an accuracy regression; default 0.1. */
@@ -137,7 +128,7 @@ const RANK: Record<string, number> = { regressed: 6, inconclusive: 4, improved: 
 /** Compares `current` against `baseline` (docs/regress.md). */
 export function compareRuns(baseline: RunResults, current: RunResults, options: RegressOptions = {}): RegressReport {
   const minEffect: Record<RegressMetric, number> = { p50: options.minEffect?.p50 ?? 0.03, p99: options.minEffect?.p99 ?? 0.05 };
-  const alpha = options.alpha ?? 0.05;
+  const alpha = options.alpha ?? 0.01;
   const allowEnvChange = options.allowEnvChange === true;
   const noiseFor = options.noiseFor ?? ((_j: JobResult, m: RegressMetric): BetweenRunNoise => ({ cv: DEFAULT_BETWEEN_RUN_CV[m], source: 'default', values: 0 }));
   const curByKey = new Map(current.jobs.map((j) => [j.key, j] as const));

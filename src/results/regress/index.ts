@@ -1,6 +1,4 @@
-/** Regression detection and history trends: see docs/regress.md. */
-export * from './stats.js';
-export * from './changepoint.js';
+/** Regression detection: see docs/regress.md (its statistics: src/metrics/comparison.ts, distributions.ts, changepoint.ts). */
 export * from './compare-runs.js';
 export * from './format.js';
 export { historyNoise, isFileRef, readResultsFile } from './io.js';

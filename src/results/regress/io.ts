@@ -4,7 +4,7 @@ import type { JobResult, RunResults } from '../../model/record.js';
 import { readRunFile } from '../run-file.js';
 import type { HistoryPoint, ResultsStore } from '../store/store.js';
 import type { RegressMetric } from './compare-runs.js';
-import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise, type BetweenRunNoise } from './stats.js';
+import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise, type BetweenRunNoise } from '../../metrics/comparison.js';
 
 /** True when `ref` names a results.json file or a run folder rather than a run id or tag. */
 export function isFileRef(ref: string): boolean {

@@ -24,6 +24,8 @@ export interface SignoffCheck {
   unit?: string;
   /** Why it failed (or, for a pass, a note such as a missing baseline allowed by the policy). */
   why?: string;
+  /** Latency budgets, judged with the CI: `inconclusive` when the CI straddles the budget (not a pass). */
+  verdict?: 'pass' | 'fail' | 'inconclusive';
 }
 
 /** The baseline side of noRegression. */
@@ -105,21 +107,47 @@ function checkAlignment(j: JobResult): Omit<SignoffCheck, 'source' | 'job'> {
   return { check: 'alignment', passed: false, text, why: bad.map((o) => `${o.name}: ${o.reasons.join('; ') || 'failed'}`).join(' | ') };
 }
 
+/**
+ * A latency budget judged with the percentile's 95% CI (one set of numbers: the job's own
+ * `latency.percentiles`): pass when the whole CI is under the budget, fail when it is all
+ * over, inconclusive (not a pass) when it straddles, with the repeats that would decide.
+ */
 function checkLatency(j: JobResult, check: 'p50Ms' | 'p99Ms', limit: number): Omit<SignoffCheck, 'source' | 'job'> {
   const level = check === 'p50Ms' ? 'p50' : 'p99';
   const est = j.latency?.percentiles[level];
   if (!est) return { check, passed: false, limit, unit: 'ms', text: `${level}: not measured, budget ${lim(limit)} ms`, why: j.latency ? `no ${level} recorded` : 'no latency recorded (an accuracy-only run?)' };
   const ci = `[95% CI ${num(est.low)}, ${num(est.high)}]`;
-  const ok = est.value <= limit;
+  const verdict = budgetVerdict(est, limit);
+  const base = { check, measured: est.value, limit, unit: 'ms', verdict };
+  if (verdict === 'pass') return { ...base, passed: true, text: `${level} ${num(est.value)} ms ${ci} ≤ ${lim(limit)} ms` };
+  if (verdict === 'fail') return { ...base, passed: false, text: `${level} ${num(est.value)} ms ${ci} > ${lim(limit)} ms`, why: `over budget by ${overBy(est.value, limit)}` };
+  const k = j.latency?.repeats ?? 1;
+  const need = repeatsToDecide(est, limit, k);
   return {
-    check,
-    passed: ok,
-    measured: est.value,
-    limit,
-    unit: 'ms',
-    text: `${level} ${num(est.value)} ms ${ci} ${ok ? '≤' : '>'} ${lim(limit)} ms`,
-    ...(ok ? {} : { why: `over budget by ${overBy(est.value, limit)}` }),
+    ...base,
+    passed: false,
+    text: `${level} ${num(est.value)} ms ${ci} straddles ${lim(limit)} ms`,
+    why: `inconclusive: the 95% CI straddles the budget (point estimate ${overBy(est.value, limit)} against it); ${need === undefined ? 'the estimate sits on the budget: no number of repeats decides it' : `about --repeats ${Math.max(need, k + 1)} would decide it`}`,
   };
+}
+
+/** pass: the CI is under (or at) the budget; fail: all over it; inconclusive: it straddles. */
+export function budgetVerdict(est: { low: number; high: number }, limit: number): 'pass' | 'fail' | 'inconclusive' {
+  if (est.high <= limit) return 'pass';
+  if (est.low > limit) return 'fail';
+  return 'inconclusive';
+}
+
+/**
+ * Repeats that would bring the CI's half-width (log scale) under the distance from the
+ * estimate to the budget, assuming it shrinks as 1 / sqrt(repeats); undefined when the
+ * estimate equals the budget.
+ */
+export function repeatsToDecide(est: { value: number; low: number; high: number }, limit: number, repeats: number): number | undefined {
+  const d = Math.abs(Math.log(limit / est.value));
+  if (!(d > 0) || !(est.low > 0)) return undefined;
+  const hw = Math.log(est.high / est.low) / 2;
+  return Math.ceil(Math.max(1, repeats) * (hw / d) ** 2);
 }
 
 function checkThroughput(j: JobResult, t: NonNullable<Criterion['throughput']>): Omit<SignoffCheck, 'source' | 'job'> {

@@ -1,5 +1,5 @@
 /**
- * Change points of a metric's history and a unicode sparkline (`benchalign history`).
+ * Change points of a metric's history (`benchalign history`; its sparkline: src/reports/sparkline.ts).
  *
  * The rule (docs/regress.md): work on log values of the per-run metric. The noise sigma is
  * the MAD-based sigma of successive differences divided by sqrt 2 (a step adds one large
@@ -10,7 +10,7 @@
  * k * sigma * sqrt(pi/2 * (1/nLeft + 1/nRight)) (the standard error of a difference of
  * medians) AND exceeds `minShift` relative; then recurse into both halves.
  */
-import { median } from './stats.js';
+import { median } from './distributions.js';
 
 export interface ChangePointOptions {
   /** Threshold in standard errors; default 4. */
@@ -82,21 +82,4 @@ export function detectChangePoints(values: readonly number[], options: ChangePoi
   };
   segment(0, logs.length);
   return found.sort((a, b) => a.index - b.index);
-}
-
-const BARS = '▁▂▃▄▅▆▇█';
-
-/** A sparkline of the values, min to max over eight levels; '·' for a missing value. */
-export function sparkline(values: readonly (number | undefined)[]): string {
-  const xs = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-  if (xs.length === 0) return '';
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
-  return values
-    .map((v) => {
-      if (v === undefined || !Number.isFinite(v)) return '·';
-      const i = hi === lo ? 3 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1));
-      return BARS[i] as string;
-    })
-    .join('');
 }

@@ -2,20 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../src/metrics/prng.js';
-import { detectChangePoints, sparkline } from '../../src/results/regress/changepoint.js';
+import { detectChangePoints } from '../../src/metrics/changepoint.js';
+import { sparkline } from '../../src/reports/sparkline.js';
 import { boundedMarkdown } from '../../src/results/regress/format.js';
-import {
-  benjaminiHochberg,
-  betweenRunNoise,
-  compareMetric,
-  normalCdf,
-  perfVerdict,
-  repeatsNeeded,
-  tCdf,
-  tQuantile,
-  twoSidedP,
-  twoSidedT,
-} from '../../src/results/regress/stats.js';
+import { benjaminiHochberg, normalCdf, tCdf, tQuantile, twoSidedP, twoSidedT } from '../../src/metrics/distributions.js';
+import { betweenRunNoise, compareMetric, perfVerdict, repeatsNeeded } from '../../src/metrics/comparison.js';
 import { REPO } from '../agents/helpers.js';
 
 const FIXTURE = join(REPO, 'test/fixtures/generated/regress/regress.json');
