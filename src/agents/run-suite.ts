@@ -74,7 +74,7 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
 }
 
-async function loadReference(job: Job): Promise<NamedTensors | undefined> {
+export async function loadReference(job: Job): Promise<NamedTensors | undefined> {
   const ref = job.model.reference;
   if (!ref) return undefined;
   if (ref.source === 'file') return (await readTensors(ref.path)).tensors;

@@ -12,6 +12,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerEngines } from './commands/engines.js';
 import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLocalize } from './commands/localize.js';
 import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRefs(program);
   registerAgent(program);
   registerAgents(program);
+  registerLocalize(program);
   return program;
 }
 
