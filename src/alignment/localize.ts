@@ -65,9 +65,10 @@ function sameDims(a: readonly number[] | undefined, b: readonly number[] | undef
 /**
  * Maps hooked PyTorch modules to ONNX tensors by the exporter's node scopes. A module's tensor is
  * the last output of its scope that leaves the scope (read by a node outside it, or a graph
- * output). Leaf modules that own no node and directly follow a leaf sibling with nodes (BatchNorm
- * folded into the Conv before it, Dropout, Identity) are folded into that sibling's tensor, and
- * the last of them is the reference for it.
+ * output). Leaf modules that own no node are folded into a leaf sibling's tensor, the way the
+ * exporter fuses: the TorchScript exporter keeps a fused Conv+BatchNorm under the Conv's scope
+ * (node-less followers fold into it and the last of them is the reference), the torch.export
+ * exporter under the BatchNorm's (node-less predecessors fold into it; the owner stays the reference).
  */
 export function mapModules(graph: OnnxGraph, hooks: readonly HookRecord[]): ModuleMapping {
   const names = new Set(hooks.map((h) => h.name));
@@ -98,14 +99,23 @@ export function mapModules(graph: OnnxGraph, hooks: readonly HookRecord[]): Modu
   const byOrder = [...hooks].filter((h) => h.leaf && h.name !== '').sort((a, b) => a.order - b.order);
   const folded = new Map<string, string[]>();
   const foldedInto = new Map<string, string>();
+  const sourceOf = (module: string): GraphNode['scopeSource'] => {
+    const t = tensorOf.get(module);
+    const p = t !== undefined ? graph.producer.get(t) : undefined;
+    return p !== undefined ? (graph.nodes[p] as GraphNode).scopeSource : 'none';
+  };
+  const foldable = (next: HookRecord, owner: HookRecord): boolean =>
+    !tensorOf.has(next.name) && parentOf(next.name) === parentOf(owner.name) && sameDims(next.dims, owner.dims) && !foldedInto.has(next.name);
   for (let i = 0; i < byOrder.length; i++) {
     const owner = byOrder[i] as HookRecord;
     if (!tensorOf.has(owner.name)) continue;
     const chain: string[] = [];
-    for (let j = i + 1; j < byOrder.length; j++) {
-      const next = byOrder[j] as HookRecord;
-      if (tensorOf.has(next.name) || parentOf(next.name) !== parentOf(owner.name) || !sameDims(next.dims, owner.dims)) break;
-      chain.push(next.name);
+    if (sourceOf(owner.name) === 'name') {
+      // TorchScript exporter: the fused node keeps the first module's scope; node-less followers are folded into it
+      for (let j = i + 1; j < byOrder.length && foldable(byOrder[j] as HookRecord, owner); j++) chain.push((byOrder[j] as HookRecord).name);
+    } else {
+      // torch.export exporter: the fused node takes the last module's scope; node-less predecessors are folded into it
+      for (let j = i - 1; j >= 0 && foldable(byOrder[j] as HookRecord, owner); j--) chain.unshift((byOrder[j] as HookRecord).name);
     }
     if (chain.length > 0) {
       folded.set(owner.name, chain);
@@ -122,7 +132,8 @@ export function mapModules(graph: OnnxGraph, hooks: readonly HookRecord[]): Modu
     modules.sort((a, b) => Number(leafSet.has(b)) - Number(leafSet.has(a)) || depth(b) - depth(a) || a.localeCompare(b));
     const head = modules[0] as string;
     const chain = folded.get(head) ?? [];
-    matches.push({ tensor, reference: chain[chain.length - 1] ?? head, modules, folded: chain });
+    const followers = chain.length > 0 && sourceOf(head) === 'name';
+    matches.push({ tensor, reference: followers ? (chain[chain.length - 1] as string) : head, modules, folded: chain });
   }
   const producerIndex = (t: string): number => graph.producer.get(t) ?? -1;
   matches.sort((a, b) => producerIndex(a.tensor) - producerIndex(b.tensor));
@@ -178,6 +189,8 @@ export interface Divergence {
   nodeIndex: number;
   opType: string;
   modules?: string[];
+  /** PyTorch modules the export folded into it. */
+  folded?: string[];
   /** The aligned tensors feeding it (the last aligned points before it); empty when it reads the graph inputs directly. */
   alignedInputs: string[];
   /** The nodes between those aligned points and the diverged tensor, the node itself last: where the cause is. */
@@ -227,6 +240,7 @@ export function firstDivergence(graph: OnnxGraph, points: readonly LayerPoint[],
       nodeIndex: p.nodeIndex,
       opType: p.opType,
       ...(p.modules ? { modules: p.modules } : {}),
+      ...(p.folded ? { folded: p.folded } : {}),
       alignedInputs: frontier.sort((a, b) => pointNodeIndex(graph, a) - pointNodeIndex(graph, b)),
       span: nodes.map((n) => ({ name: n.name, opType: n.opType, modules: moduleOf(n) })),
     };

@@ -21,6 +21,12 @@ export interface GraphNode {
    * carries no scope.
    */
   modulePaths: string[];
+  /**
+   * Where the scope came from: the TorchScript exporter's node name (`name`; it keeps a fused
+   * Conv+BatchNorm under the Conv's scope), the torch.export exporter's `pkg.torch.onnx.name_scopes`
+   * metadata (`metadata`; it keeps it under the BatchNorm's), or none.
+   */
+  scopeSource: 'name' | 'metadata' | 'none';
 }
 
 export interface OnnxGraph {
@@ -90,6 +96,7 @@ export function parseOnnxGraph(bytes: Uint8Array, file: string): OnnxGraph {
       inputs: [...n.input],
       outputs: [...n.output],
       modulePaths,
+      scopeSource: modulePaths.length === 0 ? 'none' : scopes !== undefined ? 'metadata' : 'name',
     };
   });
   const producer = new Map<string, number>();
@@ -168,20 +175,63 @@ function typeProto(t: ExposedType): Uint8Array | undefined {
   return lengthDelimited(1, concat(parts));
 }
 
+function readVarint(bytes: Uint8Array, at: number, file: string): { value: number; next: number } {
+  let value = 0;
+  let mul = 1;
+  for (let i = at; i < bytes.length && i < at + 10; i++) {
+    const b = bytes[i] as number;
+    value += (b & 127) * mul;
+    mul *= 128;
+    if (b < 128) return { value, next: i + 1 };
+  }
+  throw new BenchalignError('E_TENSOR_FORMAT', `truncated varint at byte ${at}`, { file, expected: 'an ONNX ModelProto' });
+}
+
+/** Byte range of the top-level ModelProto.graph field (tag at `start`, payload at [payload, end)). */
+function graphField(bytes: Uint8Array, file: string): { start: number; payload: number; end: number } {
+  let at = 0;
+  let found: { start: number; payload: number; end: number } | undefined;
+  while (at < bytes.length) {
+    const start = at;
+    const tag = readVarint(bytes, at, file);
+    at = tag.next;
+    const wire = tag.value % 8;
+    const field = Math.floor(tag.value / 8);
+    if (wire === 0) at = readVarint(bytes, at, file).next;
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else if (wire === 2) {
+      const len = readVarint(bytes, at, file);
+      if (field === 7) {
+        if (found !== undefined) throw new BenchalignError('E_UNSUPPORTED', 'the model has its graph field twice', { file, expected: 'one ModelProto.graph' });
+        found = { start, payload: len.next, end: len.next + len.value };
+      }
+      at = len.next + len.value;
+    } else throw new BenchalignError('E_TENSOR_FORMAT', `unknown protobuf wire type ${wire} at byte ${start}`, { file, expected: 'an ONNX ModelProto' });
+    if (at > bytes.length) throw new BenchalignError('E_TENSOR_FORMAT', `field ${field} at byte ${start} runs past the end of the file`, { file, expected: 'an ONNX ModelProto' });
+  }
+  if (found === undefined) throw new BenchalignError('E_TENSOR_FORMAT', 'the ONNX model has no graph', { file, expected: 'an ONNX ModelProto with a graph' });
+  return found;
+}
+
 /**
  * The model with `names` added as graph outputs, with their types where `types` knows them
- * (otherwise name only, and the engine infers the type). Protobuf merges a message appended to
- * another: `ModelProto{graph{output: [...]}}` after the original bytes appends to
- * `graph.output` and leaves everything else as it was, byte for byte.
+ * (otherwise name only, and the engine infers the type). Only the graph field's length prefix
+ * changes and the new `GraphProto.output` entries go at the end of the graph: every node,
+ * weight and attribute stays byte for byte as it was.
  */
-export function exposeTensors(bytes: Uint8Array, names: readonly string[], types: ReadonlyMap<string, ExposedType> = new Map()): Uint8Array {
+export function exposeTensors(bytes: Uint8Array, names: readonly string[], types: ReadonlyMap<string, ExposedType> = new Map(), file = 'model.onnx'): Uint8Array {
   if (names.length === 0) return bytes;
   const enc = new TextEncoder();
-  const outputs = names.map((n) => {
-    const t = types.get(n);
-    const tp = t !== undefined ? typeProto(t) : undefined;
-    const vi = tp !== undefined ? concat([lengthDelimited(1, enc.encode(n)), lengthDelimited(2, tp)]) : lengthDelimited(1, enc.encode(n));
-    return lengthDelimited(12, vi);
-  });
-  return concat([bytes, lengthDelimited(7, concat(outputs))]);
+  const outputs = concat(
+    names.map((n) => {
+      const t = types.get(n);
+      const tp = t !== undefined ? typeProto(t) : undefined;
+      const vi = tp !== undefined ? concat([lengthDelimited(1, enc.encode(n)), lengthDelimited(2, tp)]) : lengthDelimited(1, enc.encode(n));
+      return lengthDelimited(12, vi);
+    }),
+  );
+  const g = graphField(bytes, file);
+  const graph = concat([bytes.subarray(g.payload, g.end), outputs]);
+  return concat([bytes.subarray(0, g.start), lengthDelimited(7, graph), bytes.subarray(g.end)]);
 }

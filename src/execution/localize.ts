@@ -66,7 +66,7 @@ export interface LocalizeReport {
   schema: typeof LOCALIZE_SCHEMA;
   suite: string;
   model: { name: string; path: string; sha256: string; nodes: number };
-  engine: { name: string; precision: string; version: string; options: Record<string, unknown> };
+  engine: { name: string; precision: string; effectivePrecision: string; version: string; options: Record<string, unknown> };
   reference:
     | { kind: 'pytorch'; torch: string; form: string; modules: number }
     | { kind: 'engine'; name: string; precision: string; version: string };
@@ -115,6 +115,7 @@ function againstJob(suite: Awaited<ReturnType<typeof loadSuite>>, job: Job, engi
 
 interface EngineRun {
   version: string;
+  effectivePrecision: string;
   outputs: NamedTensors;
 }
 
@@ -129,7 +130,7 @@ async function runExposed(runner: Runner, job: Job, modelPath: string, bytes: Ui
   try {
     feedsCache.feeds ??= await buildInputs(job.model.inputs, activation.inputs, job.model.shapes, await readInputFiles(job.model.inputs));
     const outputs = await runner.infer(feedsCache.feeds);
-    return { version: availability.version, outputs };
+    return { version: availability.version, effectivePrecision: activation.effectivePrecision ?? job.engine.precision, outputs };
   } finally {
     await runner.deactivate();
   }
@@ -142,7 +143,7 @@ async function runExposed(runner: Runner, job: Job, modelPath: string, bytes: Ui
 async function inferTypes(job: Job, bytes: Uint8Array, names: readonly string[], dir: string): Promise<Map<string, ExposedType>> {
   const runner = getRunner('onnxruntime', { workDir: dir });
   const path = join(dir, 'typing.onnx');
-  const exposed = exposeTensors(bytes, names);
+  const exposed = exposeTensors(bytes, names, new Map(), job.model.path);
   await writeFile(path, exposed);
   try {
     const model = { ...job.model, path, sha256: createHash('sha256').update(exposed).digest('hex') };
@@ -312,7 +313,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
       rounds++;
       const names = probes.map((i) => candidates[i] as string);
       log(`localize: round ${rounds}: exposing ${names.length} tensor(s) of ${candidates.length} (window ${window.lo + 1}..${window.hi + 1})`);
-      const exposedBytes = exposeTensors(bytes, names.filter((n) => !graph.outputs.includes(n)), types);
+      const exposedBytes = exposeTensors(bytes, names.filter((n) => !graph.outputs.includes(n)), types, job.model.path);
       const exposedPath = join(outDir, `exposed-${rounds}.onnx`);
       await writeFile(exposedPath, exposedBytes);
       const got = await runExposed(runner, job, exposedPath, exposedBytes, feedsCache);
@@ -353,7 +354,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
       schema: LOCALIZE_SCHEMA,
       suite: suite.name,
       model: { name: job.model.name, path: job.model.path, sha256: job.model.sha256, nodes: graph.nodes.length },
-      engine: { name: job.engine.name, precision: job.engine.precision, version: base.version, options: job.engine.options },
+      engine: { name: job.engine.name, precision: job.engine.precision, effectivePrecision: base.effectivePrecision, version: base.version, options: job.engine.options },
       reference,
       tolerance,
       rounds,

@@ -50,7 +50,7 @@ export function formatLocalize(r: LocalizeReport): string {
   if (d === undefined) {
     lines.push(r.points.some((p) => p.status === 'unavailable') && r.points.every((p) => p.status !== 'diverged') ? 'No divergence among the compared tensors (some could not be compared).' : 'No divergence: every compared tensor aligns.');
   } else {
-    const mod = d.modules?.length ? `, PyTorch module ${d.modules[0]}` : '';
+    const mod = d.modules?.length ? `, PyTorch module ${d.modules[0]}${d.folded?.length ? ` with ${d.folded.join(', ')} folded in` : ''}` : '';
     lines.push(`First divergent layer: ${d.node} (${d.opType}${mod}), tensor ${d.tensor}`);
     lines.push(`  fed by aligned tensor(s): ${d.alignedInputs.join(', ') || 'the model inputs'}`);
     if (d.span.length > 1) lines.push(`  the cause lies in these ${d.span.length} nodes: ${d.span.map((n) => `${n.name} (${n.opType})`).join(', ')}`);
