@@ -10,6 +10,7 @@ import { samplesNsToMs } from '../src/metrics/percentile.js';
 import { ResourceSampler } from '../src/metrics/samplers/sampler.js';
 import { decideStop, type StoppingPolicy } from '../src/metrics/stopping.js';
 import { throughputPoint } from '../src/metrics/throughput.js';
+import type { RawProfile } from '../src/metrics/profile.js';
 import type { ResourceMark, ResourceSample, StoppingInfo, ThroughputPoint } from '../src/metrics/types.js';
 import type { Job } from '../src/suite/matrix.js';
 import type { Measurement } from '../src/suite/types.js';
@@ -38,6 +39,8 @@ export interface RepeatOutcome {
   allSamplesNs: number[];
   /** The H2D/compute/D2H split of each of `allSamplesNs`, ns, when the engine reports it for every batch (TensorRT). */
   phasesNs?: PhaseSamplesNs;
+  /** The engine profiler's per-layer times (`run --profile`), taken after the timed loop. */
+  profile?: RawProfile;
   /** Samples discarded as warm-up. */
   warmupDiscarded: number;
   warmupHitMax: boolean;
@@ -64,6 +67,10 @@ export class RepeatFailure extends Error {
     super(message);
   }
 }
+
+/** Inferences and time limit of the profiling phase (`run --profile`). */
+const PROFILE_ITERATIONS = 50;
+const PROFILE_MAX_MS = 3000;
 
 export interface ExecuteOptions {
   mode: RunMode;
@@ -97,6 +104,19 @@ function stderrOf(runner: Runner): string | undefined {
   const r = runner as Runner & { stderrTail?: (n?: number) => string };
   const tail = r.stderrTail?.(40);
   return tail ? tail : undefined;
+}
+
+/** The profiling phase (`run --profile`), after the timed loop and the resource samples: a failure is a note, never a failed job. */
+async function profileRepeat(runner: Runner, feeds: NamedTensors, outcome: RepeatOutcome): Promise<void> {
+  if (runner.profile === undefined) {
+    outcome.notes.push(`profile: ${runner.name} has no profiler here`);
+    return;
+  }
+  try {
+    outcome.profile = await runner.profile(feeds, { iterations: PROFILE_ITERATIONS, maxDurationMs: PROFILE_MAX_MS });
+  } catch (e) {
+    outcome.notes.push(`profile: not taken: ${describeError(e).split('\n')[0]}`);
+  }
 }
 
 /** One repeat of `job` on `runner`. Throws RepeatFailure. */
@@ -217,6 +237,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
     }
     outcome.resourceSamples = sampler.stop();
     outcome.resourceMarks = sampler.marks();
+    if (m.profile === true) await profileRepeat(runner, feeds, outcome);
     progress({ phase: 'done' });
     return outcome;
   } catch (e) {

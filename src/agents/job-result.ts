@@ -6,6 +6,7 @@ import { alignJobOutputs } from '../alignment/job.js';
 import type { OutputAlignment } from '../alignment/types.js';
 import type { OutputReconciliation } from '../runners/protocol.js';
 import { summarizeLatency } from '../metrics/latency.js';
+import { summarizeProfile } from '../metrics/profile.js';
 import { summarizeResources } from '../metrics/resources.js';
 import type { ThroughputPoint } from '../metrics/types.js';
 import type { BudgetCheck, DeviceFingerprint, JobResult } from '../results/record.js';
@@ -105,6 +106,7 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
       r.latencyPhases = { h2d: phase('h2d'), compute: phase('compute'), d2h: phase('d2h') };
     }
     r.throughput = mergeThroughput(repeats);
+    if (first.profile) r.profile = summarizeProfile(first.profile, r.latency.meanMs);
     if (first.steadyWindow) {
       r.steadyWindowMs = first.steadyWindow;
       r.resources = summarizeResources(first.resourceSamples, first.steadyWindow, first.steadyInferences, first.resourceMarks);

@@ -39,6 +39,8 @@ export interface RunSuiteOptions {
   repeats?: number;
   /** Keep each job's output tensors as .npy under <run>/outputs/<job>/. */
   saveOutputs?: boolean;
+  /** Profile each job with the engine's own profiler after its timed loop (sets measurement.profile). */
+  profile?: boolean;
   quiet?: boolean;
   progress?: ProgressReporter;
   argv?: string[];
@@ -110,7 +112,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const filter: { engines?: string[]; models?: string[] } = {};
   if (options.engines && options.onnxTests === undefined) filter.engines = options.engines;
   if (options.models) filter.models = options.models;
-  const jobs = expandJobs(suite, filter);
+  const jobs = expandJobs(suite, filter).map((j) => (options.profile === true ? { ...j, measurement: { ...j.measurement, profile: true } } : j));
   if (jobs.length === 0) throw new BenchalignError('E_CONFIG', 'the suite expands to no jobs', { file: suite.path });
   const mode: RunMode = options.mode ?? 'benchmark';
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));

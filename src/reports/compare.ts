@@ -13,6 +13,7 @@ import { fmtMs, mdTable } from './format.js';
 import { toHtml } from './html/render.js';
 import { buildReportData, jobVariant, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
+import { slowerOpsSection } from './profile.js';
 import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { readRunFile } from '../results/run-file.js';
 
@@ -118,6 +119,7 @@ function compareMarkdown(merged: RunResults, data: ReportData): string {
     out.push(mdTable(['model', 'engine', 'device', 'p50 ms', 'baseline p50 ms', 'speedup'], rows));
     out.push('');
   }
+  out.push(...slowerOpsSection(merged.jobs, data.baseline));
   return out.join('\n');
 }
 

@@ -134,6 +134,25 @@ export interface MeasureResultMsg {
   phasesNs?: { h2d: number[]; compute: number[]; d2h: number[] };
 }
 
+/** `profile` params (optional method: a worker without a profiler answers MethodNotFound or Unsupported). */
+export interface ProfileParams {
+  /** Inferences to profile, on the inputs of the last setInputs. */
+  iterations: number;
+  /** Stop starting new inferences once this much time has passed, milliseconds. */
+  maxDurationMs: number;
+  /** A scratch directory the worker may write profiler files into. */
+  workDir: string;
+}
+
+/** `profile` result: the engine's own per-layer times, summed over the profiled inferences (src/metrics/profile.ts RawProfile). */
+export interface ProfileResultMsg {
+  profiler: string;
+  iterations: number;
+  wallNs: number;
+  layers: Array<{ name: string; opType: string; timeNs: number; count: number }>;
+  notes?: string[];
+}
+
 export function isRpcResponse(v: unknown): v is RpcResponse {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;

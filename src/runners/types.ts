@@ -5,6 +5,7 @@
 import type { DType } from '../tensors/dtype.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import type { Precision } from '../results/record.js';
+import type { RawProfile } from '../metrics/profile.js';
 import type { OutputReconciliation } from './protocol.js';
 
 export type Availability =
@@ -119,6 +120,12 @@ export interface Runner {
    * worker once per Map object: passing the same Map again reuses them.
    */
   measure(feeds: NamedTensors, request: MeasureRequest): Promise<MeasureResult>;
+  /**
+   * Per-layer times from the engine's own profiler over `iterations` inferences of `feeds`, in a
+   * separate phase after the timed loop (profiling may reload the model with profiling on).
+   * Absent, or an E_UNSUPPORTED error, where the engine has no usable profiler.
+   */
+  profile?(feeds: NamedTensors, request: { iterations: number; maxDurationMs: number }): Promise<RawProfile>;
   /** Unloads the model; the worker stays up for the next job of this engine. */
   deactivate(): Promise<void>;
   /** Ends the worker process; the next `activate()` starts a fresh one (for repeats). */

@@ -24,6 +24,7 @@ export function registerRun(program: Command): void {
     .option('--accuracy-only', 'load, infer once and align; no timing loop')
     .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
+    .option('--profile', 'after each timed loop, profile the job with the engine\'s own profiler: per-layer and per-op times (docs/profile.md)')
     .option('--json', 'print results.json to stdout')
     .option('--quiet', 'no progress output')
     .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL)', DEFAULT_STORE_PATH)
@@ -31,7 +32,7 @@ export function registerRun(program: Command): void {
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -50,6 +51,7 @@ export function registerRun(program: Command): void {
           mode: opts.accuracyOnly ? 'accuracy-only' : 'benchmark',
           ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
           saveOutputs: opts.saveOutputs === true,
+          ...(opts.profile === true ? { profile: true } : {}),
           quiet: opts.quiet === true || opts.json === true,
           argv: process.argv.slice(2),
           signal: controller.signal,
