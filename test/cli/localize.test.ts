@@ -22,6 +22,7 @@ const expected = present
   : undefined;
 const openvino = await engineAvailability('openvino');
 const pytorch = await engineAvailability('pytorch');
+const converted = { mnn: await engineAvailability('mnn'), ncnn: await engineAvailability('ncnn') };
 if (!openvino.available) process.stderr.write(`localize CLI tests: openvino cases skip: ${openvino.reason}\n`);
 if (!pytorch.available) process.stderr.write(`localize CLI tests: PyTorch cases skip: ${pytorch.reason}\n`);
 
@@ -88,6 +89,15 @@ describe.skipIf(!present || !pytorch.available)('benchalign localize against PyT
     expect(clean.status).toBe(0);
     expect(clean.report?.firstDivergence).toBeUndefined();
   });
+
+  for (const engine of ['mnn', 'ncnn'] as const) {
+    it.skipIf(!converted[engine].available)(`names the perturbed convolution on ${engine}, through its converter`, () => {
+      const r = localize([join(FIX, 'perturbed.yaml'), '--model', 'locnet', '--engine', engine]);
+      expect(r.status).toBe(1);
+      expect(r.report?.notExposed).toEqual([]);
+      expect(r.report?.firstDivergence?.node).toBe(expected?.perturbedNode);
+    });
+  }
 });
 
 describe.skipIf(!present || !openvino.available)('benchalign localize between two engines (--against)', () => {
