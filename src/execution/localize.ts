@@ -383,3 +383,48 @@ export function jsonSafe(_key: string, v: unknown): unknown {
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return v;
 }
+
+/** One `run --localize` attempt. */
+export interface FailedJobLocalization {
+  key: string;
+  /** The report's folder, when it was written. */
+  outDir?: string;
+  firstDivergence?: Divergence;
+  /** Why it was not localized. */
+  error?: string;
+}
+
+/**
+ * `run --localize`: localizes every job of a finished run that failed alignment, into
+ * `<runDir>/localize/<job key>/`, where `compare` finds the reports. The reference is the model's
+ * PyTorch form; without a usable one (none, or TorchScript) an engine other than onnxruntime is
+ * localized against onnxruntime. A failure is returned, never thrown.
+ */
+export async function localizeFailedJobs(
+  suitePath: string,
+  jobs: ReadonlyArray<{ key: string; status: string; model: { name: string }; engine: { name: string }; alignment?: ReadonlyArray<{ passed: boolean }> }>,
+  runDir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<FailedJobLocalization[]> {
+  const out: FailedJobLocalization[] = [];
+  for (const j of jobs) {
+    if (j.status !== 'failed' || !(j.alignment ?? []).some((a) => !a.passed)) continue;
+    const dir = join(runDir, 'localize', j.key.replace(/[^A-Za-z0-9._-]+/g, '_'));
+    const base = { suitePath, model: j.model.name, engine: j.engine.name, outDir: dir, log };
+    try {
+      let report: LocalizeReport;
+      try {
+        report = await localize(base);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if ((code !== 'E_CONFIG' && code !== 'E_UNSUPPORTED') || j.engine.name === 'onnxruntime') throw e;
+        log(`localize: ${j.key}: ${(e as Error).message.split('\n')[0]}; comparing with onnxruntime instead`);
+        report = await localize({ ...base, against: 'onnxruntime' });
+      }
+      out.push({ key: j.key, outDir: report.outDir, ...(report.firstDivergence ? { firstDivergence: report.firstDivergence } : {}) });
+    } catch (e) {
+      out.push({ key: j.key, error: (e as Error).message.split('\n')[0] ?? String(e) });
+    }
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ import { toHtml } from './html/render.js';
 import { buildReportData, jobVariant, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
 import { slowerOpsSection } from './profile.js';
+import { findLocalizeReports } from './html/localize.js';
 import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { readRunFile } from '../results/run-file.js';
 
@@ -150,6 +151,8 @@ export async function compareRuns(options: CompareOptions): Promise<CompareOutco
   const baseline = resolveBaseline(merged.jobs, options.baselineEngine);
   const suites = [...new Set(runs.map((r) => r.results.suite.name))].join(', ');
   const data = buildReportData(runs, baseline, `benchalign compare: ${suites}`, VERSION, now);
+  const localized = options.inputs.flatMap((i) => findLocalizeReports(i));
+  if (localized.length > 0) data.localize = localized;
   const outDir = resolve(options.outDir ?? join('reports', `${timestamp(now)}-compare`));
   mkdirSync(outDir, { recursive: true });
   const files = { html: join(outDir, 'report.html'), md: join(outDir, 'report.md'), csv: join(outDir, 'report.csv') };

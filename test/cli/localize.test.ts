@@ -122,6 +122,24 @@ describe.skipIf(!present || !openvino.available)('benchalign localize between tw
   });
 });
 
+describe.skipIf(!present || !pytorch.available)('benchalign run --localize and compare', () => {
+  it('localizes the job that failed alignment into the run folder, and compare draws it in report.html', () => {
+    const dir = tempDir('run-localize');
+    const run = join(dir, 'run');
+    const r = spawnSync(process.execPath, [BIN, 'run', join(FIX, 'perturbed.yaml'), '--engines', 'onnxruntime', '--accuracy-only', '--localize', '--no-store', '--quiet', '--out', run], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`localize locnet/onnxruntime/fp32: first divergent layer ${expected?.perturbedNode} (Conv, ${expected?.perturbedModule})`);
+    const report = JSON.parse(readFileSync(join(run, 'localize', 'locnet_onnxruntime_fp32', 'localize.json'), 'utf8')) as LocalizeReport;
+    expect(report.firstDivergence?.node).toBe(expected?.perturbedNode);
+    const c = spawnSync(process.execPath, [BIN, 'compare', run, '--out', join(dir, 'cmp')], { encoding: 'utf8', timeout: 120_000 });
+    expect(c.status).toBe(0);
+    const html = readFileSync(join(dir, 'cmp', 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Where it diverges</h2>');
+    expect(html).toContain(`First divergent layer: <b>${expected?.perturbedNode}</b>`);
+    expect(html.match(/<circle /g)?.length).toBe(report.points.length);
+  });
+});
+
 describe.skipIf(!present)('benchalign localize input errors', () => {
   it('exits 2 naming the model when the suite has no PyTorch form and no --against', () => {
     const r = localize([join(FIX, 'plain.yaml'), '--model', 'plain', '--engine', 'onnxruntime']);
