@@ -164,16 +164,26 @@ interface HooksManifest {
   modules: Array<HookRecord & { file?: string; dtype?: string; note?: string }>;
 }
 
-async function runHooks(job: Job, feeds: NamedTensors, dir: string): Promise<HooksManifest> {
+/** The PyTorch form hooks can run, checked before any engine starts. */
+function checkPytorchForm(job: Job): void {
   const pytorch = job.model.pytorch;
   if (pytorch === undefined) {
     throw new BenchalignError('E_CONFIG', `model "${job.model.name}" has no \`pytorch\` entry, so there is no PyTorch form to hook`, {
       expected: 'pytorch: {factory: file.py:function} or {exported: model.pt2} in the suite model (docs/suites.md), or --against <engine>',
     });
   }
+  if (pytorch.kind === 'torchscript') {
+    throw new BenchalignError('E_UNSUPPORTED', `model "${job.model.name}": TorchScript modules cannot take forward hooks (${pytorch.path})`, {
+      expected: 'the PyTorch form as a factory (file.py:function) or an ExportedProgram (.pt2), or --against <engine> to compare two engines',
+    });
+  }
   if (!existsSync(pythonPath())) {
     throw new BenchalignError('E_ENGINE_MISSING', `localize needs PyTorch: ${pythonPath()} does not exist`, { expected: 'the Python engines venv (run: benchalign engines setup)' });
   }
+}
+
+async function runHooks(job: Job, feeds: NamedTensors, dir: string): Promise<HooksManifest> {
+  const pytorch = job.model.pytorch;
   await mkdir(dir, { recursive: true });
   const inputs: Record<string, string> = {};
   let i = 0;
@@ -240,6 +250,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
   const suite = await loadSuite(options.suitePath);
   const { job, notes } = pickJob(suite, options.model, options.engine);
   if (options.against === options.engine) throw new BenchalignError('E_USAGE', `--against ${options.against} is the engine being localized`, { expected: 'another engine' });
+  if (options.against === undefined) checkPytorchForm(job);
   const outDir = resolve(options.outDir ?? join('reports', `${stamp(new Date())}-localize-${job.model.name}-${job.engine.name}`));
   await mkdir(outDir, { recursive: true });
   const bytes = new Uint8Array(await readFile(job.model.path));

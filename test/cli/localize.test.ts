@@ -147,6 +147,12 @@ describe.skipIf(!present)('benchalign localize input errors', () => {
     expect(r.stderr).toMatch(/model "plain" has no `pytorch` entry.*--against/s);
   });
 
+  it.skipIf(!pytorch.available)('exits 2 for a TorchScript PyTorch form (no forward hooks), pointing to --against', () => {
+    const r = localize([join(REPO, 'suites/engines.yaml'), '--model', 'cnn', '--engine', 'onnxruntime']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/TorchScript modules cannot take forward hooks.*--against/s);
+  });
+
   it('exits 2 for a model or engine the suite does not have', () => {
     const r = localize([join(FIX, 'suite.yaml'), '--model', 'nope', '--engine', 'onnxruntime']);
     expect(r.status).toBe(2);
