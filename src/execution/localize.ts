@@ -90,6 +90,14 @@ export interface LocalizeReport {
   unmatchedModules: string[];
   /** Tensors an engine could not expose (fused away or renamed by its converter). */
   notExposed: Array<{ tensor: string; engine: string }>;
+  /**
+   * What the engine fused in the un-modified model (its nodes made of two or more ONNX nodes of
+   * the graph, engine-internal names left out), where it says (OpenVINO); absent where it does not. Exposing a tensor keeps the engine from fusing
+   * across it, so these are the fusions the per-layer comparison may have undone.
+   */
+  engineFusion?: FusedLayer[];
+  /** The engine fusions that include a node of the first divergent span. */
+  divergenceFusedWith?: FusedLayer[];
   notes: string[];
   outDir: string;
 }
@@ -117,9 +125,17 @@ interface EngineRun {
   version: string;
   effectivePrecision: string;
   outputs: NamedTensors;
+  fused?: FusedLayer[];
 }
 
-async function runExposed(runner: Runner, job: Job, modelPath: string, bytes: Uint8Array, feedsCache: { feeds?: NamedTensors }): Promise<EngineRun> {
+/** An engine node made of several ONNX nodes. */
+export interface FusedLayer {
+  name: string;
+  opType: string;
+  onnxNodes: string[];
+}
+
+async function runExposed(runner: Runner, job: Job, modelPath: string, bytes: Uint8Array, feedsCache: { feeds?: NamedTensors }, withFusion = false): Promise<EngineRun> {
   const availability = await runner.available();
   if (!availability.available) throw new BenchalignError('E_ENGINE_MISSING', `engine ${runner.name} is not available: ${availability.reason}`);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -130,7 +146,8 @@ async function runExposed(runner: Runner, job: Job, modelPath: string, bytes: Ui
   try {
     feedsCache.feeds ??= await buildInputs(job.model.inputs, activation.inputs, job.model.shapes, await readInputFiles(job.model.inputs));
     const outputs = await runner.infer(feedsCache.feeds);
-    return { version: availability.version, effectivePrecision: activation.effectivePrecision ?? job.engine.precision, outputs };
+    const fused = withFusion ? await runner.fusedLayers?.() : undefined;
+    return { version: availability.version, effectivePrecision: activation.effectivePrecision ?? job.engine.precision, outputs, ...(fused ? { fused } : {}) };
   } finally {
     await runner.deactivate();
   }
@@ -267,7 +284,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
   try {
     // round 0: the un-modified model, for the model outputs and the inputs
     log(`localize: ${job.key}: running the model as it is`);
-    const base = await runExposed(runner, job, job.model.path, bytes, feedsCache);
+    const base = await runExposed(runner, job, job.model.path, bytes, feedsCache, true);
     const feeds = feedsCache.feeds as NamedTensors;
 
     let reference: LocalizeReport['reference'];
@@ -361,6 +378,11 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
 
     const sorted = [...points.values()].sort((a, b) => a.nodeIndex - b.nodeIndex || a.tensor.localeCompare(b.tensor));
     const divergence = firstDivergence(graph, sorted);
+    // keep the names that are ONNX nodes (engines add their own, e.g. OpenVINO's Multiply_4278)
+    const onnxNames = new Set(graph.nodes.map((n) => n.name));
+    const fused = base.fused?.map((f) => ({ ...f, onnxNodes: f.onnxNodes.filter((n) => onnxNames.has(n)) })).filter((f) => f.onnxNodes.length >= 2);
+    const spanNodes = new Set(divergence?.span.map((n) => n.name) ?? []);
+    const touching = fused?.filter((f) => f.onnxNodes.some((n) => spanNodes.has(n)));
     const report: LocalizeReport = {
       schema: LOCALIZE_SCHEMA,
       suite: suite.name,
@@ -377,6 +399,8 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
       folded,
       unmatchedModules,
       notExposed,
+      ...(fused ? { engineFusion: fused } : {}),
+      ...(touching && touching.length > 0 ? { divergenceFusedWith: touching } : {}),
       notes,
       outDir,
     };

@@ -14,6 +14,8 @@ export interface RawProfileLayer {
   timeNs: number;
   /** How many times it ran over all profiled iterations. */
   count: number;
+  /** The ONNX nodes the engine made this layer of, where it says (OpenVINO: originalLayersNames). */
+  onnxNodes?: string[];
 }
 
 /** What a worker's `profile` request answers. */
@@ -37,6 +39,8 @@ export interface ProfileLayer {
   sharePct: number;
   /** Runs per inference. */
   callsPerInference: number;
+  /** The ONNX nodes this layer was made of, where the engine says. */
+  onnxNodes?: string[];
 }
 
 export interface ProfileOp {
@@ -84,7 +88,14 @@ export function summarizeProfile(raw: RawProfile, steadyMeanMs?: number): Profil
   const share = (ns: number): number => (totalNs > 0 ? (100 * ns) / totalNs : 0);
   const layers: ProfileLayer[] = [...merged.values()]
     .sort((a, b) => b.timeNs - a.timeNs || a.name.localeCompare(b.name))
-    .map((l) => ({ name: l.name, opType: l.opType, msPerInference: l.timeNs / n / 1e6, sharePct: share(l.timeNs), callsPerInference: l.count / n }));
+    .map((l) => ({
+      name: l.name,
+      opType: l.opType,
+      msPerInference: l.timeNs / n / 1e6,
+      sharePct: share(l.timeNs),
+      callsPerInference: l.count / n,
+      ...(l.onnxNodes && l.onnxNodes.length > 0 ? { onnxNodes: [...l.onnxNodes] } : {}),
+    }));
   const byOp = new Map<string, { ns: number; layers: number }>();
   for (const l of merged.values()) {
     const o = byOp.get(l.opType) ?? { ns: 0, layers: 0 };

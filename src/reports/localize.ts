@@ -43,6 +43,9 @@ export function formatLocalize(r: LocalizeReport): string {
   if (r.folded.length > 0) lines.push(`  folded by the export (no ONNX node of their own, compared at the tensor they were folded into): ${r.folded.map((f) => `${f.modules.join('+')} -> ${f.into}`).join(', ')}`);
   if (r.unmatchedModules.length > 0) lines.push(`  PyTorch modules with no ONNX tensor (not compared): ${r.unmatchedModules.join(', ')}`);
   for (const n of r.notExposed) lines.push(`  not exposed by ${n.engine}: ${n.tensor}`);
+  if (r.engineFusion !== undefined) {
+    lines.push(`  ${r.engine.name} fuses ${r.engineFusion.length} group(s) of ONNX nodes in the un-modified model${r.engineFusion.length > 0 ? ` (exposing intermediates may undo them), e.g. ${r.engineFusion.slice(0, 3).map((f) => `${f.onnxNodes.join(' + ')} -> ${f.name} (${f.opType})`).join('; ')}` : ''}`);
+  }
   for (const n of r.notes) lines.push(`  note: ${n}`);
   const failed = r.outputs.filter((o) => !o.passed).map((o) => o.name);
   lines.push(r.outputs.length === 0 ? '  model outputs: no reference to compare with' : failed.length === 0 ? '  model outputs: aligned' : `  model outputs: FAILED (${failed.join(', ')})`);
@@ -54,6 +57,7 @@ export function formatLocalize(r: LocalizeReport): string {
     lines.push(`First divergent layer: ${d.node} (${d.opType}${mod}), tensor ${d.tensor}`);
     lines.push(`  fed by aligned tensor(s): ${d.alignedInputs.join(', ') || 'the model inputs'}`);
     if (d.span.length > 1) lines.push(`  the cause lies in these ${d.span.length} nodes: ${d.span.map((n) => `${n.name} (${n.opType})`).join(', ')}`);
+    for (const f of r.divergenceFusedWith ?? []) lines.push(`  in the un-modified model ${r.engine.name} runs it fused: ${f.onnxNodes.join(' + ')} -> ${f.name} (${f.opType})`);
   }
   lines.push(`Written: ${r.outDir}/localize.json`);
   return lines.join('\n');

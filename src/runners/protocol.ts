@@ -149,8 +149,13 @@ export interface ProfileResultMsg {
   profiler: string;
   iterations: number;
   wallNs: number;
-  layers: Array<{ name: string; opType: string; timeNs: number; count: number }>;
+  layers: Array<{ name: string; opType: string; timeNs: number; count: number; onnxNodes?: string[] }>;
   notes?: string[];
+}
+
+/** `fusedLayers` result (optional method): engine nodes of the loaded model made of several ONNX nodes; absent `layers` when the engine does not say. */
+export interface FusedLayersResultMsg {
+  layers?: Array<{ name: string; opType: string; onnxNodes: string[] }>;
 }
 
 export function isRpcResponse(v: unknown): v is RpcResponse {

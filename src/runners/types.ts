@@ -126,6 +126,11 @@ export interface Runner {
    * Absent, or an E_UNSUPPORTED error, where the engine has no usable profiler.
    */
   profile?(feeds: NamedTensors, request: { iterations: number; maxDurationMs: number }): Promise<RawProfile>;
+  /**
+   * The engine nodes of the active model that were made of several ONNX nodes (what the engine
+   * fused), where the engine says; undefined where it does not (`localize` reports it).
+   */
+  fusedLayers?(): Promise<Array<{ name: string; opType: string; onnxNodes: string[] }> | undefined>;
   /** Unloads the model; the worker stays up for the next job of this engine. */
   deactivate(): Promise<void>;
   /** Ends the worker process; the next `activate()` starts a fresh one (for repeats). */

@@ -10,7 +10,7 @@ import { BenchalignError } from '../errors.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { readNpy, writeNpy } from '../tensors/npy.js';
 import type { RawProfile } from '../metrics/profile.js';
-import type { HelloResult, InferResult, LoadResult, MeasureResultMsg, ProfileParams, ProfileResultMsg } from './protocol.js';
+import type { HelloResult, InferResult, LoadResult, MeasureResultMsg, FusedLayersResultMsg, ProfileParams, ProfileResultMsg } from './protocol.js';
 import type {
   ActivationInfo,
   Availability,
@@ -167,6 +167,15 @@ export abstract class WorkerRunner implements Runner {
       return await worker.request<ProfileResultMsg>('profile', params, request.maxDurationMs + this.timeoutMs());
     } finally {
       await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  async fusedLayers(): Promise<Array<{ name: string; opType: string; onnxNodes: string[] }> | undefined> {
+    const { worker } = this.requireActive();
+    try {
+      return (await worker.request<FusedLayersResultMsg>('fusedLayers', {}, this.timeoutMs())).layers;
+    } catch {
+      return undefined; // a worker without the method (ONNX Runtime, older workers)
     }
   }
 

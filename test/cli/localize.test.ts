@@ -85,6 +85,10 @@ describe.skipIf(!present || !pytorch.available)('benchalign localize against PyT
     expect(r.report?.engine.effectivePrecision).toBe('fp32');
     expect(r.report?.firstDivergence?.modules?.[0]).toMatch(/^block2\./);
     expect(r.report?.notExposed).toEqual([]);
+    // OpenVINO says what it fuses in the production graph (originalLayersNames): the diverged conv is fused with what follows it
+    expect(r.report?.engineFusion?.length).toBeGreaterThan(0);
+    expect(r.report?.divergenceFusedWith?.[0]?.onnxNodes).toContain(r.report?.firstDivergence?.node);
+    expect(r.stdout).toMatch(/openvino runs it fused: /);
     const clean = localize([join(FIX, 'suite.yaml'), '--model', 'locnet', '--engine', 'openvino']);
     expect(clean.status).toBe(0);
     expect(clean.report?.firstDivergence).toBeUndefined();

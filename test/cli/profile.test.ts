@@ -47,6 +47,8 @@ describe('benchalign run --profile', () => {
       // a CNN spends most of its time in convolutions, whatever the engine calls them
       const convShare = p.ops.filter((o) => opFamily(o.opType) === 'conv').reduce((s, o) => s + o.sharePct, 0);
       expect(convShare, `${j.engine.name}: ${p.ops.map((o) => `${o.opType} ${o.sharePct.toFixed(1)}%`).join(', ')}`).toBeGreaterThan(40);
+      // OpenVINO maps its runtime nodes back to the ONNX nodes they were made of
+      if (j.engine.name === 'openvino') expect(p.layers.some((l) => (l.onnxNodes ?? []).some((n) => n.startsWith('/')))).toBe(true);
       // the timed loop is as long as without --profile: its samples are the loop's only
       expect(j.latency?.count).toBeGreaterThan(0);
     }

@@ -129,6 +129,11 @@ class Engine:
         timeNs, count}] summed over the iterations, notes. Default: unsupported."""
         raise Unsupported(f"{self.name}: no per-layer profiler in this worker", "an engine with a profiler (docs/profile.md)")
 
+    def fused_layers(self) -> list[dict[str, Any]] | None:
+        """Engine nodes of the loaded model made of several ONNX nodes: [{name, opType, onnxNodes}],
+        or None when the engine does not say (``localize`` reports what the engine fused)."""
+        return None
+
     def unload(self) -> None:
         pass
 
@@ -242,6 +247,11 @@ class _Server:
         if not isinstance(iterations, int) or iterations < 1 or not isinstance(max_ms, (int, float)) or max_ms <= 0 or not isinstance(work_dir, str):
             raise config_error(f"profile: bad request {params!r}", "iterations >= 1, maxDurationMs > 0, workDir")
         return self.engine.profile(self.prepared, iterations, float(max_ms), work_dir)
+
+    def fusedLayers(self, _params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 (protocol name)
+        self._require_loaded("fusedLayers")
+        layers = self.engine.fused_layers()
+        return {"layers": layers} if layers is not None else {}
 
     def unload(self, _params: dict[str, Any]) -> None:
         if self.loaded is not None:
@@ -363,7 +373,7 @@ class _Server:
             self.send({"jsonrpc": "2.0", "id": rid, "error": {"code": ENGINE, "message": msg, "data": data}})
 
 
-_METHODS = {"hello", "load", "setInputs", "infer", "measure", "profile", "unload"}
+_METHODS = {"hello", "load", "setInputs", "infer", "measure", "profile", "fusedLayers", "unload"}
 
 
 def _protocol_stdout():
