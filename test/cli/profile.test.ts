@@ -3,7 +3,7 @@
  * engine's own profiler read into one per-layer / per-op record, and the report.md sections.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { opFamily } from '../../src/metrics/profile.js';
@@ -56,5 +56,19 @@ describe('benchalign run --profile', () => {
     expect(md).toContain('## Per-op profile');
     expect(md).toMatch(/\| # \| onnxruntime fp32 \|/);
     expect(md).toMatch(/\| 1 \| Conv \d/);
+  });
+
+  it('profiles on a runner agent too (the job carries measurement.profile, the outcome its profile)', () => {
+    const dir = tempDir('profile-agent');
+    const out = join(dir, 'out');
+    const agents = join(dir, 'agents.yaml');
+    writeFileSync(agents, `agents:\n  - name: child\n    url: stdio\n    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(BIN)}, agent, stdio, --work-dir, ${JSON.stringify(join(dir, 'agent'))}]\n`);
+    const suite = writeSuite(dir, { models: [cnnModel()], engines: [{ name: 'onnxruntime', options: { intraOpThreads: 1 } }] });
+    const r = spawnSync(process.execPath, [BIN, 'run', suite, '--profile', '--agents', agents, '--no-store', '--quiet', '--out', out], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const job = (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults).jobs[0];
+    expect(job?.agent?.name).toBe('child');
+    expect(job?.profile?.profiler).toBe('onnxruntime session profiling');
+    expect(job?.profile?.ops[0]?.opType).toBe('Conv');
   });
 });
