@@ -199,7 +199,7 @@ function checkPytorchForm(job: Job): void {
   }
 }
 
-async function runHooks(job: Job, feeds: NamedTensors, dir: string): Promise<HooksManifest> {
+async function runHooks(job: Job, feeds: NamedTensors, dir: string, run: { precision: string; options: Record<string, unknown> } = { precision: 'fp32', options: { threads: 1 } }): Promise<HooksManifest> {
   const pytorch = job.model.pytorch;
   await mkdir(dir, { recursive: true });
   const inputs: Record<string, string> = {};
@@ -210,7 +210,7 @@ async function runHooks(job: Job, feeds: NamedTensors, dir: string): Promise<Hoo
     inputs[name] = p;
   }
   const requestPath = join(dir, 'request.json');
-  await writeFile(requestPath, JSON.stringify({ pytorch, modelPath: job.model.path, shapes: job.model.shapes, inputs, out: dir }));
+  await writeFile(requestPath, JSON.stringify({ pytorch, modelPath: job.model.path, shapes: job.model.shapes, inputs, out: dir, ...run }));
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((res, rej) => {
     const child = spawn(pythonPath(), ['-u', '-m', 'benchalign_worker.hooks', '--request', requestPath], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -267,7 +267,12 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
   const suite = await loadSuite(options.suitePath);
   const { job, notes } = pickJob(suite, options.model, options.engine);
   if (options.against === options.engine) throw new BenchalignError('E_USAGE', `--against ${options.against} is the engine being localized`, { expected: 'another engine' });
-  if (options.against === undefined) checkPytorchForm(job);
+  if (options.against === undefined || job.engine.name === 'pytorch') checkPytorchForm(job);
+  if (options.against !== undefined && job.engine.name === 'pytorch') {
+    throw new BenchalignError('E_USAGE', '--engine pytorch is localized against PyTorch at fp32 (its own hooks); --against is for engines that run the ONNX model', {
+      expected: 'no --against with --engine pytorch',
+    });
+  }
   const outDir = resolve(options.outDir ?? join('reports', `${stamp(new Date())}-localize-${job.model.name}-${job.engine.name}`));
   await mkdir(outDir, { recursive: true });
   const bytes = new Uint8Array(await readFile(job.model.path));
@@ -326,25 +331,38 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
     }
 
     let types = new Map<string, ExposedType>();
-    if (job.engine.name !== 'onnxruntime' || refJob?.engine.name !== undefined) {
+    if ((job.engine.name !== 'onnxruntime' && job.engine.name !== 'pytorch') || refJob?.engine.name !== undefined) {
       try {
         types = await inferTypes(job, bytes, candidates.filter((n) => !graph.outputs.includes(n)), outDir);
       } catch (e) {
         notes.push(`exposed tensors carry no types (ONNX Runtime could not infer them: ${(e as Error).message.split('\n')[0]})`);
       }
     }
+    // the pytorch engine: its intermediates are its own hooks at the job's precision and options, all compared at once
+    let engineHooks: NamedTensors | undefined;
+    if (job.engine.name === 'pytorch') {
+      log(`localize: running PyTorch at ${job.engine.precision} with forward hooks`);
+      const manifest = await runHooks(job, feeds, join(outDir, 'engine'), { precision: job.engine.precision, options: job.engine.options });
+      const files = new Map(manifest.modules.map((m) => [m.name, m.file]));
+      engineHooks = new Map();
+      for (const m of mapModules(graph, manifest.modules).matches) {
+        const file = files.get(m.reference);
+        if (file !== undefined) engineHooks.set(m.tensor, (await readTensors(file)).tensors.values().next().value as Tensor);
+      }
+    }
+    const perRound = engineHooks !== undefined ? Math.max(1, candidates.length) : maxExposed;
     const statusAt = (i: number): PointStatus => points.get(candidates[i] as string)?.status ?? 'unavailable';
     let window: { lo: number; hi: number } | undefined = candidates.length > 0 ? { lo: 0, hi: candidates.length - 1 } : undefined;
     while (window !== undefined) {
-      const probes = probeWindow(window.lo, window.hi, maxExposed).filter((i) => !points.has(candidates[i] as string));
+      const probes = probeWindow(window.lo, window.hi, perRound).filter((i) => !points.has(candidates[i] as string));
       if (probes.length === 0) break;
       rounds++;
       const names = probes.map((i) => candidates[i] as string);
-      log(`localize: round ${rounds}: exposing ${names.length} tensor(s) of ${candidates.length} (window ${window.lo + 1}..${window.hi + 1})`);
+      log(`localize: round ${rounds}: ${engineHooks !== undefined ? 'comparing' : 'exposing'} ${names.length} tensor(s) of ${candidates.length} (window ${window.lo + 1}..${window.hi + 1})`);
       const exposedBytes = exposeTensors(bytes, names.filter((n) => !graph.outputs.includes(n)), types, job.model.path);
       const exposedPath = join(outDir, `exposed-${rounds}.onnx`);
-      await writeFile(exposedPath, exposedBytes);
-      const got = await runExposed(runner, job, exposedPath, exposedBytes, feedsCache);
+      if (engineHooks === undefined || refJob !== undefined) await writeFile(exposedPath, exposedBytes);
+      const got = engineHooks !== undefined ? { outputs: engineHooks } : await runExposed(runner, job, exposedPath, exposedBytes, feedsCache);
       const want = refJob !== undefined && refRunner !== undefined ? (await runExposed(refRunner, refJob, exposedPath, exposedBytes, refFeeds)).outputs : hookTensors;
       for (const name of names) {
         const nodeIndex = graph.producer.get(name) ?? -1;
@@ -373,7 +391,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
         }
         points.set(name, point);
       }
-      window = narrowWindow(window.lo, probeWindow(window.lo, window.hi, maxExposed), statusAt);
+      window = narrowWindow(window.lo, probeWindow(window.lo, window.hi, perRound), statusAt);
     }
 
     const sorted = [...points.values()].sort((a, b) => a.nodeIndex - b.nodeIndex || a.tensor.localeCompare(b.tensor));

@@ -6,7 +6,7 @@
  * engines where only the fp16 engine rounds, from a known MatMul on.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LocalizeReport } from '../../src/execution/localize.js';
@@ -18,7 +18,7 @@ const FIX = join(REPO, 'test/fixtures/generated/localize');
 const present = existsSync(join(FIX, 'expected.json'));
 if (!present) process.stderr.write(`localize CLI tests skip: fixtures missing in ${FIX} (run bash scripts/setup-test-env.sh)\n`);
 const expected = present
-  ? (JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as { perturbedNode: string; perturbedModule: string; dynamoPerturbedNode: string; dynamoPerturbedModule: string; plainFirstInexactNode: string })
+  ? (JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as { nodes: string[]; perturbedNode: string; perturbedModule: string; dynamoPerturbedNode: string; dynamoPerturbedModule: string; plainFirstInexactNode: string })
   : undefined;
 const openvino = await engineAvailability('openvino');
 const pytorch = await engineAvailability('pytorch');
@@ -92,6 +92,19 @@ describe.skipIf(!present || !pytorch.available)('benchalign localize against PyT
     const clean = localize([join(FIX, 'suite.yaml'), '--model', 'locnet', '--engine', 'openvino']);
     expect(clean.status).toBe(0);
     expect(clean.report?.firstDivergence).toBeUndefined();
+  });
+
+  it('localizes the pytorch engine itself: its fp16 (autocast) hooks against fp32 diverge at the first convolution', () => {
+    const dir = tempDir('localize-pt');
+    const suite = join(dir, 'suite.yaml');
+    const model = `models:\n  - name: locnet\n    path: ${join(FIX, 'model.onnx')}\n    pytorch: { factory: "${join(FIX, 'locnet.py')}:locnet" }\n    inputs: { source: reference, file: ${join(FIX, 'inputs.npz')} }\n    reference: ${join(FIX, 'outputs.npz')}\n`;
+    writeFileSync(suite, `name: pt\n${model}engines:\n  - name: pytorch\n    precision: fp16\n  - { name: pytorch, label: full, precision: fp32 }\n`);
+    const r = localize([suite, '--model', 'locnet', '--engine', 'pytorch', '--atol', '1e-4', '--rtol', '1e-4']);
+    expect(r.status).toBe(1);
+    expect(r.report?.engine.precision).toBe('fp16');
+    expect(r.report?.firstDivergence?.node).toBe(expected?.nodes[0]);
+    expect(r.report?.firstDivergence?.alignedInputs).toEqual([]);
+    expect(r.report?.notes.join(' ')).toMatch(/2 configurations of pytorch for locnet; localized locnet\/pytorch\/fp16/);
   });
 
   for (const engine of ['mnn', 'ncnn'] as const) {

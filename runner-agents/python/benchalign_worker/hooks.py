@@ -3,8 +3,9 @@ on CPU in float32, with a forward hook on every submodule, and writes each modul
 
 Driven by the CLI: ``python -m benchalign_worker.hooks --request req.json``. The request:
 ``{"pytorch": {kind, path, factory?, inputs?, outputs?}, "modelPath": onnx, "shapes": {...},
-"inputs": {name: npyPath}, "out": dir}``. The model is loaded exactly as the `pytorch` engine
-loads it (pytorch_worker.py). An ExportedProgram is unflattened (``torch.export.unflatten``) so
+"inputs": {name: npyPath}, "out": dir, "precision"?: fp32|fp16|bf16, "options"?: {...}}``. The
+model is loaded and run exactly as the `pytorch` engine loads and runs it (pytorch_worker.py), at
+``precision`` with the engine ``options`` (default fp32, 1 thread). An ExportedProgram is unflattened (``torch.export.unflatten``) so
 its submodules exist again; a TorchScript module cannot take forward hooks and is refused.
 
 Writes ``<out>/hooks.json``: ``{"torch": version, "modules": [{name, type, order, leaf, dims,
@@ -50,13 +51,15 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
     engine = PyTorchEngine()
     engine.load_request = {"pytorch": spec}
     try:
-        engine.load(str(req.get("modelPath", "")), {"threads": int(req.get("threads", 1))}, "fp32", req.get("shapes") or None)
+        options = req.get("options") if isinstance(req.get("options"), dict) else {"threads": 1}
+        engine.load(str(req.get("modelPath", "")), options, str(req.get("precision") or "fp32"), req.get("shapes") or None)
     except WorkerError as e:
         raise HooksError(e.benchalign_code or "E_ENGINE", str(e), e.expected) from e
     module = engine.module
     if spec.get("kind") == "exported":
         ep = torch.export.load(spec["path"])
         module = torch.export.unflatten(ep)
+        engine.module = module
     out = req["out"]
     os.makedirs(out, exist_ok=True)
     records: list[dict[str, Any]] = []
@@ -89,8 +92,7 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
     feeds = {name: np.load(path, allow_pickle=False) for name, path in (req.get("inputs") or {}).items()}
     try:
         prepared = engine.prepare_inputs(feeds)
-        with torch.inference_mode():
-            module(*prepared)
+        engine.run(prepared)  # inference mode, and autocast or cast for fp16/bf16 as the pytorch engine runs them
     except WorkerError as e:
         raise HooksError(e.benchalign_code or "E_ENGINE", str(e), e.expected) from e
     finally:
