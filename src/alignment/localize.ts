@@ -4,7 +4,7 @@
  * src/execution/localize.ts; docs/localize.md has the full rules.
  */
 import type { GraphNode, OnnxGraph } from './onnx-graph.js';
-import type { OutputAlignment } from './types.js';
+import type { OutputAlignment } from '../model/alignment.js';
 
 /** One PyTorch module call recorded by a forward hook (hooks.json of the PyTorch side). */
 export interface HookRecord {

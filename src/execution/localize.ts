@@ -11,10 +11,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { buildInputs, readInputFiles } from '../../runner-agents/inputs.js';
-import { loadReference } from '../agents/run-suite.js';
+import { buildInputs, loadReference, readInputFiles } from './inputs.js';
 import { compare } from '../alignment/compare.js';
-import { alignJobOutputs } from '../alignment/job.js';
+import { alignJobOutputs } from './align-job.js';
 import { reconcileLayout } from '../alignment/layout.js';
 import {
   comparableTensors,
@@ -30,13 +29,14 @@ import {
 } from '../alignment/localize.js';
 import { exposeTensors, parseOnnxGraph, type ExposedType, type OnnxGraph } from '../alignment/onnx-graph.js';
 import { resolveTolerance, type ToleranceOverrides } from '../alignment/tolerances.js';
-import type { OutputAlignment, Tolerance } from '../alignment/types.js';
+import type { OutputAlignment, Tolerance } from '../model/alignment.js';
 import { BenchalignError, type ErrorCode } from '../errors.js';
 import { pythonPath, pythonWorkersDir } from '../runners/python/env.js';
 import { getRunner } from '../runners/registry.js';
 import type { Runner } from '../runners/types.js';
 import { loadSuite } from '../suite/load.js';
-import { expandJobs, outputSettings, type Job } from '../suite/matrix.js';
+import { expandJobs, outputSettings } from '../suite/matrix.js';
+import { type Job } from '../model/job.js';
 import { writeNpy } from '../tensors/npy.js';
 import { readTensors } from '../tensors/read.js';
 import type { NamedTensors, Tensor } from '../tensors/tensor.js';
@@ -451,11 +451,12 @@ export interface FailedJobLocalization {
  * `run --localize`: localizes every job of a finished run that failed alignment, into
  * `<runDir>/localize/<job key>/`, where `compare` finds the reports. The reference is the model's
  * PyTorch form; without a usable one (none, or TorchScript) an engine other than onnxruntime is
- * localized against onnxruntime. A failure is returned, never thrown.
+ * localized against onnxruntime. A failure is returned, never thrown. The engines run on this
+ * machine, also for jobs that ran on runner agents (the agent protocol has no localize request).
  */
 export async function localizeFailedJobs(
   suitePath: string,
-  jobs: ReadonlyArray<{ key: string; status: string; model: { name: string }; engine: { name: string }; alignment?: ReadonlyArray<{ passed: boolean }> }>,
+  jobs: ReadonlyArray<{ key: string; status: string; model: { name: string }; engine: { name: string }; alignment?: ReadonlyArray<{ passed: boolean }>; agent?: { name: string } }>,
   runDir: string,
   log: (line: string) => void = () => undefined,
 ): Promise<FailedJobLocalization[]> {
@@ -464,6 +465,9 @@ export async function localizeFailedJobs(
     if (j.status !== 'failed' || !(j.alignment ?? []).some((a) => !a.passed)) continue;
     const dir = join(runDir, 'localize', j.key.replace(/[^A-Za-z0-9._-]+/g, '_'));
     const base = { suitePath, model: j.model.name, engine: j.engine.name, outDir: dir, log };
+    // Localizing runs the engines on this machine: a job a runner agent ran is localized here, not there.
+    const where = j.agent ? ` (on this machine; the job ran on agent ${j.agent.name})` : '';
+    if (where) log(`localize: ${j.key}: localizing${where}`);
     try {
       let report: LocalizeReport;
       try {
@@ -476,7 +480,7 @@ export async function localizeFailedJobs(
       }
       out.push({ key: j.key, outDir: report.outDir, ...(report.firstDivergence ? { firstDivergence: report.firstDivergence } : {}) });
     } catch (e) {
-      out.push({ key: j.key, error: (e as Error).message.split('\n')[0] ?? String(e) });
+      out.push({ key: j.key, error: `${(e as Error).message.split('\n')[0] ?? String(e)}${where}` });
     }
   }
   return out;

@@ -1,6 +1,6 @@
 /** report.md sections of `run --profile`: the top ops per engine side by side, and what makes an engine slower. */
 import { slowerOps, type ProfileSummary } from '../metrics/profile.js';
-import type { JobResult } from '../results/record.js';
+import type { JobResult } from '../model/record.js';
 import { fmtMs, fmtNum, mdTable } from './format.js';
 
 /** Op types shown per engine. */

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { opFamily } from '../../src/metrics/profile.js';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 import { engineAvailability } from '../runners/engine-suite.js';
 

@@ -1,6 +1,6 @@
 /** `benchalign localize`: commander wiring for localize(). */
 import type { Command } from 'commander';
-import type { Tolerance } from '../../alignment/types.js';
+import type { Tolerance } from '../../model/alignment.js';
 import { BenchalignError, ExitCode } from '../../errors.js';
 import { jsonSafe, localize } from '../../execution/localize.js';
 import { formatLocalize } from '../../reports/localize.js';
