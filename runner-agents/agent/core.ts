@@ -116,6 +116,10 @@ class TrackedRunner implements Runner {
   inputMetadata: Runner['inputMetadata'] = () => this.inner.inputMetadata();
   infer: Runner['infer'] = (f) => this.inner.infer(f);
   measure: Runner['measure'] = (f, r) => this.inner.measure(f, r);
+  get profile(): Runner['profile'] {
+    const inner = this.inner;
+    return inner.profile ? (f, r) => (inner.profile as NonNullable<Runner['profile']>).call(inner, f, r) : undefined;
+  }
   deactivate: Runner['deactivate'] = () => this.inner.deactivate();
   get lastInferLatencyNs(): number | undefined {
     return (this.inner as Runner & { lastInferLatencyNs?: number }).lastInferLatencyNs;

@@ -11,6 +11,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerEngines } from './commands/engines.js';
 import { registerHistory } from './commands/history.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLocalize } from './commands/localize.js';
 import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
@@ -39,6 +40,7 @@ export function buildProgram(extraCommands: readonly RegisterCommand[] = []): Co
   registerRefs(program);
   for (const register of extraCommands) register(program);
   registerAgents(program);
+  registerLocalize(program);
   return program;
 }
 

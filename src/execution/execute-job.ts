@@ -11,6 +11,7 @@ import { ResourceSampler } from '../metrics/samplers/sampler.js';
 import { decideStop, type StoppingPolicy } from '../metrics/stopping.js';
 import { throughputPoint } from '../metrics/throughput.js';
 import type { ResourceMark, ResourceSample, StoppingInfo, ThroughputPoint } from '../model/measurements.js';
+import type { RawProfile } from '../model/profile.js';
 import type { Job } from '../model/job.js';
 import type { Measurement } from '../model/suite.js';
 import type { ActivationInfo, PhaseSamplesNs, Runner } from '../runners/types.js';
@@ -38,6 +39,8 @@ export interface RepeatOutcome {
   allSamplesNs: number[];
   /** The H2D/compute/D2H split of each of `allSamplesNs`, ns, when the engine reports it for every batch (TensorRT). */
   phasesNs?: PhaseSamplesNs;
+  /** The engine profiler's per-layer times (`run --profile`), taken after the timed loop. */
+  profile?: RawProfile;
   /** Samples discarded as warm-up. */
   warmupDiscarded: number;
   warmupHitMax: boolean;
@@ -64,6 +67,10 @@ export class RepeatFailure extends Error {
     super(message);
   }
 }
+
+/** Inferences and time limit of the profiling phase (`run --profile`). */
+const PROFILE_ITERATIONS = 50;
+const PROFILE_MAX_MS = 3000;
 
 export interface ExecuteOptions {
   mode: RunMode;
@@ -109,6 +116,19 @@ function stderrOf(runner: Runner): string | undefined {
   const r = runner as Runner & { stderrTail?: (n?: number) => string };
   const tail = r.stderrTail?.(40);
   return tail ? tail : undefined;
+}
+
+/** The profiling phase (`run --profile`), after the timed loop and the resource samples: a failure is a note, never a failed job. */
+async function profileRepeat(runner: Runner, feeds: NamedTensors, outcome: RepeatOutcome): Promise<void> {
+  if (runner.profile === undefined) {
+    outcome.notes.push(`profile: ${runner.name} has no profiler here`);
+    return;
+  }
+  try {
+    outcome.profile = await runner.profile(feeds, { iterations: PROFILE_ITERATIONS, maxDurationMs: PROFILE_MAX_MS });
+  } catch (e) {
+    outcome.notes.push(`profile: not taken: ${describeError(e).split('\n')[0]}`);
+  }
 }
 
 /** One repeat of `job` on `runner`. Throws RepeatFailure. */
@@ -232,6 +252,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
     }
     outcome.resourceSamples = sampler.stop();
     outcome.resourceMarks = sampler.marks();
+    if (m.profile === true) await profileRepeat(runner, feeds, outcome);
     progress({ phase: 'done' });
     return outcome;
   } catch (e) {

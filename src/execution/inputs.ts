@@ -10,6 +10,7 @@ import { readOnnxTestData } from '../tensors/onnx-test-data.js';
 import { readTensors } from '../tensors/read.js';
 import { formatDims, makeTensor, numel, type NamedTensors, type Tensor } from '../tensors/tensor.js';
 import type { TensorMeta } from '../model/model-ref.js';
+import type { Job } from '../model/job.js';
 
 /** Concrete dims of an input: the engine's dims with symbolic ones replaced by the pins. */
 export function concreteDims(meta: TensorMeta, pins: Record<string, number[]>): number[] {
@@ -124,4 +125,15 @@ export function tileBatch(feeds: NamedTensors, batch: number): NamedTensors {
 export function dataSetIndex(dir: string): number {
   const m = /test_data_set_(\d+)\/?$/.exec(dir);
   return m ? Number(m[1]) : 0;
+}
+
+/** The reference outputs of a job's model (its reference file, or the first ONNX test-data set's outputs). */
+export async function loadReference(job: Job): Promise<NamedTensors | undefined> {
+  const ref = job.model.reference;
+  if (!ref) return undefined;
+  if (ref.source === 'file') return (await readTensors(ref.path)).tensors;
+  const dir = ref.dataSets[0];
+  if (dir === undefined) return undefined;
+  const data = await readOnnxTestData(dir.replace(/\/test_data_set_\d+\/?$/, ''), dataSetIndex(dir));
+  return data.sets[0]?.outputs;
 }

@@ -8,6 +8,7 @@ import type { OutputReconciliation } from '../model/model-ref.js';
 import { repeatTargetFloor } from '../metrics/intervals.js';
 import { summarizeLatency } from '../metrics/latency.js';
 import { percentileOfSorted, sortSamples } from '../metrics/percentile.js';
+import { summarizeProfile } from '../metrics/profile.js';
 import { summarizeResources } from '../metrics/resources.js';
 import type { ThroughputPoint } from '../model/measurements.js';
 import type { BudgetCheck, DeviceFingerprint, JobResult } from '../model/record.js';
@@ -121,6 +122,7 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
       r.latencyPhases = { h2d: phase('h2d'), compute: phase('compute'), d2h: phase('d2h') };
     }
     r.throughput = mergeThroughput(repeats);
+    if (first.profile) r.profile = summarizeProfile(first.profile, r.latency.meanMs);
     if (first.steadyWindow) {
       r.steadyWindowMs = first.steadyWindow;
       r.resources = summarizeResources(first.resourceSamples, first.steadyWindow, first.steadyInferences, first.resourceMarks);
@@ -128,6 +130,11 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
   }
   if (first.resourceSamples.length > 0) r.resourceTimeline = first.resourceSamples;
   const notes = [...new Set(repeats.flatMap((x) => x.notes))];
+  // `run --profile` asked, yet the repeat came back with neither a profile nor a note on why:
+  // a runner agent older than `run --profile` ignores measurement.profile.
+  if (job.measurement.profile === true && r.latency !== undefined && !first.profile && !notes.some((n) => n.startsWith('profile:'))) {
+    notes.push('profile: none came back (a runner agent that predates `run --profile` does not profile)');
+  }
   if (notes.length > 0) r.notes = notes;
 
   if (options.reference) {

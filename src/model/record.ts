@@ -3,6 +3,7 @@
  * docs/results.md). A run file holds the run's identity and one JobResult per job.
  */
 import type { OutputAlignment } from './alignment.js';
+import type { ProfileSummary } from './profile.js';
 import type {
   LatencyStats,
   ResourceSample,
@@ -106,6 +107,8 @@ export interface JobResult {
   steadyWindowsMs?: Array<{ startMs: number; endMs: number }>;
   /** Raw steady-state latency samples in nanoseconds, one array per repeat. */
   samplesNs?: number[][];
+  /** Per-layer and per-op times from the engine's own profiler (`run --profile`), first repeat. */
+  profile?: ProfileSummary;
   /** The job's output tensors (`--save-outputs`), a .safetensors file relative to the run directory. */
   savedOutputs?: string;
   /**

@@ -62,6 +62,8 @@ export interface Measurement {
   batchSizes: number[];
   /** Per-job time limit, milliseconds. Default 120000. */
   timeoutMs: number;
+  /** Profile each job with the engine's own profiler after the timed loop (`run --profile`). Default false. */
+  profile?: boolean;
 }
 
 export const DEFAULT_MEASUREMENT: Readonly<Measurement> = Object.freeze({

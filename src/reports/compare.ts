@@ -13,6 +13,8 @@ import { fmtMs, mdTable } from './format.js';
 import { toHtml } from './html/render.js';
 import { buildReportData, jobVariant, runLabel, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
+import { slowerOpsSection } from './profile.js';
+import { findLocalizeReports } from './html/localize.js';
 import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { readRunFile } from '../results/run-file.js';
 
@@ -129,6 +131,7 @@ function compareMarkdown(merged: RunResults, data: ReportData): string {
     out.push(mdTable(['model', 'engine', ...(data.multiRun ? ['run'] : []), 'device', 'p50 ms', 'baseline p50 ms', 'speedup'], rows));
     out.push('');
   }
+  out.push(...slowerOpsSection(merged.jobs, data.baseline));
   return out.join('\n');
 }
 
@@ -159,6 +162,8 @@ export async function compareRuns(options: CompareOptions): Promise<CompareOutco
   const baseline = resolveBaseline(runs.flatMap((r) => r.results.jobs), options.baselineEngine);
   const suites = [...new Set(runs.map((r) => r.results.suite.name))].join(', ');
   const data = buildReportData(runs, baseline, `benchalign compare: ${suites}`, VERSION, now);
+  const localized = options.inputs.flatMap((i) => findLocalizeReports(i));
+  if (localized.length > 0) data.localize = localized;
   const outDir = resolve(options.outDir ?? join('reports', `${timestamp(now)}-compare`));
   mkdirSync(outDir, { recursive: true });
   const files = { html: join(outDir, 'report.html'), md: join(outDir, 'report.md'), csv: join(outDir, 'report.csv') };

@@ -1,6 +1,7 @@
 /** report.md: the engine comparison, models × engines. */
 import type { RunResults } from '../model/record.js';
 import { fmtBytes, fmtEstimateMs, fmtMs, fmtNum, fmtPct, mdTable } from './format.js';
+import { profileSections } from './profile.js';
 import { displayStatus, outputFigure, precisionText, worstText, singleStreamThroughput, summarizeAlignment, unstableWhy } from './summary.js';
 
 export function toMarkdown(results: RunResults): string {
@@ -137,6 +138,8 @@ export function toMarkdown(results: RunResults): string {
     out.push(mdTable(['model', 'engine', 'batch', 'concurrency', 'items/s', 'p50 ms'], trows));
     out.push('');
   }
+
+  out.push(...profileSections(results.jobs));
 
   const notOk = results.jobs.filter((j) => j.status !== 'ok' || j.unstable || (j.notes ?? []).length > 0);
   if (notOk.length > 0) {

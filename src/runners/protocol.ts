@@ -127,6 +127,30 @@ export interface MeasureResultMsg {
   phasesNs?: { h2d: number[]; compute: number[]; d2h: number[] };
 }
 
+/** `profile` params (optional method: a worker without a profiler answers MethodNotFound or Unsupported). */
+export interface ProfileParams {
+  /** Inferences to profile, on the inputs of the last setInputs. */
+  iterations: number;
+  /** Stop starting new inferences once this much time has passed, milliseconds. */
+  maxDurationMs: number;
+  /** A scratch directory the worker may write profiler files into. */
+  workDir: string;
+}
+
+/** `profile` result: the engine's own per-layer times, summed over the profiled inferences (src/model/profile.ts RawProfile). */
+export interface ProfileResultMsg {
+  profiler: string;
+  iterations: number;
+  wallNs: number;
+  layers: Array<{ name: string; opType: string; timeNs: number; count: number; onnxNodes?: string[] }>;
+  notes?: string[];
+}
+
+/** `fusedLayers` result (optional method): engine nodes of the loaded model made of several ONNX nodes; absent `layers` when the engine does not say. */
+export interface FusedLayersResultMsg {
+  layers?: Array<{ name: string; opType: string; onnxNodes: string[] }>;
+}
+
 export function isRpcResponse(v: unknown): v is RpcResponse {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;

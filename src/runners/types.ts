@@ -4,6 +4,7 @@
  */
 import type { NamedTensors } from '../tensors/tensor.js';
 import type { ModelRef, OutputReconciliation, Precision, TensorMeta } from '../model/model-ref.js';
+import type { RawProfile } from '../model/profile.js';
 
 export type Availability =
   | { available: true; version: string; devices: string[] }
@@ -81,6 +82,17 @@ export interface Runner {
    * worker once per Map object: passing the same Map again reuses them.
    */
   measure(feeds: NamedTensors, request: MeasureRequest): Promise<MeasureResult>;
+  /**
+   * Per-layer times from the engine's own profiler over `iterations` inferences of `feeds`, in a
+   * separate phase after the timed loop (profiling may reload the model with profiling on).
+   * Absent, or an E_UNSUPPORTED error, where the engine has no usable profiler.
+   */
+  profile?(feeds: NamedTensors, request: { iterations: number; maxDurationMs: number }): Promise<RawProfile>;
+  /**
+   * The engine nodes of the active model that were made of several ONNX nodes (what the engine
+   * fused), where the engine says; undefined where it does not (`localize` reports it).
+   */
+  fusedLayers?(): Promise<Array<{ name: string; opType: string; onnxNodes: string[] }> | undefined>;
   /** Unloads the model; the worker stays up for the next job of this engine. */
   deactivate(): Promise<void>;
   /** Ends the worker process; the next `activate()` starts a fresh one (for repeats). */

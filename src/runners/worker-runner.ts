@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { BenchalignError } from '../errors.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { readNpy, writeNpy } from '../tensors/npy.js';
-import type { HelloResult, InferResult, LoadResult, MeasureResultMsg } from './protocol.js';
+import type { RawProfile } from '../model/profile.js';
+import type { HelloResult, InferResult, LoadResult, MeasureResultMsg, FusedLayersResultMsg, ProfileParams, ProfileResultMsg } from './protocol.js';
 import type { ActivationInfo, Availability, EngineOptions, MeasureRequest, MeasureResult, PreparedModel, Runner } from './types.js';
 import type { ModelRef, TensorMeta } from '../model/model-ref.js';
 import { WorkerProcess, type WorkerProcessOptions } from './worker-client.js';
@@ -145,6 +146,28 @@ export abstract class WorkerRunner implements Runner {
       request.maxDurationMs + (this.config.measureGraceMs ?? this.timeoutMs()),
     );
     return { samplesNs: res.samplesNs, wallNs: res.wallNs, startedAtNs: res.startedAtNs, ...(res.phasesNs ? { phasesNs: res.phasesNs } : {}) };
+  }
+
+  async profile(feeds: NamedTensors, request: { iterations: number; maxDurationMs: number }): Promise<RawProfile> {
+    const { worker, dir } = this.requireActive();
+    await this.setInputs(feeds);
+    const workDir = join(dir, `profile-${this.seq++}`);
+    await mkdir(workDir, { recursive: true });
+    try {
+      const params: ProfileParams = { iterations: Math.max(1, Math.floor(request.iterations)), maxDurationMs: request.maxDurationMs, workDir };
+      return await worker.request<ProfileResultMsg>('profile', params, request.maxDurationMs + this.timeoutMs());
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  async fusedLayers(): Promise<Array<{ name: string; opType: string; onnxNodes: string[] }> | undefined> {
+    const { worker } = this.requireActive();
+    try {
+      return (await worker.request<FusedLayersResultMsg>('fusedLayers', {}, this.timeoutMs())).layers;
+    } catch {
+      return undefined; // a worker without the method (ONNX Runtime, older workers)
+    }
   }
 
   async deactivate(): Promise<void> {

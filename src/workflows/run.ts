@@ -17,14 +17,12 @@ import { checkSuiteNames } from '../suite/names.js';
 import { checkTensorFiles } from '../suite/tensor-files.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests, type Suite } from '../suite/index.js';
 import { type Job } from '../model/job.js';
-import { readOnnxTestData } from '../tensors/onnx-test-data.js';
 import { writeSafetensors } from '../tensors/safetensors.js';
-import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { reasonLine, worstText } from '../reports/summary.js';
 import { VERSION } from '../version.js';
 import type { RepeatOutcome, RunMode, TargetFloor } from '../execution/execute-job.js';
-import { dataSetIndex } from '../execution/inputs.js';
+import { loadReference } from '../execution/inputs.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from '../config/agents-file.js';
 import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from '../agents/dispatcher.js';
 import { buildJobResult, failedJobResult, nextRepeatTargetFloor } from '../execution/job-result.js';
@@ -47,6 +45,8 @@ export interface RunSuiteOptions {
   repeats?: number;
   /** Keep each job's output tensors as .npy under <run>/outputs/<job>/. */
   saveOutputs?: boolean;
+  /** Profile each job with the engine's own profiler after its timed loop (sets measurement.profile). */
+  profile?: boolean;
   quiet?: boolean;
   progress?: ProgressReporter;
   argv?: string[];
@@ -110,16 +110,6 @@ async function claimRunDir(runDir: string, overwrite: boolean): Promise<void> {
   throw new BenchalignError('E_USAGE', `--out ${runDir} already holds a run (results.json); it is not overwritten`, { expected: 'a new or empty run folder, or --overwrite to replace that run folder' });
 }
 
-async function loadReference(job: Job): Promise<NamedTensors | undefined> {
-  const ref = job.model.reference;
-  if (!ref) return undefined;
-  if (ref.source === 'file') return (await readTensors(ref.path)).tensors;
-  const dir = ref.dataSets[0];
-  if (dir === undefined) return undefined;
-  const data = await readOnnxTestData(dir.replace(/\/test_data_set_\d+\/?$/, ''), dataSetIndex(dir));
-  return data.sets[0]?.outputs;
-}
-
 /** Exit code of a finished run (DESIGN.md): 4 nothing measured, 3 engine missing, 1 a job failed. */
 export function runExitCode(jobs: readonly JobResult[], missingEngine: boolean): ExitCode {
   const measured = jobs.filter((j) => j.status === 'ok' || j.status === 'failed');
@@ -147,7 +137,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const filter: { engines?: string[]; models?: string[] } = {};
   if (options.engines && options.onnxTests === undefined) filter.engines = options.engines;
   if (options.models) filter.models = options.models;
-  const jobs = expandJobs(suite, filter);
+  const jobs = expandJobs(suite, filter).map((j) => (options.profile === true ? { ...j, measurement: { ...j.measurement, profile: true } } : j));
   if (jobs.length === 0) throw new BenchalignError('E_CONFIG', 'the suite expands to no jobs', { file: suite.path });
   await checkTensorFiles(suite, jobs, options.signal);
   const mode: RunMode = options.mode ?? 'benchmark';

@@ -161,6 +161,7 @@ class MnnEngine(Engine):
             notes.append("this .mnn file was given as is (converted elsewhere): fp16Weights, keepInputFormat and geluApproximation describe nothing here")
 
         config = {"backend": "CPU", "numThread": threads, "precision": _MODE_VALUE[mode]}
+        self._profile_source = (model_path, dict(config))
         self.runtime = nn.create_runtime_manager((config,))
         try:
             self.module = nn.load_module_from_file(model_path, [], [], runtime_manager=self.runtime)
@@ -258,6 +259,7 @@ class MnnEngine(Engine):
         if missing:
             raise WorkerError(f"mnn: no data for inputs {missing}", benchalign_code="E_SHAPE", expected=f"inputs {self.input_names}")
         out = []
+        self._feeds_np: dict[str, Any] = {}
         for name, mnn_dtype, fmt in self.input_specs:
             arr = np.ascontiguousarray(feeds[name])
             want = self._np_dtype(mnn_dtype)
@@ -275,6 +277,7 @@ class MnnEngine(Engine):
                     arr = arr.astype(want)
                 else:
                     raise WorkerError(f"mnn: input {name} is {arr.dtype}, MNN takes {want}", benchalign_code="E_UNSUPPORTED", expected=f"a {want} input")
+            self._feeds_np[name] = arr
             var = F.const(arr, list(arr.shape), F.NCHW, mnn_dtype)
             if fmt == F.NC4HW4:
                 var = F.convert(var, F.NC4HW4)
@@ -298,6 +301,59 @@ class MnnEngine(Engine):
             a = np.array(arr.read(), copy=True)
             out[name] = a.astype(np.int64) if name in self.widen_outputs and a.dtype == np.int32 else a
         return out
+
+    def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
+        """MNN's per-op callbacks (Interpreter.runSessionWithCallBackInfo) on a session of the same
+        .mnn file and settings: the time between each op's begin and end callback."""
+        import time
+
+        MNN, np = self.MNN, self.np
+        path, config = self._profile_source
+        interp = MNN.Interpreter(path)
+        session = interp.createSession({"numThread": config["numThread"], "precision": config["precision"]})
+        resized = False
+        for name, arr in self._feeds_np.items():
+            t = interp.getSessionInput(session, name)
+            if list(t.getShape()) != list(arr.shape):
+                interp.resizeTensor(t, tuple(arr.shape))
+                resized = True
+        if resized:
+            interp.resizeSession(session)
+        halide = {np.dtype(np.float32): MNN.Halide_Type_Float, np.dtype(np.int32): MNN.Halide_Type_Int, np.dtype(np.uint8): MNN.Halide_Type_Uint8}
+        for name, arr in self._feeds_np.items():
+            if arr.dtype not in halide:
+                raise Unsupported(f"mnn: profiling an input of dtype {arr.dtype} is not supported", "float32, int32 or uint8 inputs")
+            src = MNN.Tensor(tuple(arr.shape), halide[arr.dtype], np.ascontiguousarray(arr), MNN.Tensor_DimensionType_Caffe)
+            interp.getSessionInput(session, name).copyFrom(src)
+        layers: dict[tuple[str, str], dict[str, Any]] = {}
+        started = [0]
+        clock = time.perf_counter_ns
+
+        def begin(_tensors: Any, _info: Any) -> bool:
+            started[0] = clock()
+            return True
+
+        def end(_tensors: Any, info: Any) -> bool:
+            dt = clock() - started[0]
+            key = (info.getName(), info.getType())
+            cur = layers.setdefault(key, {"name": key[0], "opType": key[1], "timeNs": 0, "count": 0})
+            cur["timeNs"] += dt
+            cur["count"] += 1
+            return True
+
+        interp.runSession(session)  # first run allocates; not counted
+        deadline = clock() + int(max_ms * 1e6)
+        done = 0
+        wall = 0
+        while done < iterations:
+            t0 = clock()
+            interp.runSessionWithCallBackInfo(session, begin, end)
+            wall += clock() - t0
+            done += 1
+            if clock() >= deadline:
+                break
+        notes = ["times between MNN's per-op begin/end callbacks (Python callbacks: a few microseconds of overhead per op); names are the ops' output tensors"]
+        return {"profiler": "mnn runSessionWithCallBackInfo", "iterations": done, "wallNs": wall, "layers": list(layers.values()), "notes": notes}
 
     def unload(self) -> None:
         self.input_vars = []

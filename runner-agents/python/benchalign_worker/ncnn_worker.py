@@ -332,6 +332,12 @@ class NcnnEngine(Engine):
             out[x["name"]] = a if x["dtype"] == "float32" else a.astype(x["dtype"])
         return out
 
+    def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
+        raise Unsupported(
+            "ncnn: the pip build exposes no per-layer timing (ncnn times layers only when built with NCNN_BENCHMARK)",
+            "an ncnn built with -DNCNN_BENCHMARK=ON (benchncnn), or another engine's profile",
+        )
+
     def unload(self) -> None:
         if self.net is not None:
             self.net.clear()

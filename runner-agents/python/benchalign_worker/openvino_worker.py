@@ -69,6 +69,7 @@ class OpenVinoEngine(Engine):
             config["NUM_STREAMS"] = streams
         self.compiled = self.core.compile_model(model, device, config)
         self.request = self.compiled.create_infer_request()
+        self._model, self._device, self._config = model, device, config
         got = str(self.compiled.get_property("INFERENCE_PRECISION_HINT")).replace("<Type: '", "").replace("'>", "")
         got = {"float32": "f32", "float16": "f16", "bfloat16": "bf16"}.get(got, got)
         effective = _PRECISION_OF.get(got, got)
@@ -97,6 +98,65 @@ class OpenVinoEngine(Engine):
 
     def to_numpy(self, raw: Any) -> dict[str, Any]:
         return {p.get_any_name(): raw[p].copy() for p in self.compiled.outputs}
+
+    @staticmethod
+    def _original_names(compiled: Any) -> dict[str, tuple[str, list[str]]]:
+        """Runtime node name -> (layer type, the ONNX node names it was made of), from the runtime
+        model's rt_info (originalLayersNames): what OpenVINO fused."""
+        out: dict[str, tuple[str, list[str]]] = {}
+        for op in compiled.get_runtime_model().get_ordered_ops():
+            info = op.get_rt_info()
+            layer_type = info["layerType"].astype(str) if "layerType" in info else op.get_type_name()
+            names = info["originalLayersNames"].astype(str) if "originalLayersNames" in info else ""
+            out[op.get_friendly_name()] = (layer_type, [n for n in names.split(",") if n])
+        return out
+
+    def fused_layers(self) -> list[dict[str, Any]]:
+        """Runtime nodes of the loaded model that OpenVINO made of several ONNX nodes."""
+        skip = {"Input", "Const", "Output", "Parameter", "Constant", "Result"}
+        return [
+            {"name": name, "opType": t, "onnxNodes": names}
+            for name, (t, names) in self._original_names(self.compiled).items()
+            if t not in skip and len(names) > 1
+        ]
+
+    def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
+        """OpenVINO's performance counters (PERF_COUNT) on a second compilation of the same model
+        and configuration; per-node real time of every executed node, summed over the iterations."""
+        import time
+
+        compiled = self.core.compile_model(self._model, self._device, {**self._config, "PERF_COUNT": True})
+        request = compiled.create_infer_request()
+        request.infer(prepared)  # first inference allocates; not counted
+        originals = self._original_names(compiled)
+        layers: dict[tuple[str, str], dict[str, Any]] = {}
+        optimized_out: set[str] = set()
+        deadline = time.perf_counter_ns() + int(max_ms * 1e6)
+        done = 0
+        wall = 0
+        while done < iterations:
+            t0 = time.perf_counter_ns()
+            request.infer(prepared)
+            wall += time.perf_counter_ns() - t0
+            done += 1
+            for info in request.get_profiling_info():
+                status = str(info.status).rsplit(".", 1)[-1]
+                if status != "EXECUTED":
+                    if status == "OPTIMIZED_OUT":
+                        optimized_out.add(info.node_name)
+                    continue
+                key = (info.node_name, info.node_type)
+                cur = layers.setdefault(key, {"name": info.node_name, "opType": info.node_type, "timeNs": 0, "count": 0})
+                if "onnxNodes" not in cur and info.node_name in originals:
+                    cur["onnxNodes"] = originals[info.node_name][1]
+                cur["timeNs"] += int(info.real_time.total_seconds() * 1e9)
+                cur["count"] += 1
+            if time.perf_counter_ns() >= deadline:
+                break
+        notes = ["node names are OpenVINO's runtime graph names; onnxNodes lists the ONNX nodes each was made of (originalLayersNames)"]
+        if optimized_out:
+            notes.append(f"{len(optimized_out)} node(s) optimized out (fused into others), e.g. {', '.join(sorted(optimized_out)[:5])}")
+        return {"profiler": "openvino get_profiling_info (PERF_COUNT)", "iterations": done, "wallNs": wall, "layers": list(layers.values()), "notes": notes}
 
     def unload(self) -> None:
         self.request = None

@@ -123,6 +123,17 @@ class Engine:
         """``n`` callables that each run one inference, for ``n`` concurrent requests."""
         return [lambda: self.run(prepared) for _ in range(n)]
 
+    def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
+        """The engine's own profiler over ``iterations`` inferences (``run --profile``), after the timed
+        loop. Returns what `profile` answers: profiler, iterations, wallNs, layers [{name, opType,
+        timeNs, count}] summed over the iterations, notes. Default: unsupported."""
+        raise Unsupported(f"{self.name}: no per-layer profiler in this worker", "an engine with a profiler (docs/profile.md)")
+
+    def fused_layers(self) -> list[dict[str, Any]] | None:
+        """Engine nodes of the loaded model made of several ONNX nodes: [{name, opType, onnxNodes}],
+        or None when the engine does not say (``localize`` reports what the engine fused)."""
+        return None
+
     def unload(self) -> None:
         pass
 
@@ -227,6 +238,20 @@ class _Server:
             own = self.engine.measure_single(iterations, max_ms)
             return own if own is not None else self._measure_single(iterations, max_ms)
         return self._measure_concurrent(iterations, max_ms, concurrency)
+
+    def profile(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._require_inputs("profile")
+        iterations = params.get("iterations")
+        max_ms = params.get("maxDurationMs")
+        work_dir = params.get("workDir")
+        if not isinstance(iterations, int) or iterations < 1 or not isinstance(max_ms, (int, float)) or max_ms <= 0 or not isinstance(work_dir, str):
+            raise config_error(f"profile: bad request {params!r}", "iterations >= 1, maxDurationMs > 0, workDir")
+        return self.engine.profile(self.prepared, iterations, float(max_ms), work_dir)
+
+    def fusedLayers(self, _params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 (protocol name)
+        self._require_loaded("fusedLayers")
+        layers = self.engine.fused_layers()
+        return {"layers": layers} if layers is not None else {}
 
     def unload(self, _params: dict[str, Any]) -> None:
         if self.loaded is not None:
@@ -348,7 +373,7 @@ class _Server:
             self.send({"jsonrpc": "2.0", "id": rid, "error": {"code": ENGINE, "message": msg, "data": data}})
 
 
-_METHODS = {"hello", "load", "setInputs", "infer", "measure", "unload"}
+_METHODS = {"hello", "load", "setInputs", "infer", "measure", "profile", "fusedLayers", "unload"}
 
 
 def _protocol_stdout():

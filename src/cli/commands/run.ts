@@ -1,6 +1,7 @@
 /** `benchalign run`: commander wiring for runSuite. */
 import type { Command } from 'commander';
 import { runSuite } from '../../workflows/run.js';
+import { localizeFailedJobs } from '../../execution/localize.js';
 import { ExitCode } from '../../errors.js';
 import { toMarkdown } from '../../reports/markdown.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
@@ -25,6 +26,8 @@ export function registerRun(program: Command): void {
     .option('--accuracy-only', 'load, infer once and align; no timing loop')
     .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
+    .option('--profile', 'after each timed loop, profile the job with the engine\'s own profiler: per-layer and per-op times (docs/profile.md)')
+    .option('--localize', 'for each job that fails alignment, find the first divergent layer (benchalign localize) into <run>/localize/ (docs/localize.md)')
     .option('--json', 'print results.json to stdout')
     .option('--quiet', 'no progress output')
     .option('--store <path>', 'also record the run in this results store (a SQLite file or a postgres:// URL; default $BENCHALIGN_STORE, else reports/benchalign.db)', DEFAULT_STORE_PATH)
@@ -32,7 +35,7 @@ export function registerRun(program: Command): void {
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -55,6 +58,7 @@ export function registerRun(program: Command): void {
           mode: opts.accuracyOnly ? 'accuracy-only' : 'benchmark',
           ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
           saveOutputs: opts.saveOutputs === true,
+          ...(opts.profile === true ? { profile: true } : {}),
           quiet: opts.quiet === true || opts.json === true,
           argv: process.argv.slice(2),
           signal: controller.signal,
@@ -64,6 +68,12 @@ export function registerRun(program: Command): void {
           ...(opts.agents === false ? { noAgents: true } : {}),
           onRunStart: install,
         });
+        if (opts.localize === true && suite !== undefined) {
+          for (const l of await localizeFailedJobs(suite, outcome.results.jobs, outcome.runDir, opts.quiet || opts.json ? undefined : (line) => process.stderr.write(`${line}\n`))) {
+            const d = l.firstDivergence;
+            process.stderr.write(`localize ${l.key}: ${l.error !== undefined ? `not localized: ${l.error}` : d ? `first divergent layer ${d.node} (${d.opType}${d.modules?.[0] ? `, ${d.modules[0]}` : ''})` : 'no divergent layer'}\n`);
+          }
+        }
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {
           const jobs = outcome.results.jobs;

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BenchalignError } from '../../errors.js';
+import { localizeSectionHtml } from './localize.js';
 import type { ReportData } from './view-model.js';
 
 export interface HtmlAssets {
@@ -83,6 +84,7 @@ export function toHtml(data: ReportData, assets: HtmlAssets = loadHtmlAssets()):
 <div class="table-wrap"><table id="summary"><thead></thead><tbody></tbody></table></div>
 </section>
 <section id="detail-section" hidden><h2 id="detail-title">Job</h2><div id="detail"></div></section>
+${localizeSectionHtml(data.localize ?? [])}
 <section><h2>Charts</h2>
 <div class="toolbar"><label>Model <select id="model-select"></select></label><span class="hint">Latency distribution and throughput are per model.</span></div>
 <div class="charts">

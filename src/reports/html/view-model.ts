@@ -3,6 +3,7 @@
  * Formatting only (no new statistics): raw samples are reduced for drawing, never for numbers
  * shown in the table, which come from the result record as they are.
  */
+import type { LocalizeView } from './localize.js';
 import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
 import { displayStatus, singleStreamThroughput, summarizeAlignment, unstableWhy } from '../summary.js';
 
@@ -139,6 +140,8 @@ export interface ReportData {
   runs: ViewRun[];
   devices: ViewDevice[];
   jobs: ViewJob[];
+  /** `localize` reports found in the compared run folders (docs/localize.md). */
+  localize?: LocalizeView[];
 }
 
 /** A run as read for a comparison, with the path it was read from. */

@@ -11,13 +11,16 @@ import { BenchalignError } from '../../errors.js';
 import { isDType, type DType, type DTypeDataMap } from '../../tensors/dtype.js';
 import { makeTensor, type Tensor } from '../../tensors/tensor.js';
 import { readNpy, writeNpy } from '../../tensors/npy.js';
-import { PROTOCOL_VERSION, RpcCode, type HelloResult, type InferParams, type InferResult, type LoadParams, type LoadResult, type MeasureParams, type MeasureResultMsg, type SetInputsParams } from '../protocol.js';
+import { PROTOCOL_VERSION, RpcCode, type HelloResult, type InferParams, type InferResult, type LoadParams, type LoadResult, type MeasureParams, type MeasureResultMsg, type ProfileParams, type ProfileResultMsg, type SetInputsParams } from '../protocol.js';
 import type { TensorMeta } from '../../model/model-ref.js';
 import { WorkerError, serveWorker } from '../worker-server.js';
 import { parseOrtOptions, type OrtOptions } from './options.js';
+import { profileSession } from './profile.js';
 
 interface State {
   session: ort.InferenceSession;
+  modelPath: string;
+  options: OrtOptions;
   inputs: TensorMeta[];
   outputs: TensorMeta[];
   feeds: Record<string, ort.Tensor> | undefined;
@@ -169,7 +172,7 @@ serveWorker({
     try {
       const { effective, notes } = decidePrecision(p.precision, inputs, outputs);
       notes.push(...checkShapes(p.shapes ?? {}, inputs));
-      state = { session, inputs, outputs, feeds: undefined };
+      state = { session, modelPath: p.modelPath, options, feeds: undefined, inputs, outputs };
       return { loadMs, inputs, outputs, effectivePrecision: effective, notes, appliedOptions: { ...options } };
     } catch (e) {
       await session.release();
@@ -252,6 +255,13 @@ serveWorker({
       await Promise.all(Array.from({ length: concurrency }, lane));
     }
     return { samplesNs, wallNs: Number(end - start), startedAtNs: Number(start) };
+  },
+
+  profile: async (raw): Promise<ProfileResultMsg> => {
+    const s = requireState();
+    const feeds = requireFeeds(s);
+    const p = raw as ProfileParams;
+    return profileSession(s.modelPath, sessionOptions(s.options), feeds, p);
   },
 
   unload,

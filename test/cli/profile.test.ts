@@ -1,0 +1,74 @@
+/**
+ * `benchalign run --profile` for real: the bundled CNN on every CPU engine installed here, each
+ * engine's own profiler read into one per-layer / per-op record, and the report.md sections.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { opFamily } from '../../src/metrics/profile.js';
+import type { RunResults } from '../../src/model/record.js';
+import { REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
+import { engineAvailability } from '../runners/engine-suite.js';
+
+const BIN = join(REPO, 'bin/benchalign.js');
+const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn'] as const;
+const present: string[] = ['onnxruntime'];
+for (const e of PYTHON_ENGINES) {
+  const a = await engineAvailability(e);
+  if (a.available) present.push(e);
+  else process.stderr.write(`run --profile test: ${e} not checked: ${a.reason}\n`);
+}
+
+describe('benchalign run --profile', () => {
+  it('records per-layer and per-op times from each engine\'s profiler, after the timed loop', () => {
+    const dir = tempDir('profile');
+    const out = join(dir, 'out');
+    const suite = writeSuite(dir, { models: [cnnModel({ pytorch: { torchscript: join(REPO, 'suites/models/cnn/model.torchscript.pt') } })], engines: present.map((name) => ({ name, options: name === 'onnxruntime' ? { intraOpThreads: 1 } : { threads: 1 } })) });
+    const r = spawnSync(process.execPath, [BIN, 'run', suite, '--profile', '--no-store', '--quiet', '--out', out], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+    expect(results.jobs.map((j) => j.engine.name).sort()).toEqual([...present].sort());
+    expect(results.jobs.map((j) => [j.engine.name, j.status])).toEqual(results.jobs.map((j) => [j.engine.name, 'ok']));
+    for (const j of results.jobs) {
+      if (j.engine.name === 'ncnn') {
+        // the pip build of ncnn has no per-layer timing: said, and the job is still ok
+        expect(j.profile).toBeUndefined();
+        expect(j.notes?.join(' ')).toMatch(/profile: not taken: .*NCNN_BENCHMARK/);
+        continue;
+      }
+      const p = j.profile;
+      expect(p, `${j.engine.name}: ${j.notes?.join('; ')}`).toBeDefined();
+      if (!p) continue;
+      expect(p.iterations).toBeGreaterThan(0);
+      expect(p.layers.length).toBeGreaterThan(0);
+      expect(p.ops.reduce((s, o) => s + o.sharePct, 0)).toBeCloseTo(100, 6);
+      expect(p.overheadPct).toBeDefined();
+      // a CNN spends most of its time in convolutions, whatever the engine calls them
+      const convShare = p.ops.filter((o) => opFamily(o.opType) === 'conv').reduce((s, o) => s + o.sharePct, 0);
+      expect(convShare, `${j.engine.name}: ${p.ops.map((o) => `${o.opType} ${o.sharePct.toFixed(1)}%`).join(', ')}`).toBeGreaterThan(40);
+      // OpenVINO maps its runtime nodes back to the ONNX nodes they were made of
+      if (j.engine.name === 'openvino') expect(p.layers.some((l) => (l.onnxNodes ?? []).some((n) => n.startsWith('/')))).toBe(true);
+      // the timed loop is as long as without --profile: its samples are the loop's only
+      expect(j.latency?.count).toBeGreaterThan(0);
+    }
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Per-op profile');
+    expect(md).toMatch(/\| # \| onnxruntime fp32 \|/);
+    expect(md).toMatch(/\| 1 \| Conv \d/);
+  });
+
+  it('profiles on a runner agent too (the job carries measurement.profile, the outcome its profile)', () => {
+    const dir = tempDir('profile-agent');
+    const out = join(dir, 'out');
+    const agents = join(dir, 'agents.yaml');
+    writeFileSync(agents, `agents:\n  - name: child\n    url: stdio\n    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(BIN)}, agent, stdio, --work-dir, ${JSON.stringify(join(dir, 'agent'))}]\n`);
+    const suite = writeSuite(dir, { models: [cnnModel()], engines: [{ name: 'onnxruntime', options: { intraOpThreads: 1 } }] });
+    const r = spawnSync(process.execPath, [BIN, 'run', suite, '--profile', '--agents', agents, '--no-store', '--quiet', '--out', out], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const job = (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults).jobs[0];
+    expect(job?.agent?.name).toBe('child');
+    expect(job?.profile?.profiler).toBe('onnxruntime session profiling');
+    expect(job?.profile?.ops[0]?.opType).toBe('Conv');
+  });
+});
