@@ -1,7 +1,7 @@
 /**
  * `benchalign engines setup`: creates or updates the venv of the Python engines from the
  * pinned requirement files (requirements.txt: PyTorch and the reference tooling;
- * requirements-engines.txt: ncnn, pnnx, MNN, OpenVINO). Idempotent: a stamp with the hash of
+ * requirements-engines.txt: ncnn, pnnx, MNN, OpenVINO, OpenCV, TVM, ExecuTorch, LiteRT). Idempotent: a stamp with the hash of
  * the requirement lines chosen makes a second call a no-op.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +17,7 @@ export const ENGINE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   ncnn: ['ncnn', 'pnnx'],
   mnn: ['MNN'],
   openvino: ['openvino'],
+  opencv: ['opencv-python-headless'],
   pytorch: [],
 };
 
