@@ -11,6 +11,7 @@ import { OpenVinoRunner } from './openvino/runner.js';
 import { OpenCvRunner } from './opencv/runner.js';
 import { PyTorchRunner } from './pytorch/runner.js';
 import { TensorRtRunner } from './tensorrt/runner.js';
+import { TvmRunner } from './tvm/runner.js';
 import type { Availability, Runner } from './types.js';
 import type { WorkerRunnerConfig } from './worker-runner.js';
 
@@ -113,4 +114,5 @@ registerRunner({ name: 'pytorch', create: (config) => new PyTorchRunner(config) 
 registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config) });
 registerRunner({ name: 'ncnn', create: (config) => new NcnnRunner(config) });
 registerRunner({ name: 'opencv', create: (config) => new OpenCvRunner(config) });
+registerRunner({ name: 'tvm', create: (config) => new TvmRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -18,6 +18,7 @@ export const ENGINE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   mnn: ['MNN'],
   openvino: ['openvino'],
   opencv: ['opencv-python-headless'],
+  tvm: ['apache-tvm', 'apache-tvm-ffi'],
   pytorch: [],
 };
 
