@@ -3,6 +3,7 @@
  * a Runner whose `available()` says why, so a run can record it as a skipped job.
  */
 import { BenchalignError } from '../errors.js';
+import { ExecuTorchRunner } from './executorch/runner.js';
 import { FaultRunner } from './fault/runner.js';
 import { MnnRunner } from './mnn/runner.js';
 import { NcnnRunner } from './ncnn/runner.js';
@@ -115,4 +116,5 @@ registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config
 registerRunner({ name: 'ncnn', create: (config) => new NcnnRunner(config) });
 registerRunner({ name: 'opencv', create: (config) => new OpenCvRunner(config) });
 registerRunner({ name: 'tvm', create: (config) => new TvmRunner(config) });
+registerRunner({ name: 'executorch', create: (config) => new ExecuTorchRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

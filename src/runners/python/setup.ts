@@ -19,6 +19,7 @@ export const ENGINE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   openvino: ['openvino'],
   opencv: ['opencv-python-headless'],
   tvm: ['apache-tvm', 'apache-tvm-ffi'],
+  executorch: ['executorch', 'torchao'],
   pytorch: [],
 };
 
