@@ -5,6 +5,7 @@
 import { BenchalignError } from '../errors.js';
 import { ExecuTorchRunner } from './executorch/runner.js';
 import { FaultRunner } from './fault/runner.js';
+import { LiteRtRunner } from './litert/runner.js';
 import { MnnRunner } from './mnn/runner.js';
 import { NcnnRunner } from './ncnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
@@ -117,4 +118,5 @@ registerRunner({ name: 'ncnn', create: (config) => new NcnnRunner(config) });
 registerRunner({ name: 'opencv', create: (config) => new OpenCvRunner(config) });
 registerRunner({ name: 'tvm', create: (config) => new TvmRunner(config) });
 registerRunner({ name: 'executorch', create: (config) => new ExecuTorchRunner(config) });
+registerRunner({ name: 'litert', create: (config) => new LiteRtRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

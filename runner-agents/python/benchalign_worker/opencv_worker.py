@@ -143,7 +143,7 @@ class OpenCvEngine(Engine):
         if self.output_names != declared:
             for d, n in zip(declared, names):
                 if d != n:
-                    reconciliation[d] = {"engineName": n}
+                    reconciliation[d] = {"engineName": n, "layout": []}
         if shapes:
             known = {m["name"] for m in self.input_meta}
             unknown = sorted(set(shapes) - known)
