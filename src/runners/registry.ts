@@ -3,6 +3,7 @@
  * a Runner whose `available()` says why, so a run can record it as a skipped job.
  */
 import { BenchalignError } from '../errors.js';
+import { CommandRunner } from './command/runner.js';
 import { ExecuTorchRunner } from './executorch/runner.js';
 import { FaultRunner } from './fault/runner.js';
 import { LiteRtRunner } from './litert/runner.js';
@@ -119,4 +120,5 @@ registerRunner({ name: 'opencv', create: (config) => new OpenCvRunner(config) })
 registerRunner({ name: 'tvm', create: (config) => new TvmRunner(config) });
 registerRunner({ name: 'executorch', create: (config) => new ExecuTorchRunner(config) });
 registerRunner({ name: 'litert', create: (config) => new LiteRtRunner(config) });
+registerRunner({ name: 'command', create: (config) => new CommandRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -1,5 +1,6 @@
 /** `benchalign agent serve|stdio`: commander wiring for the runner agent (runner-agents/agent). */
 import type { Command } from 'commander';
+import { ALLOW_PROGRAMS_ENV } from '../../runners/command/options.js';
 import { serveAgent, stdioAgent, type AgentCliOptions, type ServeCliOptions } from '../../../runner-agents/agent/serve.js';
 
 export function registerAgent(program: Command): void {
@@ -9,7 +10,11 @@ export function registerAgent(program: Command): void {
       .option('--labels <k=v,...>', 'labels for job selection, e.g. board=rk3588 (arch, os and gpu=nvidia are added automatically)')
       .option('--work-dir <dir>', 'artifacts and job folders (default: <cache>/benchalign/agent)')
       .option('--max-artifact-bytes <n>', 'largest artifact accepted, e.g. 2G (default 4G)')
-      .option('--allow-code', 'accept PyTorch model forms (TorchScript, .pt2, file.py factories): they run code when loaded (default: refused)');
+      .option('--allow-code', 'accept PyTorch model forms (TorchScript, .pt2, file.py factories): they run code when loaded (default: refused)')
+      .option('--allow-programs', 'run jobs of the `command` engine: it runs the program a suite names (default: refused)')
+      .hook('preAction', (cmd) => {
+        if ((cmd.opts() as { allowPrograms?: boolean }).allowPrograms) process.env[ALLOW_PROGRAMS_ENV] = '1';
+      });
   shared(
     agent
       .command('serve')
