@@ -22,7 +22,7 @@ export const ENGINE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   executorch: ['executorch', 'torchao'],
   litert: [
     'ai-edge-litert',
-    ...['absl-py', 'jax', 'jaxlib', 'jaxtyping', 'multipledispatch', 'immutabledict', 'ordered-set', 'lark', 'fire', 'tomli', 'rich'],
+    ...['absl-py', 'jax', 'jaxlib', 'jaxtyping', 'multipledispatch', 'immutabledict', 'ordered-set', 'lark', 'fire', 'tomli', 'rich', 'torchao'],
     ...['litert-torch', 'litert-converter', 'ai-edge-quantizer', 'litert-lm-builder', 'xdsl'],
   ],
   pytorch: [],
