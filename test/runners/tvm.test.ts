@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TvmRunner, tvmBuildOptions, tvmVersion } from '../../src/runners/tvm/runner.js';
 import { MODELS, cnnModel, tempDir } from '../agents/helpers.js';
 import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, REPO } from './helpers.js';
 
 const availability = await engineAvailability('tvm');
 
@@ -67,6 +67,15 @@ describe.skipIf(!availability.available)('TVM runner (real apache-tvm in a Pytho
     });
     expect(results.jobs[0]).toMatchObject({ status: 'errored', reason: expect.stringMatching(/not_a_model\.onnx/) });
     expect(results.jobs[1]?.status).toBe('ok');
+  });
+
+  it('an operator the Relax ONNX frontend lacks (GRU) errors that job with TVM\'s one-line message', async () => {
+    const results = await runEngineOnBundled('tvm', {
+      env: { BENCHALIGN_CACHE_DIR: cache },
+      models: [{ name: 'gru', path: join(REPO, 'test/fixtures/generated/onnx_node_tests/test_gru_defaults/model.onnx'), inputs: { source: 'random', seed: 1 } }],
+    });
+    expect(results.jobs[0]?.status).toBe('errored');
+    expect(results.jobs[0]?.reason).toMatch(/TVM could not build .*the Relax ONNX frontend cannot import .*OpNotImplemented: The following operators are not supported for frontend ONNX: GRU/s);
   });
 
   it('a library without its build record is refused with the file named', async () => {

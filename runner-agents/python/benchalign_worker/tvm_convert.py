@@ -60,10 +60,18 @@ def main(args: list[str]) -> int:
         return 2
     opt_level = int(req.get("optLevel", 3))
     model = onnx.load(model_path)
-    mod = from_onnx(model, shape_dict=shapes, keep_params_in_input=False)
+    try:
+        mod = from_onnx(model, shape_dict=shapes, keep_params_in_input=False)
+    except Exception as e:  # noqa: BLE001 - the frontend's message names the operators it lacks
+        print(f"tvm_convert: the Relax ONNX frontend cannot import {model_path}: {type(e).__name__}: {' '.join(str(e).split())[:1500]}", file=sys.stderr)
+        return 1
     mod = relax.transform.DecomposeOpsForInference()(mod)
-    with tvm.transform.PassContext(opt_level=opt_level):
-        ex = tvm.compile(mod, target=target)
+    try:
+        with tvm.transform.PassContext(opt_level=opt_level):
+            ex = tvm.compile(mod, target=target)
+    except Exception as e:  # noqa: BLE001 - TVM's own message
+        print(f"tvm_convert: tvm.compile failed for {model_path}: {type(e).__name__}: {' '.join(str(e).split())[:1500]}", file=sys.stderr)
+        return 1
     lib = os.path.join(out_dir, "model.so")
     ex.export_library(lib)
     for m in inputs:
