@@ -219,7 +219,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
     }
   }, PIPELINE_TIMEOUT_MS);
 
-  it('batch 4 of a CNN runs as emulated batching (item by item, stacked) and aligns with a batch-4 PyTorch reference; a graph that mixes items is refused naming the op', async () => {
+  it('batch 4 of a CNN (and a graph that declares batch 3) runs as emulated batching (item by item, stacked) and aligns with its reference; a graph that mixes items is refused naming the op', async () => {
     const dir = tempDir('ncnn-batch');
     try {
       // the reference: the TorchScript CNN on 4 random images, computed here by PyTorch
@@ -234,15 +234,25 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
         'g = h.make_graph([h.make_node("ReduceMean", ["x", "axes"], ["m"], name="batch_mean", keepdims=1), h.make_node("Sub", ["x", "m"], ["y"])], "mixes",',
         '  [h.make_tensor_value_info("x", T.FLOAT, ["batch", 4])], [h.make_tensor_value_info("y", T.FLOAT, ["batch", 4])], [h.make_tensor("axes", T.INT64, [1], [0])])',
         'onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 18)]), sys.argv[2] + "/mixes.onnx")',
+        // a graph that declares a static batch of 3 and keeps items apart: y = tanh(x) * 2, reference by NumPy
+        'g = h.make_graph([h.make_node("Tanh", ["x"], ["t"]), h.make_node("Add", ["t", "t"], ["y"])], "static3",',
+        '  [h.make_tensor_value_info("x", T.FLOAT, [3, 4, 5])], [h.make_tensor_value_info("y", T.FLOAT, [3, 4, 5])])',
+        'onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 18)], ir_version=9), sys.argv[2] + "/static3.onnx")',
+        'x3 = np.random.default_rng(5).standard_normal((3, 4, 5)).astype(np.float32)',
+        'np.savez(sys.argv[2] + "/in3.npz", x=x3); np.savez(sys.argv[2] + "/out3.npz", y=np.tanh(x3) * 2)',
       ].join('\n'), join(MODELS, 'cnn/model.torchscript.pt'), dir]);
       const results = await runEngineOnBundled('ncnn', {
         env,
         models: [
           cnnModel({ name: 'cnn-b4', shapes: { input: [4, 3, 32, 32] }, inputs: { source: 'reference', file: join(dir, 'inputs.npz') }, reference: join(dir, 'outputs.npz') }),
           { name: 'mixes-b2', path: join(dir, 'mixes.onnx'), shapes: { x: [2, 4] }, inputs: { source: 'random', seed: 1 } },
+          { name: 'static-b3', path: join(dir, 'static3.onnx'), inputs: { source: 'reference', file: join(dir, 'in3.npz') }, reference: join(dir, 'out3.npz') },
         ],
       });
-      const [cnn, mixes] = results.jobs;
+      const [cnn, mixes, static3] = results.jobs;
+      // a graph that declares batch 3: pnnx converts a copy whose batch dim is free
+      expect([static3?.status, static3?.reason]).toEqual(['ok', undefined]);
+      expect(static3?.engine.appliedOptions).toMatchObject({ emulatedBatch: 3 });
       expect([cnn?.status, cnn?.reason]).toEqual(['ok', undefined]);
       expect(misaligned(results)).toEqual([]);
       expect(cnn?.engine.appliedOptions).toMatchObject({ emulatedBatch: 4 });

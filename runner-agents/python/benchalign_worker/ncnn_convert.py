@@ -342,7 +342,24 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
     local = os.path.join(out_dir, "model.onnx")
     if os.path.lexists(local):
         os.remove(local)
-    if external:
+    if batch > 1 and any(isinstance(i["dims"], list) and i["dims"] and i["dims"][0] == "batch" for i in inputs):
+        # a graph with a static batch N: pnnx converts for the shapes the graph declares, so
+        # the copy it reads declares a free batch dim (the graph keeps items apart, checked above)
+        import onnx
+
+        try:
+            model = onnx.load(model_path, load_external_data=bool(external))
+        except Exception as e:  # noqa: BLE001 - a missing or unsafe data file, said with its name
+            raise ConvertError(f"{model_path}: cannot read it to free its batch dim: {type(e).__name__}: {e}") from e
+        for v in list(model.graph.input) + list(model.graph.output):
+            dims = v.type.tensor_type.shape.dim
+            if len(dims) > 0 and dims[0].HasField("dim_value"):
+                dims[0].Clear()
+                dims[0].dim_param = "batch"
+        del model.graph.value_info[:]
+        onnx.save(model, local)
+        print(f"benchalign: {model_path} declares batch {batch}; pnnx reads a copy whose batch dim is free (emulated batching)", file=sys.stderr, flush=True)
+    elif external:
         import onnx
 
         try:
