@@ -9,11 +9,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError } from '../../src/errors.js';
 import { collectFingerprint } from '../../src/metrics/fingerprint.js';
-import type { DeviceFingerprint } from '../../src/results/record.js';
+import type { DeviceFingerprint } from '../../src/model/record.js';
 import { getRunner, listEngines } from '../../src/runners/registry.js';
 import type { Runner } from '../../src/runners/types.js';
 import type { WorkerRunnerConfig } from '../../src/runners/worker-runner.js';
-import type { Job } from '../../src/suite/matrix.js';
+import type { Job } from '../../src/model/job.js';
 import { VERSION } from '../../src/version.js';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -37,7 +37,7 @@ import {
   type JobRunResult,
   type WireFile,
 } from '../../src/agents/protocol.js';
-import { RepeatFailure, executeRepeat } from '../execute-job.js';
+import { RepeatFailure, executeRepeat } from '../../src/execution/execute-job.js';
 import { DeviceLease, type LeaseWaiter } from './lease.js';
 import { ArtifactStore } from './store.js';
 
@@ -51,6 +51,8 @@ export interface AgentOptions {
    * `file.py:function` factory, all of which execute when loaded). Default false: refused.
    */
   allowCode?: boolean;
+  /** Run jobs of the `command` engine, which runs the program a suite names. Default false: refused. */
+  allowPrograms?: boolean;
   /** Largest artifact accepted, bytes. Default 4 GiB. */
   maxArtifactBytes?: number;
   /** Log lines (no trailing newline). Default: stderr. */
@@ -131,6 +133,7 @@ export class AgentCore {
   private readonly workDir: string;
   private readonly userLabels: Record<string, string>;
   private readonly allowCode: boolean;
+  private readonly allowPrograms: boolean;
   private readonly log: (line: string) => void;
   private readonly createRunner: (engine: string, config: WorkerRunnerConfig) => Runner;
   private readonly runners = new Map<string, Runner>();
@@ -143,6 +146,7 @@ export class AgentCore {
     this.workDir = options.workDir;
     this.userLabels = { ...(options.labels ?? {}) };
     this.allowCode = options.allowCode === true;
+    this.allowPrograms = options.allowPrograms === true;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.createRunner = options.createRunner ?? ((engine, config) => getRunner(engine, config));
     this.store = new ArtifactStore(this.workDir, options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
@@ -364,7 +368,7 @@ export class AgentCore {
   private runnerFor(job: Job): Runner {
     let r = this.runners.get(job.engine.name);
     if (!r) {
-      r = this.createRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs, workDir: join(this.workDir, 'scratch') });
+      r = this.createRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs, workDir: join(this.workDir, 'scratch'), allowPrograms: this.allowPrograms });
       this.runners.set(job.engine.name, r);
     }
     return r;

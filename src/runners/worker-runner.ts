@@ -10,17 +10,8 @@ import { BenchalignError } from '../errors.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { readNpy, writeNpy } from '../tensors/npy.js';
 import type { HelloResult, InferResult, LoadResult, MeasureResultMsg } from './protocol.js';
-import type {
-  ActivationInfo,
-  Availability,
-  EngineOptions,
-  MeasureRequest,
-  MeasureResult,
-  ModelRef,
-  PreparedModel,
-  Runner,
-  TensorMeta,
-} from './types.js';
+import type { ActivationInfo, Availability, EngineOptions, MeasureRequest, MeasureResult, PreparedModel, Runner } from './types.js';
+import type { ModelRef, TensorMeta } from '../model/model-ref.js';
 import { WorkerProcess, type WorkerProcessOptions } from './worker-client.js';
 import type { WorkerCommand } from './worker-entry.js';
 
@@ -34,6 +25,11 @@ export interface WorkerRunnerConfig {
   maxRssBytes?: number;
   /** Parent directory of the per-activation scratch directories. Default: the OS temp dir. */
   workDir?: string;
+  /**
+   * Let the `command` engine run the program a suite names (`--allow-programs` on `benchalign run`
+   * and on `benchalign agent`). Default false: its jobs are refused. Other engines ignore it.
+   */
+  allowPrograms?: boolean;
 }
 
 export abstract class WorkerRunner implements Runner {

@@ -3,7 +3,7 @@
  * ONNX's reference evaluator behind the program contract), on the bundled models through the
  * whole pipeline, aligned against their PyTorch references; and the --allow-programs gate.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { outputFileName, parseCommandOptions, parseTimes } from '../../src/runners/command/options.js';
 import { pythonPath } from '../../src/runners/python/env.js';
 import { cnnModel, transformerModel } from '../agents/helpers.js';
@@ -32,20 +32,15 @@ describe('command engine options and times (pure)', () => {
 });
 
 describe.skipIf(!hasPython)('command engine running a real program', () => {
-  afterEach(() => {
-    delete process.env.BENCHALIGN_ALLOW_PROGRAMS;
-  });
-
-  it('without --allow-programs the job is refused and names the flag; nothing runs', async () => {
-    const results = await runEngineOnBundled('command', { options: { program: program() }, models: [cnnModel()] });
+  it('without --allow-programs the job is refused and names the flag; nothing runs (an inherited BENCHALIGN_ALLOW_PROGRAMS counts for nothing)', async () => {
+    const results = await runEngineOnBundled('command', { options: { program: program() }, models: [cnnModel()], env: { BENCHALIGN_ALLOW_PROGRAMS: '1' } });
     expect(results.jobs[0]?.status).toBe('errored');
     expect(results.jobs[0]?.reason).toMatch(/programs are not allowed here.*--allow-programs/);
     expect(results.jobs[0]?.latency).toBeUndefined();
   });
 
   it('with --allow-programs: both bundled models align, latency is the per-iteration times the program wrote', async () => {
-    process.env.BENCHALIGN_ALLOW_PROGRAMS = '1';
-    const results = await runEngineOnBundled('command', { options: { program: program() }, models: [cnnModel({ outputs: { logits: { topK: 5 } } }), transformerModel()] });
+    const results = await runEngineOnBundled('command', { options: { program: program() }, models: [cnnModel({ outputs: { logits: { topK: 5 } } }), transformerModel()], allowPrograms: true });
     expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
       ['cnn', 'ok', undefined],
       ['transformer', 'ok', undefined],
@@ -60,11 +55,10 @@ describe.skipIf(!hasPython)('command engine running a real program', () => {
   }, 300_000);
 
   it('a program that fails, or writes times it cannot parse, errors its job with the program\'s own message; the run goes on', async () => {
-    process.env.BENCHALIGN_ALLOW_PROGRAMS = '1';
-    const fail = await runEngineOnBundled('command', { options: { program: program('fail') }, models: [cnnModel()] });
+    const fail = await runEngineOnBundled('command', { options: { program: program('fail') }, models: [cnnModel()], allowPrograms: true });
     expect(fail.jobs[0]?.status).toBe('errored');
     expect(fail.jobs[0]?.reason).toMatch(/exited with code 3.*unsupported operator Frobnicate/s);
-    const bad = await runEngineOnBundled('command', { options: { program: program('bad-times') }, models: [cnnModel()] });
+    const bad = await runEngineOnBundled('command', { options: { program: program('bad-times') }, models: [cnnModel()], allowPrograms: true });
     expect(bad.jobs[0]?.status).toBe('errored');
     expect(bad.jobs[0]?.reason).toMatch(/times\.txt line 1: "fast" is not a positive number of milliseconds/);
   }, 300_000);

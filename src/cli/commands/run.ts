@@ -1,10 +1,9 @@
 /** `benchalign run`: commander wiring for runSuite. */
 import type { Command } from 'commander';
-import { runSuite } from '../../agents/run-suite.js';
+import { runSuite } from '../../workflows/run.js';
 import { ExitCode } from '../../errors.js';
 import { toMarkdown } from '../../reports/markdown.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
-import { ALLOW_PROGRAMS_ENV } from '../../runners/command/options.js';
 
 /** Above this many jobs the report stays in its file and the terminal gets the counts. */
 const MAX_JOBS_PRINTED = 50;
@@ -32,11 +31,8 @@ export function registerRun(program: Command): void {
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .option('--allow-programs', 'run jobs of the `command` engine: it runs the program the suite names (default: refused)')
-    .hook('preAction', (cmd) => {
-      if ((cmd.opts() as { allowPrograms?: boolean }).allowPrograms) process.env[ALLOW_PROGRAMS_ENV] = '1';
-    })
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .option('--allow-programs', 'run jobs of the `command` engine here: it runs the program the suite names (default: refused; an agent decides with its own --allow-programs)')
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -62,6 +58,7 @@ export function registerRun(program: Command): void {
           ...(opts.tag ? { tags: opts.tag } : {}),
           ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
           ...(opts.agents === false ? { noAgents: true } : {}),
+          ...(opts.allowPrograms === true ? { allowPrograms: true } : {}),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {

@@ -11,9 +11,13 @@ export interface CommandOptions {
   timeoutMs: number;
 }
 
-/** The environment variable `--allow-programs` sets; without it the engine refuses to run anything. */
+/**
+ * How the CommandRunner tells its own worker process that `--allow-programs` was given (the
+ * runner config's `allowPrograms`); the runner always sets it, so an inherited value counts for nothing.
+ */
 export const ALLOW_PROGRAMS_ENV = 'BENCHALIGN_ALLOW_PROGRAMS';
 
+/** In the worker process: whether its runner allowed programs. */
 export function programsAllowed(): boolean {
   return process.env[ALLOW_PROGRAMS_ENV] === '1';
 }

@@ -9,7 +9,7 @@
  * an .npy file there; the program writes each output as <outputs dir>/<name>.npy (see
  * outputFileName) and one per-iteration time in milliseconds per line to the times file. The
  * program is run from an argv array (never a shell), only when --allow-programs was given
- * (BENCHALIGN_ALLOW_PROGRAMS=1), and what it writes is parsed defensively.
+ * (the CommandRunner's `allowPrograms`, passed down as BENCHALIGN_ALLOW_PROGRAMS=1), and what it writes is parsed defensively.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -20,9 +20,9 @@ import { inspectModelBytes } from '../../tensors/inspect.js';
 import { readNpy, writeNpy } from '../../tensors/npy.js';
 import { runConverter } from '../convert-cache.js';
 import type { HelloResult, LoadResult, MeasureResultMsg } from '../protocol.js';
-import type { TensorMeta } from '../types.js';
+import type { TensorMeta } from '../../model/model-ref.js';
 import { serveWorker } from '../worker-server.js';
-import { ALLOW_PROGRAMS_ENV, outputFileName, parseCommandOptions, parseTimes, programsAllowed, type CommandOptions } from './options.js';
+import { outputFileName, parseCommandOptions, parseTimes, programsAllowed, type CommandOptions } from './options.js';
 
 /** The version of the program contract. */
 export const CONTRACT_VERSION = '1.0';
@@ -66,7 +66,7 @@ async function load(params: unknown): Promise<LoadResult> {
   const p = params as { modelPath?: unknown; options?: Record<string, unknown>; precision?: unknown };
   if (!programsAllowed()) {
     throw new BenchalignError('E_CONFIG', 'command: the command engine runs a program named in the suite, and programs are not allowed here', {
-      expected: `--allow-programs on benchalign run / benchalign agent (${ALLOW_PROGRAMS_ENV}=1)`,
+      expected: '--allow-programs on benchalign run (this machine) / benchalign agent serve|stdio (an agent)',
     });
   }
   const options = parseCommandOptions(p.options ?? {});

@@ -8,12 +8,13 @@
 import { writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { BenchalignError } from '../../errors.js';
-import { hashFile } from '../../suite/hash.js';
+import { hashFile } from '../../model/hash.js';
 import { cachedConversion, runConverter } from '../convert-cache.js';
 import { pythonWorkerCommand } from '../python/env.js';
 import { PythonWorkerRunner } from '../python/runner.js';
 import { torchConversionIo } from '../python/torch-convert.js';
-import type { EngineOptions, ModelRef, PreparedModel } from '../types.js';
+import type { EngineOptions, PreparedModel } from '../types.js';
+import type { ModelRef } from '../../model/model-ref.js';
 
 const versions = new Map<string, Promise<string>>();
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { BenchalignError } from '../../errors.js';
 import { inspectModelBytes } from '../../tensors/inspect.js';
-import type { ModelRef, PytorchModelRef, TensorMeta } from '../types.js';
+import type { ModelRef, PytorchModelRef, TensorMeta } from '../../model/model-ref.js';
 
 export interface TorchConversionIo {
   /** Inputs in forward() order, with fixed dims (the suite's `shapes`; symbolic dims as 1). */

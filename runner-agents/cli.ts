@@ -1,7 +1,10 @@
-/** `benchalign agent serve|stdio`: commander wiring for the runner agent (runner-agents/agent). */
+/**
+ * `benchalign agent serve|stdio`: commander wiring for the runner agent (runner-agents/agent).
+ * The agent is an application on top of src/: bin/benchalign.js hands this to the CLI's
+ * `main`, so src/ never imports runner-agents/.
+ */
 import type { Command } from 'commander';
-import { ALLOW_PROGRAMS_ENV } from '../../runners/command/options.js';
-import { serveAgent, stdioAgent, type AgentCliOptions, type ServeCliOptions } from '../../../runner-agents/agent/serve.js';
+import { serveAgent, stdioAgent, type AgentCliOptions, type ServeCliOptions } from './agent/serve.js';
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('Run this machine as a runner agent: it executes jobs sent by a coordinator (docs/agents.md)');
@@ -11,10 +14,7 @@ export function registerAgent(program: Command): void {
       .option('--work-dir <dir>', 'artifacts and job folders (default: <cache>/benchalign/agent)')
       .option('--max-artifact-bytes <n>', 'largest artifact accepted, e.g. 2G (default 4G)')
       .option('--allow-code', 'accept PyTorch model forms (TorchScript, .pt2, file.py factories): they run code when loaded (default: refused)')
-      .option('--allow-programs', 'run jobs of the `command` engine: it runs the program a suite names (default: refused)')
-      .hook('preAction', (cmd) => {
-        if ((cmd.opts() as { allowPrograms?: boolean }).allowPrograms) process.env[ALLOW_PROGRAMS_ENV] = '1';
-      });
+      .option('--allow-programs', 'run jobs of the `command` engine: it runs the program a suite names (default: refused)');
   shared(
     agent
       .command('serve')
