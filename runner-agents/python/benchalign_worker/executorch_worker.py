@@ -58,6 +58,25 @@ class ExecuTorchEngine(Engine):
     thread_safe = False  # one loaded Method, one caller
 
     def __init__(self) -> None:
+        # the runtime (with torch) takes seconds to import: `hello` (engines list, an agent's
+        # probe of every engine) only checks that it is there; the first load imports it
+        import importlib.util
+
+        if importlib.util.find_spec("executorch") is None or importlib.util.find_spec("executorch.runtime") is None:
+            raise ModuleNotFoundError("No module named 'executorch.runtime'")
+        self.np: Any = None
+        self.torch: Any = None
+        self.portable_lib: Any = None
+        self.runtime: Any = None
+        self.program: Any = None
+        self.method: Any = None
+        self.input_names: list[str] = []
+        self.input_dtypes: list[str] = []
+        self.output_names: list[str] = []
+
+    def _import(self) -> None:
+        if self.runtime is not None:
+            return
         import numpy as np
         import torch
         from executorch.extension.pybindings import portable_lib
@@ -67,11 +86,6 @@ class ExecuTorchEngine(Engine):
         self.torch = torch
         self.portable_lib = portable_lib
         self.runtime = Runtime.get()
-        self.program: Any = None
-        self.method: Any = None
-        self.input_names: list[str] = []
-        self.input_dtypes: list[str] = []
-        self.output_names: list[str] = []
 
     def version(self) -> str:
         from executorch import version
@@ -79,6 +93,7 @@ class ExecuTorchEngine(Engine):
         return str(version.__version__).split("+")[0]
 
     def load(self, model_path: str, options: dict[str, Any], precision: str, shapes: dict[str, list[int]] | None) -> LoadInfo:
+        self._import()
         o = Options("executorch", options)
         threads = o.int("threads", 1, minimum=1)
         xnnpack = o.bool("xnnpack", True)

@@ -51,6 +51,22 @@ class TvmEngine(Engine):
 
     def __init__(self) -> None:
         os.environ.setdefault("TVM_NUM_THREADS", "1")
+        # `import tvm` takes seconds: `hello` (engines list, an agent's probe of every engine)
+        # only checks that it is there; the first load imports it
+        import importlib.util
+
+        if importlib.util.find_spec("tvm") is None:
+            raise ModuleNotFoundError("No module named 'tvm'")
+        self.np: Any = None
+        self.tvm: Any = None
+        self.relax: Any = None
+        self.vm: Any = None
+        self.fn: Any = None
+        self.record: dict[str, Any] = {}
+
+    def _import(self) -> None:
+        if self.tvm is not None:
+            return
         import numpy as np
         import tvm
         from tvm import relax
@@ -58,12 +74,15 @@ class TvmEngine(Engine):
         self.np = np
         self.tvm = tvm
         self.relax = relax
-        self.vm: Any = None
-        self.fn: Any = None
-        self.record: dict[str, Any] = {}
 
     def version(self) -> str:
-        return str(self.tvm.__version__)
+        import importlib.metadata
+
+        try:
+            return importlib.metadata.version("apache-tvm")
+        except importlib.metadata.PackageNotFoundError:  # a build from source
+            self._import()
+            return str(self.tvm.__version__)
 
     def _set_threads(self, threads: int) -> int:
         # TVM_NUM_THREADS is read when the runtime's thread pool starts; runtime.config_threadpool
@@ -75,6 +94,7 @@ class TvmEngine(Engine):
         return int(self.tvm.runtime.num_threads())
 
     def load(self, model_path: str, options: dict[str, Any], precision: str, shapes: dict[str, list[int]] | None) -> LoadInfo:
+        self._import()
         o = Options("tvm", options)
         threads = o.int("threads", 1, minimum=1)
         opt_level = o.int("optLevel", 3)
