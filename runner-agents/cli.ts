@@ -13,7 +13,8 @@ export function registerAgent(program: Command): void {
       .option('--labels <k=v,...>', 'labels for job selection, e.g. board=rk3588 (arch, os and gpu=nvidia are added automatically)')
       .option('--work-dir <dir>', 'artifacts and job folders (default: <cache>/benchalign/agent)')
       .option('--max-artifact-bytes <n>', 'largest artifact accepted, e.g. 2G (default 4G)')
-      .option('--allow-code', 'accept PyTorch model forms (TorchScript, .pt2, file.py factories): they run code when loaded (default: refused)');
+      .option('--allow-code', 'accept PyTorch model forms (TorchScript, .pt2, file.py factories): they run code when loaded (default: refused)')
+      .option('--allow-programs', 'run jobs of the `command` engine: it runs the program a suite names (default: refused)');
   shared(
     agent
       .command('serve')

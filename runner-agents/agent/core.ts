@@ -51,6 +51,8 @@ export interface AgentOptions {
    * `file.py:function` factory, all of which execute when loaded). Default false: refused.
    */
   allowCode?: boolean;
+  /** Run jobs of the `command` engine, which runs the program a suite names. Default false: refused. */
+  allowPrograms?: boolean;
   /** Largest artifact accepted, bytes. Default 4 GiB. */
   maxArtifactBytes?: number;
   /** Log lines (no trailing newline). Default: stderr. */
@@ -135,6 +137,7 @@ export class AgentCore {
   private readonly workDir: string;
   private readonly userLabels: Record<string, string>;
   private readonly allowCode: boolean;
+  private readonly allowPrograms: boolean;
   private readonly log: (line: string) => void;
   private readonly createRunner: (engine: string, config: WorkerRunnerConfig) => Runner;
   private readonly runners = new Map<string, Runner>();
@@ -147,6 +150,7 @@ export class AgentCore {
     this.workDir = options.workDir;
     this.userLabels = { ...(options.labels ?? {}) };
     this.allowCode = options.allowCode === true;
+    this.allowPrograms = options.allowPrograms === true;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.createRunner = options.createRunner ?? ((engine, config) => getRunner(engine, config));
     this.store = new ArtifactStore(this.workDir, options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
@@ -375,7 +379,7 @@ export class AgentCore {
   private runnerFor(job: Job): Runner {
     let r = this.runners.get(job.engine.name);
     if (!r) {
-      r = this.createRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs, workDir: join(this.workDir, 'scratch') });
+      r = this.createRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs, workDir: join(this.workDir, 'scratch'), allowPrograms: this.allowPrograms });
       this.runners.set(job.engine.name, r);
     }
     return r;

@@ -13,6 +13,7 @@ import { runStdioAgent } from './stdio.js';
 export interface AgentCliOptions {
   labels?: string;
   allowCode?: boolean;
+  allowPrograms?: boolean;
   workDir?: string;
   maxArtifactBytes?: string;
 }
@@ -71,9 +72,10 @@ export function loadToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv 
   return undefined;
 }
 
-function common(opts: AgentCliOptions): { workDir: string; labels: Record<string, string>; maxArtifactBytes: number; allowCode: boolean } {
+function common(opts: AgentCliOptions): { workDir: string; labels: Record<string, string>; maxArtifactBytes: number; allowCode: boolean; allowPrograms: boolean } {
   return {
     allowCode: opts.allowCode === true,
+    allowPrograms: opts.allowPrograms === true,
     workDir: resolve(opts.workDir ?? join(cacheRoot(), 'agent')),
     labels: parseLabels(opts.labels),
     maxArtifactBytes: parseBytes(opts.maxArtifactBytes, '--max-artifact-bytes') ?? DEFAULT_MAX_ARTIFACT_BYTES,

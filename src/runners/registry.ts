@@ -3,13 +3,18 @@
  * a Runner whose `available()` says why, so a run can record it as a skipped job.
  */
 import { BenchalignError } from '../errors.js';
+import { CommandRunner } from './command/runner.js';
+import { ExecuTorchRunner } from './executorch/runner.js';
 import { FaultRunner } from './fault/runner.js';
+import { LiteRtRunner } from './litert/runner.js';
 import { MnnRunner } from './mnn/runner.js';
 import { NcnnRunner } from './ncnn/runner.js';
 import { OnnxRuntimeRunner } from './onnxruntime/runner.js';
 import { OpenVinoRunner } from './openvino/runner.js';
+import { OpenCvRunner } from './opencv/runner.js';
 import { PyTorchRunner } from './pytorch/runner.js';
 import { TensorRtRunner } from './tensorrt/runner.js';
+import { TvmRunner } from './tvm/runner.js';
 import type { Availability, Runner } from './types.js';
 import type { WorkerRunnerConfig } from './worker-runner.js';
 
@@ -111,4 +116,9 @@ registerRunner({ name: 'mnn', create: (config) => new MnnRunner(config) });
 registerRunner({ name: 'pytorch', create: (config) => new PyTorchRunner(config) });
 registerRunner({ name: 'tensorrt', create: (config) => new TensorRtRunner(config) });
 registerRunner({ name: 'ncnn', create: (config) => new NcnnRunner(config) });
+registerRunner({ name: 'opencv', create: (config) => new OpenCvRunner(config) });
+registerRunner({ name: 'tvm', create: (config) => new TvmRunner(config) });
+registerRunner({ name: 'executorch', create: (config) => new ExecuTorchRunner(config) });
+registerRunner({ name: 'litert', create: (config) => new LiteRtRunner(config) });
+registerRunner({ name: 'command', create: (config) => new CommandRunner(config) });
 registerRunner({ name: 'test-fault', testOnly: true, create: (config) => new FaultRunner(config) });

@@ -26,6 +26,11 @@ export interface WorkerRunnerConfig {
   maxRssBytes?: number;
   /** Parent directory of the per-activation scratch directories. Default: the OS temp dir. */
   workDir?: string;
+  /**
+   * Let the `command` engine run the program a suite names (`--allow-programs` on `benchalign run`
+   * and on `benchalign agent`). Default false: its jobs are refused. Other engines ignore it.
+   */
+  allowPrograms?: boolean;
 }
 
 export abstract class WorkerRunner implements Runner {

@@ -74,6 +74,11 @@ export interface RunSuiteOptions {
   onRunStart?: () => void;
   /** `--overwrite`: an `outDir` that already holds a run is emptied first instead of refused. */
   overwrite?: boolean;
+  /**
+   * Let `command` engine jobs run the program the suite names (`--allow-programs`), on this
+   * machine's local agent. Remote agents decide for themselves (`benchalign agent --allow-programs`).
+   */
+  allowPrograms?: boolean;
 }
 
 export interface RunSuiteOutcome {
@@ -155,10 +160,10 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
 }
 
 /** The agent of a run without agents: this machine, through the same dispatcher as any other. */
-function localAgentsConfig(jobs: readonly Job[]): { config: AgentsConfig; client: LocalAgentClient } {
+function localAgentsConfig(jobs: readonly Job[], options: { allowPrograms?: boolean } = {}): { config: AgentsConfig; client: LocalAgentClient } {
   const def: AgentDef = { name: 'local', url: 'local', kind: 'local', labels: {}, connectTimeoutMs: 0 };
   const engineJobs = [...new Map(jobs.map((j) => [j.engine.name, j] as const)).values()];
-  const client = new LocalAgentClient(def, { engineJobs });
+  const client = new LocalAgentClient(def, { engineJobs, ...(options.allowPrograms === true ? { allowPrograms: true } : {}) });
   const config: AgentsConfig = { agents: [def], maxAttempts: 1, queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS, timeoutGraceMs: DEFAULT_TIMEOUT_GRACE_MS, source: 'local' };
   return { config, client };
 }
@@ -201,7 +206,7 @@ async function runOnAgents(
   agentsConfig: AgentsConfig | undefined,
   runId: string,
 ): Promise<RunSuiteOutcome> {
-  const local = agentsConfig === undefined ? localAgentsConfig(jobs) : undefined;
+  const local = agentsConfig === undefined ? localAgentsConfig(jobs, { allowPrograms: options.allowPrograms === true }) : undefined;
   const config = local?.config ?? (agentsConfig as AgentsConfig);
   const results: RunResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,

@@ -29,6 +29,8 @@ export interface EngineRun {
   models?: Record<string, unknown>[];
   /** Extra process environment for the run (e.g. BENCHALIGN_CACHE_DIR). */
   env?: Record<string, string>;
+  /** `--allow-programs` (the `command` engine). */
+  allowPrograms?: boolean;
 }
 
 /** Runs the bundled models on `engine` and returns the results (the run folder is removed). */
@@ -44,7 +46,7 @@ export async function runEngineOnBundled(engine: string, run: EngineRun = {}): P
       models: run.models ?? [cnnModel({ outputs: { logits: { topK: 5 } } }), transformerModel()],
       engines: [{ name: engine, precision: run.precision ?? 'fp32', options: run.options ?? {} }],
     });
-    const { results } = await runSuite({ suitePath: suite, outDir: `${dir}/run`, quiet: true });
+    const { results } = await runSuite({ suitePath: suite, outDir: `${dir}/run`, quiet: true, ...(run.allowPrograms === true ? { allowPrograms: true } : {}) });
     return results;
   } finally {
     for (const [k, v] of Object.entries(saved)) {

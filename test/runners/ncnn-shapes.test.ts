@@ -1,4 +1,4 @@
-/** The ncnn converter's input-shape checks (Python, run without ncnn or pnnx): batch 1 only, and advice that works. */
+/** The ncnn converter's input-shape checks (Python, run without ncnn or pnnx): batch N converted for batch 1 and emulated item by item, one batch size for every input. */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ function inputShapes(inputs: unknown[], shapes: Record<string, number[]>): strin
     'from benchalign_worker.ncnn_convert import ConvertError, input_shapes',
     'ins = json.loads(sys.argv[1])',
     'try:',
-    '    input_shapes("m.onnx", ins, json.loads(sys.argv[2])); print(json.dumps([i["shape"] for i in ins]))',
+    '    input_shapes("m.onnx", ins, json.loads(sys.argv[2])); print(json.dumps([[i["shape"], i["batch"]] for i in ins]))',
     'except ConvertError as e:',
     '    print(e)',
   ].join('\n');
@@ -19,17 +19,19 @@ function inputShapes(inputs: unknown[], shapes: Record<string, number[]>): strin
 }
 
 describe('ncnn input shapes', () => {
-  it('a model that fixes batch 2 is told to be exported with batch 1 or a dynamic batch, not given a shapes pin that cannot fit', () => {
-    const msg = inputShapes([{ name: 'ids', dtype: 'int64', dims: [2, 12] }], {});
-    expect(msg).toMatch(/input 'ids' has a fixed batch of 2 \(\[2, 12\]\).*export the model with batch 1, or with a dynamic batch dim/);
-    expect(msg).not.toMatch(/shapes: \{ids: \[1, 12\]\}/);
-    // the pin the old advice suggested indeed fails for that model
+  it('a model that fixes batch 2 is converted for batch 1 and run as 2 items (emulated batching)', () => {
+    expect(inputShapes([{ name: 'ids', dtype: 'int64', dims: [2, 12] }], {})).toBe('[[[1, 12], 2]]');
+    // a pin that does not fit the graph's fixed dims is refused, naming them
     expect(inputShapes([{ name: 'ids', dtype: 'int64', dims: [2, 12] }], { ids: [1, 12] })).toMatch(/does not fit its dims/);
   });
 
-  it('a dynamic batch pinned above 1 is told the pin that works, and that pin works', () => {
-    const msg = inputShapes([{ name: 'ids', dtype: 'int64', dims: ['batch', 12] }], { ids: [4, 12] });
-    expect(msg).toMatch(/has batch 4 .*shapes: \{ids: \[1, 12\]\}/);
-    expect(inputShapes([{ name: 'ids', dtype: 'int64', dims: ['batch', 12] }], { ids: [1, 12] })).toBe('[[1, 12]]');
+  it('a dynamic batch pinned to 4 runs as 4 items; pinned to 1 as one', () => {
+    expect(inputShapes([{ name: 'ids', dtype: 'int64', dims: ['batch', 12] }], { ids: [4, 12] })).toBe('[[[1, 12], 4]]');
+    expect(inputShapes([{ name: 'ids', dtype: 'int64', dims: ['batch', 12] }], { ids: [1, 12] })).toBe('[[[1, 12], 1]]');
+  });
+
+  it('inputs with different batch sizes are refused', () => {
+    const msg = inputShapes([{ name: 'a', dtype: 'float32', dims: ['b', 3] }, { name: 'c', dtype: 'float32', dims: ['b', 3] }], { a: [2, 3], c: [3, 3] });
+    expect(msg).toMatch(/different batch sizes \[2, 3\]/);
   });
 });

@@ -219,11 +219,56 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
     }
   }, PIPELINE_TIMEOUT_MS);
 
-  it('refuses batch > 1, dynamic dims without shapes, a broken model and one pnnx cannot convert, each with a clear reason, and the run goes on', async () => {
+  it('batch 4 of a CNN (and a graph that declares batch 3) runs as emulated batching (item by item, stacked) and aligns with its reference; a graph that mixes items is refused naming the op', async () => {
+    const dir = tempDir('ncnn-batch');
+    try {
+      // the reference: the TorchScript CNN on 4 random images, computed here by PyTorch
+      execFileSync(pythonPath(), ['-c', [
+        'import sys, numpy as np, torch',
+        'm = torch.jit.load(sys.argv[1]).eval()',
+        'x = torch.from_numpy(np.random.default_rng(7).standard_normal((4, 3, 32, 32)).astype(np.float32))',
+        'with torch.inference_mode(): y = m(x)',
+        'np.savez(sys.argv[2] + "/inputs.npz", input=x.numpy()); np.savez(sys.argv[2] + "/outputs.npz", logits=y.numpy())',
+        // a graph with a dynamic batch that mixes items: x - mean over the batch (ReduceMean axis 0)
+        'import onnx; from onnx import helper as h, TensorProto as T',
+        'g = h.make_graph([h.make_node("ReduceMean", ["x", "axes"], ["m"], name="batch_mean", keepdims=1), h.make_node("Sub", ["x", "m"], ["y"])], "mixes",',
+        '  [h.make_tensor_value_info("x", T.FLOAT, ["batch", 4])], [h.make_tensor_value_info("y", T.FLOAT, ["batch", 4])], [h.make_tensor("axes", T.INT64, [1], [0])])',
+        'onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 18)]), sys.argv[2] + "/mixes.onnx")',
+        // a graph that declares a static batch of 3 and keeps items apart: y = tanh(x) * 2, reference by NumPy
+        'g = h.make_graph([h.make_node("Tanh", ["x"], ["t"]), h.make_node("Add", ["t", "t"], ["y"])], "static3",',
+        '  [h.make_tensor_value_info("x", T.FLOAT, [3, 4, 5])], [h.make_tensor_value_info("y", T.FLOAT, [3, 4, 5])])',
+        'onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 18)], ir_version=9), sys.argv[2] + "/static3.onnx")',
+        'x3 = np.random.default_rng(5).standard_normal((3, 4, 5)).astype(np.float32)',
+        'np.savez(sys.argv[2] + "/in3.npz", x=x3); np.savez(sys.argv[2] + "/out3.npz", y=np.tanh(x3) * 2)',
+      ].join('\n'), join(MODELS, 'cnn/model.torchscript.pt'), dir]);
+      const results = await runEngineOnBundled('ncnn', {
+        env,
+        models: [
+          cnnModel({ name: 'cnn-b4', shapes: { input: [4, 3, 32, 32] }, inputs: { source: 'reference', file: join(dir, 'inputs.npz') }, reference: join(dir, 'outputs.npz') }),
+          { name: 'mixes-b2', path: join(dir, 'mixes.onnx'), shapes: { x: [2, 4] }, inputs: { source: 'random', seed: 1 } },
+          { name: 'static-b3', path: join(dir, 'static3.onnx'), inputs: { source: 'reference', file: join(dir, 'in3.npz') }, reference: join(dir, 'out3.npz') },
+        ],
+      });
+      const [cnn, mixes, static3] = results.jobs;
+      // a graph that declares batch 3: pnnx converts a copy whose batch dim is free
+      expect([static3?.status, static3?.reason]).toEqual(['ok', undefined]);
+      expect(static3?.engine.appliedOptions).toMatchObject({ emulatedBatch: 3 });
+      expect([cnn?.status, cnn?.reason]).toEqual(['ok', undefined]);
+      expect(misaligned(results)).toEqual([]);
+      expect(cnn?.engine.appliedOptions).toMatchObject({ emulatedBatch: 4 });
+      expect(cnn?.engine.notes?.join(' ')).toMatch(/emulated batching: .* runs the 4 items of the batch one after another/);
+      expect(mapping(cnn)).toEqual({ logits: { name: { reference: 'logits', actual: 'out0', by: 'engine' }, layout: ['stacked 4 items (ncnn Mat [10] each -> [4, 10])'] } });
+      expect(mixes?.status).toBe('errored');
+      expect(mixes?.reason).toMatch(/batch 2: ncnn Mats have no batch dimension, and this graph works across the items of a batch.*ReduceMean batch_mean \(along axis 0\)/s);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, PIPELINE_TIMEOUT_MS);
+
+  it('refuses dynamic dims without shapes, a broken model and one pnnx cannot convert, each with a clear reason, and the run goes on', async () => {
     const results = await runEngineOnBundled('ncnn', {
       env,
       models: [
-        cnnModel({ name: 'batch2', shapes: { input: [2, 3, 32, 32] } }),
         cnnModel({ name: 'dynamic', shapes: undefined }),
         { name: 'broken', path: `${FIXTURES}not_a_model.onnx`, inputs: { source: 'random', seed: 1 } },
         { name: 'custom_op', path: join(ncnnFixtures(), 'custom_op.onnx'), inputs: { source: 'random', seed: 1 } },
@@ -231,8 +276,6 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
       ],
     });
     const byName = Object.fromEntries(results.jobs.map((j) => [j.model.name, j]));
-    expect(byName.batch2?.status).toBe('errored');
-    expect(byName.batch2?.reason).toMatch(/input 'input' has batch 2 .*ncnn Mats have no batch dimension.*batch 1 only/);
     expect(byName.dynamic?.status).toBe('errored');
     expect(byName.dynamic?.reason).toMatch(/input 'input' has dynamic dims \['batch', 3, 32, 32\].*pin them in the suite/);
     expect(byName.broken?.status).toBe('errored');
@@ -279,7 +322,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
       const batch2 = new Map([['input', makeTensor('float32', [2, 3, 32, 32], new Float32Array(2 * 3 * 32 * 32))]]);
       await expect(runner.infer(batch2)).rejects.toMatchObject({
         code: 'E_UNSUPPORTED',
-        message: expect.stringMatching(/input 'input' has batch 2 .*ncnn Mats have no batch dimension/),
+        message: expect.stringMatching(/input 'input' has batch 2 .*ncnn Mats have no batch dimension and this model was converted to run batch 1/),
       });
       const one = new Map([['input', makeTensor('float32', [1, 3, 32, 32], new Float32Array(3 * 32 * 32).fill(0.5))]]);
       const out = await runner.infer(one);

@@ -13,8 +13,10 @@ count and the shape of every blob (from ``model.pnnx.param``) must match the ONN
 output of the same position. The mapping is written to ``benchalign-ncnn.json`` next to
 ``model.ncnn.param`` for the worker (ncnn_worker.py).
 
-ncnn Mats have no batch dimension: every input must have batch 1 (the leading dim), which
-the worker removes before feeding ncnn and adds back to the outputs.
+ncnn Mats have no batch dimension: the leading dim of every input is the batch, which the
+worker removes before feeding ncnn and adds back to the outputs. A batch of N > 1 is converted
+for batch 1 and run by the worker item by item (emulated batching, ``batch`` in the mapping),
+unless the graph works across the items of a batch (:func:`batch_mixing_ops`), which is refused.
 
 Exit status 0 on success; otherwise 2 (the model or its shapes are unusable, said on stderr)
 or 3 (pnnx failed; its own output precedes the message).
@@ -142,19 +144,86 @@ def input_shapes(model_path: str, inputs: list[dict[str, Any]], shapes: dict[str
             raise ConvertError(
                 f"{model_path}: input {i['name']!r} has rank {len(shape)} ({shape}); ncnn takes a batch dim plus 1 to 4 dims"
             )
-        if shape[0] != 1 and isinstance(dims[0], int) and dims[0] > 0:
-            # The batch is fixed in the model: no `shapes` pin can change it, so suggest none.
-            raise ConvertError(
-                f"{model_path}: input {i['name']!r} has a fixed batch of {dims[0]} ({dims}); ncnn Mats have no batch "
-                f"dimension, so the ncnn runner runs batch 1 only: export the model with batch 1, or with a dynamic "
-                f"batch dim (then pin it to 1 with shapes)"
-            )
-        if shape[0] != 1:
-            raise ConvertError(
-                f"{model_path}: input {i['name']!r} has batch {shape[0]} ({shape}); ncnn Mats have no batch dimension, "
-                f"so the ncnn runner runs batch 1 only (shapes: {{{i['name']}: {[1] + list(shape[1:])}}})"
-            )
-        i["shape"] = [int(s) for s in shape]
+        # ncnn Mats have no batch dimension: a batch of N is converted for batch 1 and run item by
+        # item by the worker (emulated batching), where the graph keeps the items apart
+        i["batch"] = int(shape[0])
+        i["shape"] = [1] + [int(s) for s in shape[1:]]
+    batches = sorted({i["batch"] for i in inputs})
+    if len(batches) > 1:
+        raise ConvertError(f"{model_path}: the inputs have different batch sizes {batches}; emulated batching runs one batch size for every input")
+
+
+#: ops whose attribute `axis` (or `axes`) names the dimension they work along
+_AXIS_OPS = {
+    "Concat", "Split", "Gather", "GatherElements", "Softmax", "LogSoftmax", "Hardmax", "ArgMax", "ArgMin", "TopK",
+    "CumSum", "Flatten", "Squeeze", "Unsqueeze", "Slice", "ScatterElements", "LRN",
+}
+_REDUCE_OPS = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"}
+
+
+def batch_mixing_ops(model_path: str) -> list[str]:
+    """The nodes of the ONNX graph that work across the batch dim (dim 0), so items of a batch
+    would mix and running them one at a time would give other results: a Transpose that moves
+    dim 0, ops along axis 0, reductions over every axis, a constant Reshape whose first dim is
+    neither 0 (copy) nor -1 with more dims after it. Axes given as tensors other than constants,
+    and negative axes, are not checked (the alignment against the reference still is)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(model_path, load_external_data=False)
+    consts: dict[str, list[int]] = {}
+    for t in model.graph.initializer:
+        if t.data_type in (6, 7) and len(t.dims) <= 1 and not t.external_data:
+            consts[t.name] = [int(v) for v in numpy_helper.to_array(t).reshape(-1)]
+    for n in model.graph.node:
+        if n.op_type == "Constant" and n.output:
+            for a in n.attribute:
+                if a.name == "value" and a.t.data_type in (6, 7) and len(a.t.dims) <= 1:
+                    consts[n.output[0]] = [int(v) for v in numpy_helper.to_array(a.t).reshape(-1)]
+    # tensors computed from constants and shapes only (shape arithmetic, embedding tables): an op
+    # on them does not touch the items of a batch
+    static = set(consts) | {t.name for t in model.graph.initializer}
+    for n in model.graph.node:
+        if n.op_type in ("Constant", "Shape", "Size") or (n.input and all(i in static or i == "" for i in n.input)):
+            static.update(n.output)
+    found: list[str] = []
+
+    def attr(n: Any, name: str) -> Any:
+        for a in n.attribute:
+            if a.name == name:
+                return onnx.helper.get_attribute_value(a)
+        return None
+
+    for n in model.graph.node:
+        label = f"{n.op_type} {n.name or (n.output[0] if n.output else '?')}"
+        if not n.input or n.input[0] in static:
+            continue
+        if n.op_type == "Transpose":
+            perm = attr(n, "perm")
+            if perm is not None and list(perm)[0] != 0:
+                found.append(f"{label} (perm {list(perm)} moves dim 0)")
+        elif n.op_type == "Reshape" and len(n.input) > 1 and n.input[1] in consts:
+            shape = consts[n.input[1]]
+            if not shape or not (shape[0] == 0 or (shape[0] == -1 and len(shape) > 1 and -1 not in shape[1:])):
+                found.append(f"{label} (target shape {shape} does not keep dim 0)")
+        elif n.op_type in _AXIS_OPS or n.op_type in _REDUCE_OPS:
+            axes = attr(n, "axes")
+            if axes is None and n.op_type in ("Squeeze", "Unsqueeze", "Slice") or n.op_type in _REDUCE_OPS:
+                idx = 3 if n.op_type == "Slice" else 1
+                if len(n.input) > idx and n.input[idx] in consts:
+                    axes = consts[n.input[idx]]
+            axis = attr(n, "axis")
+            if axes is None and axis is None:
+                if n.op_type in _REDUCE_OPS and not attr(n, "noop_with_empty_axes") and len(n.input) < 2:
+                    found.append(f"{label} (reduces over every axis)")
+                elif n.op_type in ("Concat", "Gather", "Split", "GatherElements", "CumSum", "ScatterElements", "Slice"):
+                    if n.op_type in ("Concat", "Gather", "Split", "GatherElements", "ScatterElements"):
+                        found.append(f"{label} (along axis 0, its default)")
+                continue
+            along = list(axes) if axes is not None else [axis]
+            if 0 in along:
+                found.append(f"{label} (along axis 0)")
+    return found
 
 
 _PNNX_IO = re.compile(r"^(pnnx\.Input|pnnx\.Output)\s+(\S+)\s+(\d+)\s+(\d+)\s+(.*)$")
@@ -253,6 +322,19 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
 
     inputs, outputs, external = read_graph(model_path)
     input_shapes(model_path, inputs, shapes)
+    batch = inputs[0]["batch"]
+    if batch > 1:
+        mixing = batch_mixing_ops(model_path)
+        if mixing:
+            raise ConvertError(
+                f"{model_path}: batch {batch}: ncnn Mats have no batch dimension, and this graph works across the items of "
+                f"a batch, so they cannot run one at a time: {'; '.join(mixing[:5])}{' ...' if len(mixing) > 5 else ''} "
+                f"(shapes: {{{inputs[0]['name']}: {[1] + inputs[0]['shape'][1:]}}} runs it at batch 1)"
+            )
+        # the graph's batch dim is free here: converted for 1, run batch items one at a time
+        for t in inputs + outputs:
+            if t["dims"] and isinstance(t["dims"][0], int):
+                t["dims"] = ["batch"] + list(t["dims"][1:])
     os.makedirs(out_dir, exist_ok=True)
     # pnnx writes model.pnnxsim.onnx next to its input: it reads model.onnx in out_dir instead
     # (a link), so the model's folder stays untouched. pnnx cannot read external tensor data
@@ -260,7 +342,24 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
     local = os.path.join(out_dir, "model.onnx")
     if os.path.lexists(local):
         os.remove(local)
-    if external:
+    if batch > 1 and any(isinstance(i["dims"], list) and i["dims"] and i["dims"][0] == "batch" for i in inputs):
+        # a graph with a static batch N: pnnx converts for the shapes the graph declares, so
+        # the copy it reads declares a free batch dim (the graph keeps items apart, checked above)
+        import onnx
+
+        try:
+            model = onnx.load(model_path, load_external_data=bool(external))
+        except Exception as e:  # noqa: BLE001 - a missing or unsafe data file, said with its name
+            raise ConvertError(f"{model_path}: cannot read it to free its batch dim: {type(e).__name__}: {e}") from e
+        for v in list(model.graph.input) + list(model.graph.output):
+            dims = v.type.tensor_type.shape.dim
+            if len(dims) > 0 and dims[0].HasField("dim_value"):
+                dims[0].Clear()
+                dims[0].dim_param = "batch"
+        del model.graph.value_info[:]
+        onnx.save(model, local)
+        print(f"benchalign: {model_path} declares batch {batch}; pnnx reads a copy whose batch dim is free (emulated batching)", file=sys.stderr, flush=True)
+    elif external:
         import onnx
 
         try:
@@ -303,6 +402,8 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
         "argv": argv[1:],
         "source": os.path.basename(model_path),
         "fp16Weights": fp16,
+        # the model's batch: the worker runs its items one at a time on the batch-1 conversion
+        "batch": batch,
         # the cache key holds the .onnx file's hash only; the runner checks these on a cache hit
         "externalData": [{"file": rel, "sha256": _sha256(os.path.join(os.path.dirname(os.path.abspath(model_path)), rel))} for rel in external],
         "inputs": [{k: i[k] for k in ("name", "blob", "dtype", "dims", "shape")} for i in inputs],

@@ -161,9 +161,11 @@ class NcnnEngine(Engine):
         spec = self._read_spec(model_path)
         for i in spec["inputs"]:
             want = (shapes or {}).get(i["name"])
-            if want is not None and list(want) != i["shape"]:
+            # a batch of N was converted for batch 1 (emulated batching)
+            converted = [spec.get("batch", 1)] + i["shape"][1:]
+            if want is not None and list(want) != converted:
                 raise WorkerError(
-                    f"ncnn: input {i['name']!r} was converted for shape {i['shape']}, the job asks for {list(want)}",
+                    f"ncnn: input {i['name']!r} was converted for shape {converted}, the job asks for {list(want)}",
                     benchalign_code="E_SHAPE",
                     expected="the shapes the model was converted with (prepare converts again when they change)",
                 )
@@ -220,8 +222,18 @@ class NcnnEngine(Engine):
         if spec.get("fp16Weights"):
             notes.append("weights converted to fp16 by pnnx (fp16=1)")
 
-        inputs_meta = [tensor_meta(i["name"], i["dtype"], i["shape"]) for i in spec["inputs"]]
-        outputs_meta = [tensor_meta(x["name"], x["dtype"], x["shape"]) for x in spec["outputs"]]
+        batch = spec.get("batch", 1)
+        if type(batch) is not int or batch < 1:
+            raise WorkerError(f"ncnn: {_SIDECAR}: batch {batch!r}", benchalign_code="E_IO", expected="a positive integer")
+        self.batch = batch
+        inputs_meta = [tensor_meta(i["name"], i["dtype"], [batch] + i["shape"][1:]) for i in spec["inputs"]]
+        outputs_meta = [tensor_meta(x["name"], x["dtype"], [batch] + x["shape"][1:]) for x in spec["outputs"]]
+        if batch > 1:
+            notes.append(
+                f"emulated batching: ncnn Mats have no batch dimension, so each inference runs the {batch} items of the batch "
+                f"one after another (a fresh extractor per item, so no blob of one item is reused for the next) and stacks the outputs; "
+                f"latency is that of the whole batch"
+            )
         feed = []
         for i in spec["inputs"]:
             step = f"{i['name']} -> {i['blob']} (batch dim removed: ncnn Mat {i['shape'][1:]})"
@@ -235,6 +247,8 @@ class NcnnEngine(Engine):
         reconciliation = {}
         for x in spec["outputs"]:
             layout = [f"added batch dim (ncnn Mat {x['shape'][1:]} -> {x['shape']})"]
+            if batch > 1:
+                layout = [f"stacked {batch} items (ncnn Mat {x['shape'][1:]} each -> {[batch] + x['shape'][1:]})"]
             if x["dtype"] != "float32":
                 layout.append(f"{'int32' if x['dtype'].startswith('int') else 'float32'} -> {x['dtype']}")
             reconciliation[x["name"]] = {"engineName": x["blob"], "layout": layout}
@@ -255,6 +269,8 @@ class NcnnEngine(Engine):
         }
         if vulkan:
             applied["vulkanDevice"] = vulkan_device
+        if batch > 1:
+            applied["emulatedBatch"] = batch
         return LoadInfo(inputs_meta, outputs_meta, effective, notes, applied, reconciliation)
 
     # -- run -----------------------------------------------------------------------------------
@@ -268,19 +284,20 @@ class NcnnEngine(Engine):
         for i in self.spec["inputs"]:
             a = feeds[i["name"]]
             shape = list(a.shape)
-            if len(shape) == len(i["shape"]) and shape[0] != 1:
+            want = [self.batch] + i["shape"][1:]
+            if len(shape) == len(want) and shape[0] != self.batch and shape[1:] == want[1:]:
                 raise WorkerError(
                     f"ncnn: input {i['name']!r} has batch {shape[0]} ({shape}); ncnn Mats have no batch dimension and this "
-                    f"model was converted for {i['shape']}",
+                    f"model was converted to run batch {self.batch} ({want})",
                     rpc_code=-32001,
                     benchalign_code="E_UNSUPPORTED",
-                    expected="batch 1",
+                    expected=f"batch {self.batch} (shapes: in the suite sets it)",
                 )
-            if shape != i["shape"]:
+            if shape != want:
                 raise WorkerError(
-                    f"ncnn: input {i['name']!r} has shape {shape}; the model was converted for {i['shape']}",
+                    f"ncnn: input {i['name']!r} has shape {shape}; the model was converted for {want}",
                     benchalign_code="E_SHAPE",
-                    expected=f"{i['name']}: {i['shape']}",
+                    expected=f"{i['name']}: {want}",
                 )
             if a.dtype.kind in "iub":
                 if a.size and (a.min() < -(2**31) or a.max() >= 2**31):
@@ -292,9 +309,9 @@ class NcnnEngine(Engine):
                 a = a.astype(np.int32)
             else:
                 a = a.astype(np.float32)
-            arr = np.ascontiguousarray(a[0])
-            mats.append((i["blob"], self.ncnn.Mat(arr).clone()))
-        return mats
+            mats.append([(i["blob"], self.ncnn.Mat(np.ascontiguousarray(a[k])).clone()) for k in range(self.batch)])
+        # one list of (blob, Mat) per batch item
+        return [[per_input[k] for per_input in mats] for k in range(self.batch)]
 
     def _extract(self, mats: list[tuple[str, Any]]) -> list[Any]:
         ex = self.net.create_extractor()
@@ -310,25 +327,29 @@ class NcnnEngine(Engine):
         return out
 
     def run(self, prepared: Any) -> Any:
-        return self._extract(prepared)
+        return [self._extract(item) for item in prepared]
 
     def callers(self, prepared: Any, n: int) -> list[Any]:
-        return [(lambda: self._extract(prepared)) for _ in range(n)]
+        return [(lambda: [self._extract(item) for item in prepared]) for _ in range(n)]
 
     def to_numpy(self, raw: Any) -> dict[str, Any]:
         np = self.np
         out: dict[str, Any] = {}
-        for x, m in zip(self.spec["outputs"], raw):
+        for j, x in enumerate(self.spec["outputs"]):
             is_int = x["dtype"].startswith("int")
-            a = np.array(m.numpy("i") if is_int else m.numpy("f"), copy=True)
             want = x["shape"]
-            if list(a.shape) != want[1:]:
-                raise WorkerError(
-                    f"ncnn: output {x['name']!r} ({x['blob']}) has shape {list(a.shape)}; pnnx said {want[1:]} (without the batch dim)",
-                    benchalign_code="E_SHAPE",
-                    expected=f"{x['name']}: {want}",
-                )
-            a = a.reshape(want)
+            items = []
+            for item in raw:
+                m = item[j]
+                a = np.array(m.numpy("i") if is_int else m.numpy("f"), copy=True)
+                if list(a.shape) != want[1:]:
+                    raise WorkerError(
+                        f"ncnn: output {x['name']!r} ({x['blob']}) has shape {list(a.shape)}; pnnx said {want[1:]} (without the batch dim)",
+                        benchalign_code="E_SHAPE",
+                        expected=f"{x['name']}: {want}",
+                    )
+                items.append(a.reshape(want))
+            a = np.concatenate(items, axis=0) if len(items) > 1 else items[0]
             out[x["name"]] = a if x["dtype"] == "float32" else a.astype(x["dtype"])
         return out
 

@@ -35,10 +35,11 @@ export class LocalAgentClient implements AgentClient {
    * `listEngines`: also report every engine (starts each engine's worker once; for probe).
    * `engineJobs`: report the engines of these jobs (one job per engine), through the runners
    * the jobs will use, so the device fingerprint names their versions (a run on this machine).
+   * `allowPrograms`: let the `command` engine run the program a suite names (`run --allow-programs`).
    */
   constructor(
     readonly def: AgentDef,
-    private readonly options: { listEngines?: boolean; engineJobs?: readonly Job[] } = {},
+    private readonly options: { listEngines?: boolean; engineJobs?: readonly Job[]; allowPrograms?: boolean } = {},
   ) {}
 
   /** Collected once: the fingerprint does not change during a run. */
@@ -81,7 +82,7 @@ export class LocalAgentClient implements AgentClient {
   private runnerFor(job: Job): Runner {
     let r = this.runners.get(job.engine.name);
     if (!r) {
-      r = getRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs });
+      r = getRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs, ...(this.options.allowPrograms === true ? { allowPrograms: true } : {}) });
       this.runners.set(job.engine.name, r);
     }
     return r;

@@ -29,7 +29,8 @@ export function registerRefs(program: Command): void {
     .option('--onnx', 'also export model.onnx with torch.onnx.export (the suite then runs onnxruntime too)')
     .option('--opset <n>', 'ONNX opset of the export (default 17)', int)
     .option('--safetensors', 'also write inputs.safetensors and outputs.safetensors')
-    .action(async (model: string, opts: { factory?: string; inputs: string[]; inputName?: string; seed?: number; outputNames?: string; name?: string; out?: string; onnx?: boolean; opset?: number; safetensors?: boolean }) => {
+    .option('--engines <names>', 'more engines for the written suite, comma-separated (e.g. executorch,litert: they convert the PyTorch form)')
+    .action(async (model: string, opts: { factory?: string; inputs: string[]; inputName?: string; seed?: number; outputNames?: string; name?: string; out?: string; onnx?: boolean; opset?: number; safetensors?: boolean; engines?: string }) => {
       const single = opts.inputs.length === 1 ? opts.inputs[0] : undefined;
       const isFile = single !== undefined && /\.(pt|pth|npy|npz|safetensors)$/i.test(single) && (existsSync(single) || !single.includes(':'));
       const res = await makeRefs({
@@ -44,6 +45,7 @@ export function registerRefs(program: Command): void {
         onnx: opts.onnx === true,
         ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
         safetensors: opts.safetensors === true,
+        ...(opts.engines !== undefined ? { engines: opts.engines.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       });
       const m = res.manifest;
       const fmt = (ts: typeof m.inputs) => ts.map((t) => `${t.name} ${t.dtype}[${t.dims.join(', ')}]`).join(', ');

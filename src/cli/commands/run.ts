@@ -35,7 +35,8 @@ export function registerRun(program: Command): void {
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .option('--allow-programs', 'run jobs of the `command` engine here: it runs the program the suite names (default: refused; an agent decides with its own --allow-programs)')
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -67,6 +68,7 @@ export function registerRun(program: Command): void {
           ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
           ...(opts.agents === false ? { noAgents: true } : {}),
           onRunStart: install,
+          ...(opts.allowPrograms === true ? { allowPrograms: true } : {}),
         });
         if (opts.localize === true && suite !== undefined) {
           for (const l of await localizeFailedJobs(suite, outcome.results.jobs, outcome.runDir, opts.quiet || opts.json ? undefined : (line) => process.stderr.write(`${line}\n`))) {

@@ -127,7 +127,7 @@ export class NcnnRunner extends PythonWorkerRunner {
           const why = inner.replace(/^\S+ (exited|was killed)/, 'the converter $1');
           throw new BenchalignError('E_CONVERT', `ncnn: converting with pnnx ${version.pnnx} failed: ${why}\n`, {
             file: model.path,
-            expected: 'an ONNX model pnnx converts, with batch-1 input shapes',
+            expected: 'an ONNX model pnnx converts (batch > 1 only where the graph keeps the items apart)',
           });
         }
         throw e;

@@ -1,7 +1,7 @@
 /**
  * `benchalign engines setup`: creates or updates the venv of the Python engines from the
  * pinned requirement files (requirements.txt: PyTorch and the reference tooling;
- * requirements-engines.txt: ncnn, pnnx, MNN, OpenVINO). Idempotent: a stamp with the hash of
+ * requirements-engines.txt: ncnn, pnnx, MNN, OpenVINO, OpenCV, TVM, ExecuTorch, LiteRT). Idempotent: a stamp with the hash of
  * the requirement lines chosen makes a second call a no-op.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +17,14 @@ export const ENGINE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   ncnn: ['ncnn', 'pnnx'],
   mnn: ['MNN'],
   openvino: ['openvino'],
+  opencv: ['opencv-python-headless'],
+  tvm: ['apache-tvm', 'apache-tvm-ffi'],
+  executorch: ['executorch', 'torchao'],
+  litert: [
+    'ai-edge-litert',
+    ...['absl-py', 'jax', 'jaxlib', 'jaxtyping', 'multipledispatch', 'immutabledict', 'ordered-set', 'lark', 'fire', 'tomli', 'rich', 'torchao'],
+    ...['litert-torch', 'litert-converter', 'ai-edge-quantizer', 'litert-lm-builder', 'xdsl'],
+  ],
   pytorch: [],
 };
 
@@ -59,11 +67,23 @@ export function requirementsFor(engines: readonly string[]): string[] {
   const wanted = new Set(engines.flatMap((e) => ENGINE_PACKAGES[e] ?? []).map((p) => p.toLowerCase()));
   const pins = requirementLines(join(root, 'requirements-engines.txt'));
   const chosen = pins.filter((l) => wanted.has(packageOf(l)));
-  const missing = [...wanted].filter((p) => !chosen.some((l) => packageOf(l) === p));
+  const noDeps = noDepsRequirementsFor(engines);
+  const missing = [...wanted].filter((p) => ![...chosen, ...noDeps].some((l) => packageOf(l) === p));
   if (missing.length > 0) {
     throw new BenchalignError('E_INTERNAL', `requirements-engines.txt has no pin for ${missing.join(', ')}`);
   }
   return [...requirementLines(join(root, 'requirements.txt')), ...chosen];
+}
+
+/**
+ * The requirement lines for `engines` that are installed with `pip install --no-deps`
+ * (requirements-engines-nodeps.txt: packages whose declared requirements contradict another
+ * engine's, while their real imports are pinned in requirements-engines.txt).
+ */
+export function noDepsRequirementsFor(engines: readonly string[]): string[] {
+  const wanted = new Set(engines.flatMap((e) => ENGINE_PACKAGES[e] ?? []).map((p) => p.toLowerCase()));
+  const file = join(packageRoot(), 'requirements-engines-nodeps.txt');
+  return existsSync(file) ? requirementLines(file).filter((l) => wanted.has(packageOf(l))) : [];
 }
 
 function run(argv: string[], log: (line: string) => void): Promise<void> {
@@ -95,7 +115,8 @@ export async function setupEngines(options: SetupOptions = {}): Promise<SetupRes
   const venv = venvDir();
   const python = join(venv, 'bin', 'python');
   const stamp = join(venv, '.benchalign-engines.sha256');
-  const want = createHash('sha256').update(lines.join('\n')).digest('hex');
+  const noDeps = noDepsRequirementsFor(engines);
+  const want = createHash('sha256').update([...lines, ...(noDeps.length > 0 ? ['--no-deps', ...noDeps] : [])].join('\n')).digest('hex');
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) {
     return { venv, engines, changed: false };
   }
@@ -108,6 +129,12 @@ export async function setupEngines(options: SetupOptions = {}): Promise<SetupRes
   await writeFile(reqFile, lines.join('\n') + '\n');
   log(`engines setup: installing ${lines.join(' ')} into ${venv}`);
   await run([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', reqFile], log);
+  if (noDeps.length > 0) {
+    const noDepsFile = join(venv, 'benchalign-requirements-nodeps.txt');
+    await writeFile(noDepsFile, noDeps.join('\n') + '\n');
+    log(`engines setup: installing ${noDeps.join(' ')} into ${venv} (--no-deps)`);
+    await run([python, '-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '--no-deps', '-r', noDepsFile], log);
+  }
   await writeFile(stamp, `${want}\n`);
   return { venv, engines, changed: true };
 }

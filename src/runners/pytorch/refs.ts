@@ -40,6 +40,12 @@ export interface RefsOptions {
   safetensors?: boolean;
   /** Model name in the suite. Default: the model file's stem. */
   name?: string;
+  /**
+   * More engines for the written suite, after onnxruntime (with --onnx) and pytorch: e.g.
+   * executorch and litert, which convert the model's PyTorch form with the `pytorch.inputs`
+   * and `pytorch.outputs` the suite records.
+   */
+  engines?: string[];
   /** PyTorch threads. Default 1. */
   threads?: number;
 }
@@ -108,7 +114,7 @@ function runPython(requestPath: string): Promise<{ code: number | null; stderr: 
 }
 
 /** The suite file refs writes: the model with its references, on onnxruntime (with --onnx) and pytorch. */
-export function refsSuite(name: string, outDir: string, manifest: RefsManifest): Record<string, unknown> {
+export function refsSuite(name: string, outDir: string, manifest: RefsManifest, extraEngines: readonly string[] = []): Record<string, unknown> {
   const rel = (p: string) => {
     const r = relative(outDir, p);
     return r === '' ? '.' : r;
@@ -132,7 +138,7 @@ export function refsSuite(name: string, outDir: string, manifest: RefsManifest):
         pytorch,
       },
     ],
-    engines: [...(onnx ? [{ name: 'onnxruntime' }] : []), { name: 'pytorch' }],
+    engines: [...(onnx ? [{ name: 'onnxruntime' }] : []), { name: 'pytorch' }, ...extraEngines.filter((e) => e !== 'pytorch' && e !== 'onnxruntime').map((e) => ({ name: e }))],
   };
 }
 
@@ -189,7 +195,7 @@ export async function makeRefs(options: RefsOptions): Promise<RefsResult> {
   }
   const manifest = JSON.parse(await readFile(resolve(outDir, 'refs.json'), 'utf8')) as RefsManifest;
   const suitePath = resolve(outDir, 'suite.yaml');
-  const doc = new Document(refsSuite(name, outDir, manifest));
+  const doc = new Document(refsSuite(name, outDir, manifest, options.engines ?? []));
   visit(doc, {
     Seq(_, node) {
       if (node.items.every((i) => isScalar(i))) node.flow = true;
