@@ -16,6 +16,7 @@ import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
 import { registerSignoff } from './commands/signoff.js';
+import { registerZoo } from './commands/zoo.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRefs(program);
   registerAgent(program);
   registerAgents(program);
+  registerZoo(program);
   return program;
 }
 
