@@ -14,7 +14,7 @@ import { join, relative, resolve } from 'node:path';
 import { Document, isScalar, visit } from 'yaml';
 import { BenchalignError, type ErrorCode } from '../errors.js';
 import { cacheRoot } from '../runners/convert-cache.js';
-import { packageRoot, pythonPath, pythonWorkersDir } from '../runners/python/env.js';
+import { pythonPath, pythonWorkersDir } from '../runners/python/env.js';
 import { setupEngines, zooRequirementLines } from '../runners/python/setup.js';
 import { ZOO, zooArchitecture, type ZooArchitecture } from './catalog.js';
 
