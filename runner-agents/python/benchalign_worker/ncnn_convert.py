@@ -31,7 +31,7 @@ import sys
 from typing import Any
 
 #: Bumped whenever the files this script writes change meaning (part of the cache key).
-SIDECAR_FORMAT = 2
+SIDECAR_FORMAT = 3
 SIDECAR = "benchalign-ncnn.json"
 
 # ONNX TensorProto element types -> (numpy dtype name, pnnx inputshape suffix)
@@ -311,6 +311,31 @@ def fold_input_casts(out_dir: str, inputs: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def fix_tanh_gelu(model_path: str, out_dir: str) -> list[str]:
+    """pnnx 20261020 fuses the tanh form of GELU (``0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))``,
+    GPT-2's) into ``F.gelu`` without ``approximate='tanh'``, and so into ncnn's exact erf GELU:
+    about 5e-4 off per activation. When the ONNX graph has no Erf at all and at least as many Tanh
+    nodes as the ncnn model has GELU layers, every GELU came from the tanh form: they get ncnn's
+    ``0=1`` (fast_gelu, the same tanh formula). Returns notes saying so."""
+    import onnx
+
+    graph = onnx.load(model_path, load_external_data=False).graph
+    ops = [n.op_type for n in graph.node]
+    param = os.path.join(out_dir, "model.ncnn.param")
+    header, layers = _ncnn_layers(param)
+    gelus = [p for p in layers if p[0] == "GELU" and not any(a.startswith("0=") for a in p[4 + int(p[2]) + int(p[3]) :])]
+    if not gelus or "Erf" in ops or ops.count("Tanh") < len(gelus):
+        return []
+    for p in gelus:
+        p.append("0=1")
+    with open(param, "w", encoding="utf-8") as f:
+        f.write("\n".join(header + [" ".join(p) for p in layers]) + "\n")
+    return [
+        f"{len(gelus)} GELU layer(s) set to ncnn's tanh form (0=1): the ONNX graph computes GELU with Tanh (no Erf), "
+        "which pnnx fuses into the exact erf GELU"
+    ]
+
+
 def unsupported_layers(param_path: str) -> list[str]:
     """Operators pnnx left in model.ncnn.param with no ncnn layer (named like ``torch.where`` or
     ``Tensor.to``: ncnn's own layer names are plain words), as ``type (layer name)``."""
@@ -364,6 +389,7 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
         raise ConvertError(f"pnnx {why} converting {model_path}", 3)
     notes = check_mapping(inputs, outputs, out_dir)
     notes.extend(fold_input_casts(out_dir, inputs))
+    notes.extend(fix_tanh_gelu(model_path, out_dir))
     left = unsupported_layers(os.path.join(out_dir, "model.ncnn.param"))
     if left:
         raise ConvertError(

@@ -29,7 +29,7 @@ from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, 
 _POWERSAVE = {"all": 0, "little": 1, "big": 2}
 _POWERSAVE_NAME = {v: k for k, v in _POWERSAVE.items()}
 _SIDECAR = "benchalign-ncnn.json"
-_SIDECAR_FORMAT = 2
+_SIDECAR_FORMAT = 3
 _DTYPES = ("float32", "float16", "float64", "int32", "int64")
 
 

@@ -147,8 +147,16 @@ def mobilenet_v2() -> Any:
 def efficientnet_b0() -> Any:
     from transformers import EfficientNetConfig, EfficientNetForImageClassification
 
+    import torch
+
     cfg = EfficientNetConfig(width_coefficient=1.0, depth_coefficient=1.0, image_size=224, hidden_dim=1280, dropout_rate=0.2, num_labels=1000)
-    return _image_wrap(_calibrated(_seeded(lambda: EfficientNetForImageClassification(cfg)), 224))
+    model = _seeded(lambda: EfficientNetForImageClassification(cfg))
+    # transformers pools with AvgPool2d(kernel_size=hidden_dim=1280, ceil_mode=True) over the 7x7 map:
+    # the global average, written as a 1280x1280 window that OpenVINO refuses ("Kernel after dilation
+    # has size (dim: 1280) larger than the data shape after padding (dim: 7)") and ncnn cannot run.
+    # The same global average as the pool every other export uses (identical outputs):
+    model.efficientnet.pooler = torch.nn.AdaptiveAvgPool2d(1)
+    return _image_wrap(_calibrated(model, 224))
 
 
 def convnext_tiny() -> Any:
