@@ -338,9 +338,16 @@ def fix_tanh_gelu(model_path: str, out_dir: str) -> list[str]:
 
 def unsupported_layers(param_path: str) -> list[str]:
     """Operators pnnx left in model.ncnn.param with no ncnn layer (named like ``torch.where`` or
-    ``Tensor.to``: ncnn's own layer names are plain words), as ``type (layer name)``."""
+    ``Tensor.to``: ncnn's own layer names are plain words), one entry per type with its layers."""
     _, layers = _ncnn_layers(param_path)
-    return [f"{p[0]} ({p[1]})" for p in layers if "." in p[0] or "::" in p[0]]
+    by_type: dict[str, list[str]] = {}
+    for p in layers:
+        if "." in p[0] or "::" in p[0]:
+            by_type.setdefault(p[0], []).append(p[1])
+    return [
+        f"{t} ({len(names)} layer{'s' if len(names) > 1 else ''}: {', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        for t, names in by_type.items()
+    ]
 
 
 def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[int]]) -> None:
@@ -393,8 +400,8 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
     left = unsupported_layers(os.path.join(out_dir, "model.ncnn.param"))
     if left:
         raise ConvertError(
-            f"pnnx converted {model_path}, but left {len(left)} operator(s) that ncnn has no layer for: {', '.join(left[:12])}"
-            f"{' ...' if len(left) > 12 else ''} (ncnn's load_param would fail with 'layer <type> not exists or registered')",
+            f"pnnx converted {model_path}, but left operators that ncnn has no layer for: {'; '.join(left)} "
+            "(ncnn's load_param would fail with 'layer <type> not exists or registered')",
             3,
         )
     for f in ("model.onnx", "model.pnnx.bin", "model.pnnx.onnx", "model.pnnxsim.onnx", "model_pnnx.py", "model_ncnn.py"):
