@@ -25,6 +25,8 @@ if [ -f "$ZOO_RUN/results.json" ]; then
   node bin/benchalign.js compare "$ZOO_RUN" --baseline-engine onnxruntime --out "$ZOO_RUN/compare" >/dev/null
   # the table of docs/zoo.md
   sed -n '/^## Engine comparison/,/^## Alignment per output/p' "$ZOO_RUN/report.md" | sed '$d'
+  node scripts/zoo-sweeps.mjs "$ZOO_RUN/results.json"
+  echo
   sed -n '/^## Device/,$p' "$ZOO_RUN/report.md"
   echo "zoo: run folder $ZOO_RUN (report.md, results.json; compare/report.html has the charts)"
 fi
