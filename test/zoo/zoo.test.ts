@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { BenchalignError } from '../../src/errors.js';
 import { pythonPath } from '../../src/runners/python/env.js';
 import { zooRequirementLines } from '../../src/runners/python/setup.js';
