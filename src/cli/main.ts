@@ -16,6 +16,7 @@ import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
 import { registerSignoff } from './commands/signoff.js';
+import { registerZoo } from './commands/zoo.js';
 
 /** Registers more commands: applications built on src/ (the runner agent) add theirs this way. */
 export type RegisterCommand = (program: Command) => void;
@@ -41,6 +42,7 @@ export function buildProgram(extraCommands: readonly RegisterCommand[] = []): Co
   for (const register of extraCommands) register(program);
   registerAgents(program);
   registerLocalize(program);
+  registerZoo(program);
   return program;
 }
 

@@ -13,6 +13,7 @@ import type { RawProfile } from '../model/profile.js';
 import type { HelloResult, InferResult, LoadResult, MeasureResultMsg, FusedLayersResultMsg, ProfileParams, ProfileResultMsg } from './protocol.js';
 import type { ActivationInfo, Availability, EngineOptions, MeasureRequest, MeasureResult, PreparedModel, Runner } from './types.js';
 import type { ModelRef, TensorMeta } from '../model/model-ref.js';
+import { resetPeakRss } from '../metrics/samplers/procfs.js';
 import { WorkerProcess, type WorkerProcessOptions } from './worker-client.js';
 import type { WorkerCommand } from './worker-entry.js';
 
@@ -88,6 +89,8 @@ export abstract class WorkerRunner implements Runner {
     await this.ensureWorker();
     const worker = this.worker as WorkerProcess;
     if (this.loaded !== undefined) await this.unloadQuietly();
+    // a reused worker: this job's peak RSS starts here, not at the largest earlier model's
+    if (worker.pid !== undefined) resetPeakRss(worker.pid);
     if (this.jobDir !== undefined) await rm(this.jobDir, { recursive: true, force: true });
     this.jobDir = await mkdtemp(join(this.config.workDir ?? tmpdir(), `benchalign-${this.name}-`));
     const res = await worker.request<LoadResult>(

@@ -33,7 +33,7 @@ import sys
 from typing import Any
 
 #: Bumped whenever the files this script writes change meaning (part of the cache key).
-SIDECAR_FORMAT = 1
+SIDECAR_FORMAT = 3
 SIDECAR = "benchalign-ncnn.json"
 
 # ONNX TensorProto element types -> (numpy dtype name, pnnx inputshape suffix)
@@ -317,6 +317,115 @@ def check_mapping(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], o
     return notes
 
 
+#: ncnn layers that pass their input's values through unchanged (only the shape or the blob count changes)
+_PASS_THROUGH = {"Reshape", "Permute", "Split", "Flatten", "ExpandDims", "Squeeze", "Noop"}
+_FLOAT_DTYPES = {"torch.float", "torch.float32"}
+
+
+def _ncnn_layers(param_path: str) -> tuple[list[str], list[list[str]]]:
+    """(the two header lines, each layer line split on whitespace) of an ncnn .param file."""
+    with open(param_path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    return lines[:2], [ln.split() for ln in lines[2:] if ln.strip()]
+
+
+def _pnnx_cast_dtypes(pnnx_param: str) -> dict[str, str]:
+    """Layer name -> target dtype of every Tensor.to operator of a pnnx.param."""
+    out: dict[str, str] = {}
+    with open(pnnx_param, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) > 1 and parts[0] == "Tensor.to":
+                m = re.search(r"\bdtype=(\S+)", line)
+                out[parts[1]] = m.group(1) if m else "?"
+    return out
+
+
+def fold_input_casts(out_dir: str, inputs: list[dict[str, Any]]) -> list[str]:
+    """An integer input whose every use, through pass-through layers, is a cast to float32 (pnnx's
+    ``Tensor.to``, for which ncnn has no layer: its Cast converts between float types only) is fed
+    to ncnn as float32 instead, and those casts become ``Noop`` layers. Sets ``feed`` on the
+    input; returns notes saying what changed. Nothing else is touched."""
+    param = os.path.join(out_dir, "model.ncnn.param")
+    header, layers = _ncnn_layers(param)
+    casts = _pnnx_cast_dtypes(os.path.join(out_dir, "model.pnnx.param"))
+    consumers: dict[str, list[list[str]]] = {}
+    for parts in layers:
+        n_in = int(parts[2])
+        for b in parts[4 : 4 + n_in]:
+            consumers.setdefault(b, []).append(parts)
+    notes: list[str] = []
+    for i in inputs:
+        if not i["dtype"].startswith("int") or "blob" not in i:
+            continue
+        found: list[list[str]] = []
+        ok = True
+        todo = [i["blob"]]
+        while todo and ok:
+            for layer in consumers.get(todo.pop(), []):
+                if layer[0] == "Tensor.to" and casts.get(layer[1]) in _FLOAT_DTYPES:
+                    found.append(layer)
+                elif layer[0] in _PASS_THROUGH:
+                    n_in, n_out = int(layer[2]), int(layer[3])
+                    todo.extend(layer[4 + n_in : 4 + n_in + n_out])
+                else:
+                    ok = False
+                    break
+        if not ok or not found:
+            continue
+        for layer in found:
+            layer[0] = "Noop"
+        i["feed"] = "float32"
+        names = ", ".join(layer[1] for layer in found)
+        notes.append(
+            f"input {i['name']} ({i['dtype']}) is used only through casts to float32 ({names}; ncnn has no integer-to-float Cast): "
+            "fed to ncnn as float32, the casts replaced by Noop"
+        )
+    if notes:
+        with open(param, "w", encoding="utf-8") as f:
+            f.write("\n".join(header + [" ".join(p) for p in layers]) + "\n")
+    return notes
+
+
+def fix_tanh_gelu(model_path: str, out_dir: str) -> list[str]:
+    """pnnx 20261020 fuses the tanh form of GELU (``0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))``,
+    GPT-2's) into ``F.gelu`` without ``approximate='tanh'``, and so into ncnn's exact erf GELU:
+    about 5e-4 off per activation. When the ONNX graph has no Erf at all and at least as many Tanh
+    nodes as the ncnn model has GELU layers, every GELU came from the tanh form: they get ncnn's
+    ``0=1`` (fast_gelu, the same tanh formula). Returns notes saying so."""
+    import onnx
+
+    graph = onnx.load(model_path, load_external_data=False).graph
+    ops = [n.op_type for n in graph.node]
+    param = os.path.join(out_dir, "model.ncnn.param")
+    header, layers = _ncnn_layers(param)
+    gelus = [p for p in layers if p[0] == "GELU" and not any(a.startswith("0=") for a in p[4 + int(p[2]) + int(p[3]) :])]
+    if not gelus or "Erf" in ops or ops.count("Tanh") < len(gelus):
+        return []
+    for p in gelus:
+        p.append("0=1")
+    with open(param, "w", encoding="utf-8") as f:
+        f.write("\n".join(header + [" ".join(p) for p in layers]) + "\n")
+    return [
+        f"{len(gelus)} GELU layer(s) set to ncnn's tanh form (0=1): the ONNX graph computes GELU with Tanh (no Erf), "
+        "which pnnx fuses into the exact erf GELU"
+    ]
+
+
+def unsupported_layers(param_path: str) -> list[str]:
+    """Operators pnnx left in model.ncnn.param with no ncnn layer (named like ``torch.where`` or
+    ``Tensor.to``: ncnn's own layer names are plain words), one entry per type with its layers."""
+    _, layers = _ncnn_layers(param_path)
+    by_type: dict[str, list[str]] = {}
+    for p in layers:
+        if "." in p[0] or "::" in p[0]:
+            by_type.setdefault(p[0], []).append(p[1])
+    return [
+        f"{t} ({len(names)} layer{'s' if len(names) > 1 else ''}: {', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        for t, names in by_type.items()
+    ]
+
+
 def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[int]]) -> None:
     import pnnx
 
@@ -392,6 +501,15 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
             why = f"wrote no {', '.join(missing)}"
         raise ConvertError(f"pnnx {why} converting {model_path}", 3)
     notes = check_mapping(inputs, outputs, out_dir)
+    notes.extend(fold_input_casts(out_dir, inputs))
+    notes.extend(fix_tanh_gelu(model_path, out_dir))
+    left = unsupported_layers(os.path.join(out_dir, "model.ncnn.param"))
+    if left:
+        raise ConvertError(
+            f"pnnx converted {model_path}, but left operators that ncnn has no layer for: {'; '.join(left)} "
+            "(ncnn's load_param would fail with 'layer <type> not exists or registered')",
+            3,
+        )
     for f in ("model.onnx", "model.pnnx.bin", "model.pnnx.onnx", "model.pnnxsim.onnx", "model_pnnx.py", "model_ncnn.py"):
         p = os.path.join(out_dir, f)
         if os.path.lexists(p):
@@ -406,7 +524,7 @@ def convert(model_path: str, out_dir: str, fp16: bool, shapes: dict[str, list[in
         "batch": batch,
         # the cache key holds the .onnx file's hash only; the runner checks these on a cache hit
         "externalData": [{"file": rel, "sha256": _sha256(os.path.join(os.path.dirname(os.path.abspath(model_path)), rel))} for rel in external],
-        "inputs": [{k: i[k] for k in ("name", "blob", "dtype", "dims", "shape")} for i in inputs],
+        "inputs": [{**{k: i[k] for k in ("name", "blob", "dtype", "dims", "shape")}, **({"feed": i["feed"]} if "feed" in i else {})} for i in inputs],
         "outputs": [{k: o[k] for k in ("name", "blob", "dtype", "dims", "shape")} for o in outputs],
         "notes": notes,
     }

@@ -29,7 +29,7 @@ from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, 
 _POWERSAVE = {"all": 0, "little": 1, "big": 2}
 _POWERSAVE_NAME = {v: k for k, v in _POWERSAVE.items()}
 _SIDECAR = "benchalign-ncnn.json"
-_SIDECAR_FORMAT = 1
+_SIDECAR_FORMAT = 3
 _DTYPES = ("float32", "float16", "float64", "int32", "int64")
 
 
@@ -237,7 +237,9 @@ class NcnnEngine(Engine):
         feed = []
         for i in spec["inputs"]:
             step = f"{i['name']} -> {i['blob']} (batch dim removed: ncnn Mat {i['shape'][1:]})"
-            if i["dtype"] == "int64":
+            if i.get("feed") == "float32":
+                step += f", {i['dtype']} fed as float32 (used only through casts to float)"
+            elif i["dtype"] == "int64":
                 step += ", int64 fed as int32"
             elif i["dtype"] in ("float16", "float64"):
                 step += f", {i['dtype']} fed as float32"
@@ -299,7 +301,15 @@ class NcnnEngine(Engine):
                     benchalign_code="E_SHAPE",
                     expected=f"{i['name']}: {want}",
                 )
-            if a.dtype.kind in "iub":
+            if a.dtype.kind in "iub" and i.get("feed") == "float32":
+                if a.size and (a.min() < -(2**24) or a.max() > 2**24):
+                    raise WorkerError(
+                        f"ncnn: input {i['name']!r} holds integers beyond 2^24, which float32 (what this conversion feeds) cannot hold exactly",
+                        benchalign_code="E_UNSUPPORTED",
+                        expected="integers within +-2^24",
+                    )
+                a = a.astype(np.float32)
+            elif a.dtype.kind in "iub":
                 if a.size and (a.min() < -(2**31) or a.max() >= 2**31):
                     raise WorkerError(
                         f"ncnn: input {i['name']!r} holds values outside int32, which ncnn takes instead of {a.dtype}",

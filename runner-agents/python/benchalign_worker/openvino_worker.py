@@ -4,6 +4,11 @@ inference precision hint (OpenVINO may otherwise pick bf16/f16 by itself).
 Options: ``device`` (default CPU), ``threads`` (INFERENCE_NUM_THREADS, 0 = OpenVINO's choice,
 default 1), ``performanceHint`` (LATENCY|THROUGHPUT, default LATENCY), ``streams`` (NUM_STREAMS,
 0 = from the hint, default 0).
+
+Names: a port of OpenVINO's model can carry several tensor names (a Parameter whose value feeds
+a folded Reshape also gets the Reshape's output name), and ``get_any_name()`` returns any of
+them. The worker names each port by the ONNX graph's own input or output name when the port
+carries it (read from the .onnx file without its weights), else by ``get_any_name()``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,23 @@ class OpenVinoEngine(Engine):
         self.core = ov.Core()
         self.compiled: Any = None
         self.request: Any = None
+        self.graph_names: set[str] = set()
+
+    def _name(self, port: Any) -> str:
+        """The port's ONNX input/output name when it carries one, else OpenVINO's any name."""
+        names = sorted(n for n in port.get_names() if n in self.graph_names)
+        return names[0] if names else port.get_any_name()
+
+    def _read_graph_names(self, model_path: str) -> set[str]:
+        if not model_path.lower().endswith(".onnx"):
+            return set()
+        try:
+            import onnx
+
+            g = onnx.load(model_path, load_external_data=False).graph
+        except Exception:  # noqa: BLE001 - names then fall back to OpenVINO's own
+            return set()
+        return {v.name for v in g.input} | {v.name for v in g.output}
 
     def version(self) -> str:
         return self.ov.__version__.split("-")[0]
@@ -41,7 +63,7 @@ class OpenVinoEngine(Engine):
             et = p.get_element_type()
             dtype = "bool" if et.get_type_name() == "boolean" else str(et.to_dtype())
             dims: list[Any] = [d.get_length() if d.is_static else "?" for d in p.get_partial_shape()]
-            out.append(tensor_meta(p.get_any_name(), dtype, dims))
+            out.append(tensor_meta(self._name(p), dtype, dims))
         return out
 
     def load(self, model_path: str, options: dict[str, Any], precision: str, shapes: dict[str, list[int]] | None) -> LoadInfo:
@@ -54,13 +76,14 @@ class OpenVinoEngine(Engine):
         if precision not in _HINT:
             raise Unsupported(f"openvino: precision {precision} is not supported here", "fp32|fp16|bf16 (int8 needs a model quantized with NNCF)")
         model = self.core.read_model(model_path)
+        self.graph_names = self._read_graph_names(model_path)
         notes: list[str] = []
         if shapes:
-            names = {p.get_any_name() for p in model.inputs}
+            names = {self._name(p) for p in model.inputs}
             unknown = sorted(set(shapes) - names)
             if unknown:
                 raise WorkerError(f"openvino: shapes name unknown inputs {unknown}", benchalign_code="E_SHAPE", expected=f"inputs {sorted(names)}")
-            model.reshape({k: list(v) for k, v in shapes.items()})
+            model.reshape({p: list(shapes[self._name(p)]) for p in model.inputs if self._name(p) in shapes})
             notes.append("reshaped inputs to " + ", ".join(f"{k}={list(v)}" for k, v in shapes.items()))
         config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": _HINT[precision], "PERFORMANCE_HINT": hint}
         if threads > 0:
@@ -83,11 +106,11 @@ class OpenVinoEngine(Engine):
         return LoadInfo(self._meta(self.compiled.inputs), self._meta(self.compiled.outputs), effective, notes, applied)
 
     def prepare_inputs(self, feeds: dict[str, Any]) -> Any:
-        names = [p.get_any_name() for p in self.compiled.inputs]
+        names = [self._name(p) for p in self.compiled.inputs]
         missing = [n for n in names if n not in feeds]
         if missing:
             raise WorkerError(f"openvino: no data for inputs {missing}", benchalign_code="E_SHAPE", expected=f"inputs {names}")
-        return {n: feeds[n] for n in names}
+        return {p: feeds[self._name(p)] for p in self.compiled.inputs}
 
     def run(self, prepared: Any) -> Any:
         return self.request.infer(prepared)
@@ -97,7 +120,7 @@ class OpenVinoEngine(Engine):
         return [(lambda r=r: r.infer(prepared)) for r in requests]
 
     def to_numpy(self, raw: Any) -> dict[str, Any]:
-        return {p.get_any_name(): raw[p].copy() for p in self.compiled.outputs}
+        return {self._name(p): raw[p].copy() for p in self.compiled.outputs}
 
     @staticmethod
     def _original_names(compiled: Any) -> dict[str, tuple[str, list[str]]]:

@@ -1,6 +1,6 @@
 /** /proc/<pid>/stat and /proc/<pid>/status: parsing (pure) and small synchronous reads that never throw. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Cumulative CPU time of a process, in clock ticks (CLK_TCK per second). */
@@ -74,4 +74,18 @@ export function cpuPctBetween(prev: ProcCpuTicks, cur: ProcCpuTicks, clkTck: num
   if (!(dtMs > 0)) return 0;
   const ticks = cur.utimeTicks + cur.stimeTicks - prev.utimeTicks - prev.stimeTicks;
   return Math.max(0, ((ticks / clkTck) * 1000 * 100) / dtMs);
+}
+
+/**
+ * Resets the peak resident memory (VmHWM) of `pid` to its current RSS (Linux: "5" into
+ * /proc/<pid>/clear_refs). A worker that serves several jobs in turn starts each job's peak
+ * from here, instead of carrying the largest earlier model's. False where it cannot.
+ */
+export function resetPeakRss(pid: number, procRoot = '/proc'): boolean {
+  try {
+    writeFileSync(join(procRoot, String(pid), 'clear_refs'), '5');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -125,7 +125,13 @@ export class NcnnRunner extends PythonWorkerRunner {
         if (e instanceof BenchalignError && e.code === 'E_CONVERT') {
           const inner = e.expected !== undefined ? e.message.slice(0, e.message.length - ` (expected ${e.expected})`.length) : e.message;
           const why = inner.replace(/^\S+ (exited|was killed)/, 'the converter $1');
-          throw new BenchalignError('E_CONVERT', `ncnn: converting with pnnx ${version.pnnx} failed: ${why}\n`, {
+          // the conversion script's own verdict (its last "benchalign: " line, not the argv echo) comes first
+          const verdict = why
+            .split('\n')
+            .reverse()
+            .find((l) => l.startsWith('benchalign: ') && !l.startsWith('benchalign: /') && !l.startsWith('benchalign: inlined'));
+          const said = verdict !== undefined ? why.replace(/; its last output:/, `: ${verdict.slice('benchalign: '.length)}; its last output:`) : why;
+          throw new BenchalignError('E_CONVERT', `ncnn: converting with pnnx ${version.pnnx} failed: ${said}\n`, {
             file: model.path,
             expected: 'an ONNX model pnnx converts (batch > 1 only where the graph keeps the items apart)',
           });

@@ -1,7 +1,8 @@
 /**
  * `benchalign engines setup`: creates or updates the venv of the Python engines from the
  * pinned requirement files (requirements.txt: PyTorch and the reference tooling;
- * requirements-engines.txt: ncnn, pnnx, MNN, OpenVINO, OpenCV, TVM, ExecuTorch, LiteRT). Idempotent: a stamp with the hash of
+ * requirements-engines.txt: ncnn, pnnx, MNN, OpenVINO, OpenCV, TVM, ExecuTorch, LiteRT; requirements-zoo.txt: transformers, for
+ * `benchalign zoo`). Idempotent: a stamp with the hash of
  * the requirement lines chosen makes a second call a no-op.
  */
 import { spawn } from 'node:child_process';
@@ -33,6 +34,8 @@ export interface SetupOptions {
   engines?: readonly string[];
   /** Interpreter that creates the venv. Default: BENCHALIGN_BOOTSTRAP_PYTHON or `python3`. */
   bootstrapPython?: string;
+  /** Also install requirements-zoo.txt (transformers, for `benchalign zoo prepare`). Default true. */
+  zoo?: boolean;
   /** Where pip's and venv's output goes. Default: process.stderr. */
   log?: (line: string) => void;
 }
@@ -86,6 +89,11 @@ export function noDepsRequirementsFor(engines: readonly string[]): string[] {
   return existsSync(file) ? requirementLines(file).filter((l) => wanted.has(packageOf(l))) : [];
 }
 
+/** The pinned lines of requirements-zoo.txt (the zoo's model library and everything it brings). */
+export function zooRequirementLines(): string[] {
+  return requirementLines(join(packageRoot(), 'requirements-zoo.txt'));
+}
+
 function run(argv: string[], log: (line: string) => void): Promise<void> {
   const [command, ...args] = argv as [string, ...string[]];
   return new Promise((resolve, reject) => {
@@ -111,7 +119,7 @@ function run(argv: string[], log: (line: string) => void): Promise<void> {
 export async function setupEngines(options: SetupOptions = {}): Promise<SetupResult> {
   const engines = [...(options.engines ?? Object.keys(ENGINE_PACKAGES))].sort();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const lines = requirementsFor(engines);
+  const lines = [...new Set([...requirementsFor(engines), ...(options.zoo === false ? [] : zooRequirementLines())])];
   const venv = venvDir();
   const python = join(venv, 'bin', 'python');
   const stamp = join(venv, '.benchalign-engines.sha256');
