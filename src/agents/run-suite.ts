@@ -24,6 +24,7 @@ import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSu
 import { buildJobResult, failedJobResult } from './job-result.js';
 import { connectAgent } from './transports/index.js';
 import { createProgressReporter, type ProgressReporter } from './progress.js';
+import { runOnQueue } from './queue/coordinator.js';
 
 export interface RunSuiteOptions {
   /** Suite file; or `onnxTests` instead. */
@@ -58,12 +59,18 @@ export interface RunSuiteOptions {
   agents?: AgentsConfig;
   /** Run here even when the suite names agents (`--no-agents`). */
   noAgents?: boolean;
+  /** Run the jobs on the fleet queue at this postgres:// URL (docs/fleet.md). */
+  queue?: string;
+  /** With `queue`: return once the jobs are queued (`runs wait` finishes the run). */
+  detach?: boolean;
 }
 
 export interface RunSuiteOutcome {
   results: RunResults;
   runDir: string;
   exitCode: ExitCode;
+  /** A run on the fleet queue: its id, and whether the command returned before it finished. */
+  queued?: { runId: string; detached: boolean };
 }
 
 function timestamp(d: Date): string {
@@ -74,7 +81,8 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
 }
 
-async function loadReference(job: Job): Promise<NamedTensors | undefined> {
+/** The reference outputs of a job (file, or the first ONNX test-data set). */
+export async function loadReference(job: Job): Promise<NamedTensors | undefined> {
   const ref = job.model.reference;
   if (!ref) return undefined;
   if (ref.source === 'file') return (await readTensors(ref.path)).tensors;
@@ -116,8 +124,14 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
 
-  const agentsConfig = await resolveAgents(options, suite);
   const started = new Date();
+  if (options.detach && options.queue === undefined) throw new BenchalignError('E_USAGE', '--detach needs --queue', { expected: '--queue postgres://... --detach' });
+  if (options.queue !== undefined) {
+    if (options.saveOutputs) throw new BenchalignError('E_USAGE', '--save-outputs does not work with --queue', { expected: 'a run without --queue to keep the output tensors' });
+    const q = await runOnQueue({ ...options, queue: options.queue, ...(options.outDir !== undefined ? { outDir: options.outDir } : {}) }, suite, jobs, repeats, mode, started);
+    return { results: q.results, runDir: q.runDir, exitCode: q.exitCode, queued: { runId: q.runId, detached: q.detached } };
+  }
+  const agentsConfig = await resolveAgents(options, suite);
   const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
   await mkdir(runDir, { recursive: true });
   if (agentsConfig !== undefined) return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig);

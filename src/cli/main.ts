@@ -15,6 +15,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSignoff } from './commands/signoff.js';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRefs(program);
   registerAgent(program);
   registerAgents(program);
+  registerRuns(program);
   return program;
 }
 

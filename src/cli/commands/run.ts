@@ -31,7 +31,9 @@ export function registerRun(program: Command): void {
     .option('--tag <name>', 'tag the run in the store (repeatable), e.g. nightly', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false }) => {
+    .option('--queue <url>', 'run the jobs on the pull agents of this fleet queue, postgres://user@host:port/db (docs/fleet.md)')
+    .option('--detach', 'with --queue: print the run id and return at once (`benchalign runs wait <id>` finishes it)')
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; queue?: string; detach?: boolean }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -57,7 +59,14 @@ export function registerRun(program: Command): void {
           ...(opts.tag ? { tags: opts.tag } : {}),
           ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
           ...(opts.agents === false ? { noAgents: true } : {}),
+          ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
+          ...(opts.detach === true ? { detach: true } : {}),
         });
+        if (outcome.queued?.detached) {
+          process.stdout.write(`${outcome.queued.runId}\n`);
+          process.exitCode = outcome.exitCode;
+          return;
+        }
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
         else {
           const jobs = outcome.results.jobs;
