@@ -118,7 +118,8 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   let ticks = 0;
   const heartbeat = async (): Promise<void> => {
     try {
-      await db.query('UPDATE fleet_agents SET last_seen = now() WHERE agent_id = $1', [agentId]);
+      // an agent given up on (a network partition) that is back takes jobs again; its old job is already elsewhere
+      await db.query("UPDATE fleet_agents SET last_seen = now(), state = 'up' WHERE agent_id = $1 AND state IN ('up', 'lost')", [agentId]);
       const c = current;
       if (c?.jobId !== undefined && c.takenAway === undefined) {
         const [row] = await db.query<{ state: string; attempt: number; agent_id: string | null }>('SELECT state, attempt, agent_id FROM fleet_jobs WHERE run_id = $1 AND job_key = $2', [c.runId, c.key]);
@@ -243,7 +244,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       return;
     }
     const [claim] = await db.query<{ payload: FleetPayload; attempt: number; started_at: Date }>(
-      `UPDATE fleet_jobs j SET state = 'running', agent_id = $4, attempt = j.attempt + 1, taken_at = now(), started_at = COALESCE(j.started_at, now())
+      `UPDATE fleet_jobs j SET state = 'running', agent_id = $4, agents = j.agents || to_jsonb($4::text), attempt = j.attempt + 1, taken_at = now(), started_at = COALESCE(j.started_at, now())
          FROM fleet_runs r
         WHERE j.run_id = $1 AND j.job_key = $2 AND j.boss_id = $3 AND j.state = 'queued' AND j.attempt < j.max_attempts AND r.run_id = j.run_id AND r.state = 'running'
         RETURNING j.payload, j.attempt, j.started_at`,

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS fleet_jobs (
   attempt integer NOT NULL DEFAULT 0,
   max_attempts integer NOT NULL,
   agent_id text,
+  agents jsonb NOT NULL DEFAULT '[]',
   failures jsonb NOT NULL DEFAULT '[]',
   started_at timestamptz,
   taken_at timestamptz,

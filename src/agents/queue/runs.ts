@@ -324,10 +324,16 @@ export async function finishRun(db: FleetDb, runId: string, o: FinishOptions = {
     `SELECT j.*, a.name AS agent_name, a.labels, a.fingerprint FROM fleet_jobs j LEFT JOIN fleet_agents a ON a.agent_id = (j.result->'agent'->>'id') WHERE j.run_id = $1 ORDER BY j.idx`,
     [runId],
   );
+  // agents that took a job of the run but ended none (lost before their first result)
+  const others = await db.query<{ agent_id: string; name: string; labels: Record<string, string>; fingerprint: DeviceFingerprint | null; state: string }>(
+    `SELECT a.agent_id, a.name, a.labels, a.fingerprint, a.state FROM fleet_agents a
+      WHERE a.agent_id IN (SELECT jsonb_array_elements_text(agents) FROM fleet_jobs WHERE run_id = $1)`,
+    [runId],
+  );
   const [run] = await db.query<{ ended_at: Date | null }>('SELECT ended_at FROM fleet_runs WHERE run_id = $1', [runId]);
   const spec = status.spec;
   const jobs: JobResult[] = [];
-  const agents = new Map<string, { name: string; url: string; labels: Record<string, string>; fingerprintHash?: string; jobsRun: number; device?: DeviceFingerprint }>();
+  const agents = new Map<string, { name: string; url: string; labels: Record<string, string>; fingerprintHash?: string; jobsRun: number; lost?: string; device?: DeviceFingerprint }>();
   for (const r of rows) {
     const result = r.result;
     if (!result) continue;
@@ -343,6 +349,14 @@ export async function finishRun(db: FleetDb, runId: string, o: FinishOptions = {
       }
     }
     jobs.push(clean);
+  }
+  for (const a of others) {
+    const known = agents.get(a.agent_id);
+    if (known) {
+      if (a.state === 'lost') known.lost = 'lost: stopped heartbeating';
+      continue;
+    }
+    agents.set(a.agent_id, { name: a.name, url: `queue:${a.name}`, labels: a.labels, ...(a.fingerprint?.hash !== undefined ? { fingerprintHash: a.fingerprint.hash } : {}), jobsRun: 0, ...(a.state === 'lost' ? { lost: 'lost: stopped heartbeating' } : {}) });
   }
   const cancelled = status.state === 'cancelled';
   const results: RunResults = {
