@@ -118,7 +118,7 @@ export async function run(): Promise<void> {
   const pg = await startPostgres();
   const prev = process.stderr.write.bind(process.stderr);
   // the coordinator's progress lines go to stderr; keep the benchmark's output readable
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (/^(benchalign: run |run |  \S+: )/.test(String(chunk)) ? true : prev(chunk, ...(rest as [])))) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (/^(benchalign: run |run | {2}\S+: )/.test(String(chunk)) ? true : prev(chunk, ...(rest as [])))) as typeof process.stderr.write;
   try {
     await overhead(pg, dir);
     await versusLocal(pg, dir);
