@@ -47,10 +47,19 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-interface Current {
+/** A job this agent claimed: its repeats so far, until it ends. */
+interface Owned {
   runId: string;
   key: string;
   attempt: number;
+  queue: string;
+  bossId: string;
+  payload: FleetPayload;
+  startedAt: Date;
+  outcomes: RepeatOutcome[];
+  /** Time spent executing its repeats, ms. */
+  execMs: number;
+  /** The agent-protocol id of its running repeat. */
   jobId?: string;
   /** Set when the job is no longer this agent's (cancelled, given to another). */
   takenAway?: string;
@@ -112,21 +121,31 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   log(`benchalign agent: ${name} working on the queue ${db.shown} (labels ${Object.entries(info.labels).map(([k, v]) => `${k}=${v}`).join(',')}; engines ${engines.join(', ') || '(none)'})`);
 
   const stopping = new AbortController();
-  let current: Current | undefined;
+  /** Jobs this agent owns (claimed, not ended): the one running and those between repeats. */
+  const owned = new Map<string, Owned>();
+  let current: Owned | undefined;
   const session: AgentSession = { id: `queue-${agentId}`, notify: () => undefined };
+  const ownKey = (runId: string, key: string): string => `${runId}\n${key}`;
 
   let ticks = 0;
   const heartbeat = async (): Promise<void> => {
     try {
-      // an agent given up on (a network partition) that is back takes jobs again; its old job is already elsewhere
+      // an agent given up on (a network partition) that is back takes jobs again; its old jobs are already elsewhere
       await db.query("UPDATE fleet_agents SET last_seen = now(), state = 'up' WHERE agent_id = $1 AND state IN ('up', 'lost')", [agentId]);
-      const c = current;
-      if (c?.jobId !== undefined && c.takenAway === undefined) {
-        const [row] = await db.query<{ state: string; attempt: number; agent_id: string | null }>('SELECT state, attempt, agent_id FROM fleet_jobs WHERE run_id = $1 AND job_key = $2', [c.runId, c.key]);
-        if (!row || row.state !== 'running' || row.attempt !== c.attempt || row.agent_id !== agentId) {
+      if (owned.size > 0) {
+        const mine = new Set(
+          (await db.query<{ run_id: string; job_key: string; attempt: number }>("SELECT run_id, job_key, attempt FROM fleet_jobs WHERE agent_id = $1 AND state = 'running'", [agentId])).map((r) => `${ownKey(r.run_id, r.job_key)}\n${r.attempt}`),
+        );
+        for (const [k, c] of owned) {
+          if (c.takenAway !== undefined || mine.has(`${k}\n${c.attempt}`)) continue;
+          const [row] = await db.query<{ state: string }>('SELECT state FROM fleet_jobs WHERE run_id = $1 AND job_key = $2', [c.runId, c.key]);
           c.takenAway = row?.state === 'cancelled' ? 'the run was cancelled' : 'the job was given to another agent';
           log(`benchalign agent: job ${c.key} of run ${c.runId}: ${c.takenAway}; stopping it`);
-          core.cancel(c.jobId, { code: 'E_INFRA', message: c.takenAway });
+          if (c === current && c.jobId !== undefined) core.cancel(c.jobId, { code: 'E_INFRA', message: c.takenAway });
+          else {
+            owned.delete(k);
+            log(`benchalign agent: job ${c.key} of run ${c.runId} stopped: ${c.takenAway}; no result written`);
+          }
         }
       }
       if (++ticks % 2 === 0) await reapStaleJobs(db);
@@ -196,25 +215,24 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     ...(attempt > 1 ? { attempts: attempt } : {}),
   });
 
-  /** Runs a claimed job; returns its record, or undefined when it was taken away meanwhile. */
-  const execute = async (c: Current, bossId: string, p: FleetPayload, startedAt: Date): Promise<{ result: JobResult; execMs: number } | undefined> => {
-    const outcomes: RepeatOutcome[] = [];
-    let execMs = 0;
-    const fail = (f: JobFailure): { result: JobResult; execMs: number } => ({ result: failedJobResult(p.job, f, startedAt.toISOString(), info.fingerprint), execMs });
+  /**
+   * Runs the next repeat of an owned job. Returns the job's record once it ended (all repeats
+   * done, or failed), undefined while it has repeats left or when it was taken away.
+   */
+  const step = async (c: Owned): Promise<JobResult | undefined> => {
+    const p = c.payload;
+    const fail = (f: JobFailure): JobResult => failedJobResult(p.job, f, c.startedAt.toISOString(), info.fingerprint);
     try {
-      const shas = new Set(p.wire.files.map((f) => f.sha256));
-      await fetchArtifacts(shas);
-      for (let r = 0; r < p.repeats; r++) {
-        if (c.takenAway !== undefined) return undefined;
-        c.jobId = `fleet-${bossId}-${c.attempt}-${r}`;
-        const params: JobRunParams = { jobId: c.jobId, job: p.wire.job, files: p.wire.files, mode: p.mode, fresh: p.repeats > 1, timeoutMs: p.job.measurement.timeoutMs };
-        const t0 = performance.now();
-        try {
-          const res = (await core.handle(session, Methods.jobRun, params)) as JobRunResult;
-          outcomes.push(decodeOutcome(res.outcome));
-        } finally {
-          execMs += performance.now() - t0;
-        }
+      if (c.outcomes.length === 0) await fetchArtifacts(new Set(p.wire.files.map((f) => f.sha256)));
+      const r = c.outcomes.length;
+      c.jobId = `fleet-${c.bossId}-${c.attempt}-${r}`;
+      const params: JobRunParams = { jobId: c.jobId, job: p.wire.job, files: p.wire.files, mode: p.mode, fresh: p.repeats > 1, timeoutMs: p.job.measurement.timeoutMs };
+      const t0 = performance.now();
+      try {
+        const res = (await core.handle(session, Methods.jobRun, params)) as JobRunResult;
+        c.outcomes.push(decodeOutcome(res.outcome));
+      } finally {
+        c.execMs += performance.now() - t0;
       }
     } catch (e) {
       if (c.takenAway !== undefined) return undefined;
@@ -227,92 +245,127 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       return fail({ status: 'errored', reason: `agent ${name}: ${describeError(e)}` });
     }
     if (c.takenAway !== undefined) return undefined;
+    if (c.outcomes.length < p.repeats) {
+      await db.query('UPDATE fleet_jobs SET repeats_done = $5 WHERE run_id = $1 AND job_key = $2 AND attempt = $3 AND agent_id = $4', [c.runId, c.key, c.attempt, agentId, c.outcomes.length]);
+      return undefined;
+    }
     let ref: NamedTensors | undefined;
     try {
       ref = await reference(p);
     } catch (e) {
       return fail({ status: 'errored', reason: `reference: ${describeError(e)}` });
     }
-    return { result: buildJobResult(p.job, outcomes, startedAt.toISOString(), { ...(ref ? { reference: ref } : {}), device: info.fingerprint }), execMs };
+    return buildJobResult(p.job, c.outcomes, c.startedAt.toISOString(), { ...(ref ? { reference: ref } : {}), device: info.fingerprint });
   };
 
-  /** Claims, runs and records one pg-boss job. */
-  const handle = async (queue: string, bossId: string, data: { runId?: unknown; key?: unknown }): Promise<void> => {
+  /** Writes the record of an ended job, only while the job is still this agent's. */
+  const record = async (c: Owned, ended: JobResult): Promise<void> => {
+    const result = { ...ended, agent: agentRecord(c.attempt) };
+    const [failures] = await db.query<{ failures: string[] }>('SELECT failures FROM fleet_jobs WHERE run_id = $1 AND job_key = $2', [c.runId, c.key]);
+    if (failures && failures.failures.length > 0) result.notes = [...(result.notes ?? []), ...failures.failures.map((f) => `an earlier attempt failed: ${f}; the job was run again from its first repeat`)];
+    const written = await db.transaction(async (client, tx) => {
+      const res = await client.query(
+        `UPDATE fleet_jobs SET state = $5, result = $6, ended_at = now(), exec_ms = $7, repeats_done = $8
+          WHERE run_id = $1 AND job_key = $2 AND state = 'running' AND attempt = $3 AND agent_id = $4`,
+        [c.runId, c.key, c.attempt, agentId, result.status === 'errored' || result.status === 'skipped' ? 'failed' : 'done', JSON.stringify(result), c.execMs, c.outcomes.length],
+      );
+      if (res.rowCount !== 1) return false;
+      await client.query('UPDATE fleet_agents SET jobs_run = jobs_run + 1 WHERE agent_id = $1', [agentId]);
+      await client.query(
+        `UPDATE fleet_runs SET state = 'finished', ended_at = now() WHERE run_id = $1 AND state = 'running'
+            AND NOT EXISTS (SELECT 1 FROM fleet_jobs WHERE run_id = $1 AND state IN ('queued', 'running'))`,
+        [c.runId],
+      );
+      await db.boss.complete(c.queue, c.bossId, {}, tx);
+      return true;
+    });
+    log(`benchalign agent: job ${c.key} of run ${c.runId} ${written ? result.status : 'was taken away meanwhile: result dropped'}`);
+  };
+
+  /** Claims a pg-boss job in fleet_jobs; undefined when it is not to be run (final, cancelled, owned elsewhere). */
+  const claim = async (queue: string, bossId: string, data: { runId?: unknown; key?: unknown }): Promise<Owned | undefined> => {
     if (typeof data.runId !== 'string' || typeof data.key !== 'string') {
       log(`benchalign agent: queue job ${bossId} on ${queue} has no run id and key: dropped`);
       await db.boss.cancel(queue, bossId);
-      return;
+      return undefined;
     }
-    const [claim] = await db.query<{ payload: FleetPayload; attempt: number; started_at: Date }>(
-      `UPDATE fleet_jobs j SET state = 'running', agent_id = $4, agents = j.agents || to_jsonb($4::text), attempt = j.attempt + 1, taken_at = now(), started_at = COALESCE(j.started_at, now())
+    const [row] = await db.query<{ payload: FleetPayload; attempt: number; started_at: Date }>(
+      `UPDATE fleet_jobs j SET state = 'running', agent_id = $4, agents = j.agents || to_jsonb($4::text), attempt = j.attempt + 1, repeats_done = 0, taken_at = now(), started_at = COALESCE(j.started_at, now())
          FROM fleet_runs r
         WHERE j.run_id = $1 AND j.job_key = $2 AND j.boss_id = $3 AND j.state = 'queued' AND j.attempt < j.max_attempts AND r.run_id = j.run_id AND r.state = 'running'
         RETURNING j.payload, j.attempt, j.started_at`,
       [data.runId, data.key, bossId, agentId],
     );
-    if (!claim) {
-      const [row] = await db.query<{ state: string }>('SELECT state FROM fleet_jobs WHERE run_id = $1 AND job_key = $2 AND boss_id = $3', [data.runId, data.key, bossId]);
+    if (!row) {
+      const [now] = await db.query<{ state: string }>('SELECT state FROM fleet_jobs WHERE run_id = $1 AND job_key = $2 AND boss_id = $3', [data.runId, data.key, bossId]);
       // final (cancelled, done) or unknown: nothing to run; 'running' elsewhere: its agent completes it
-      if (!row || row.state !== 'running') await db.boss.complete(queue, bossId).catch(() => undefined);
-      return;
+      if (!now || now.state !== 'running') await db.boss.complete(queue, bossId).catch(() => undefined);
+      return undefined;
     }
-    const c: Current = { runId: data.runId, key: data.key, attempt: claim.attempt };
+    const c: Owned = { runId: data.runId, key: data.key, attempt: row.attempt, queue, bossId, payload: row.payload, startedAt: row.started_at, outcomes: [], execMs: 0 };
+    owned.set(ownKey(c.runId, c.key), c);
+    log(`benchalign agent: job ${c.key} of run ${c.runId} taken (attempt ${c.attempt}, ${c.payload.repeats} repeat(s))`);
+    return c;
+  };
+
+  /** Runs one repeat of `c` and records the job when it ended. */
+  const advance = async (c: Owned): Promise<void> => {
     current = c;
-    log(`benchalign agent: job ${c.key} of run ${c.runId} started (attempt ${c.attempt})`);
     try {
-      const done = await execute(c, bossId, claim.payload, claim.started_at);
-      if (!done) {
-        log(`benchalign agent: job ${c.key} of run ${c.runId} stopped: ${c.takenAway ?? 'taken away'}; no result written`);
+      const ended = await step(c);
+      if (c.takenAway !== undefined) {
+        owned.delete(ownKey(c.runId, c.key));
+        log(`benchalign agent: job ${c.key} of run ${c.runId} stopped: ${c.takenAway}; no result written`);
         return;
       }
-      const result = { ...done.result, agent: agentRecord(c.attempt) };
-      const [failures] = await db.query<{ failures: string[] }>('SELECT failures FROM fleet_jobs WHERE run_id = $1 AND job_key = $2', [c.runId, c.key]);
-      if (failures && failures.failures.length > 0) result.notes = [...(result.notes ?? []), ...failures.failures.map((f) => `an earlier attempt failed: ${f}`)];
-      const written = await db.transaction(async (client, tx) => {
-        const res = await client.query(
-          `UPDATE fleet_jobs SET state = $5, result = $6, ended_at = now(), exec_ms = $7
-            WHERE run_id = $1 AND job_key = $2 AND state = 'running' AND attempt = $3 AND agent_id = $4`,
-          [c.runId, c.key, c.attempt, agentId, result.status === 'errored' || result.status === 'skipped' ? 'failed' : 'done', JSON.stringify(result), done.execMs],
-        );
-        if (res.rowCount !== 1) return false;
-        await client.query('UPDATE fleet_agents SET jobs_run = jobs_run + 1 WHERE agent_id = $1', [agentId]);
-        await client.query(
-          `UPDATE fleet_runs SET state = 'finished', ended_at = now() WHERE run_id = $1 AND state = 'running'
-              AND NOT EXISTS (SELECT 1 FROM fleet_jobs WHERE run_id = $1 AND state IN ('queued', 'running'))`,
-          [c.runId],
-        );
-        await db.boss.complete(queue, bossId, {}, tx);
-        return true;
-      });
-      log(`benchalign agent: job ${c.key} of run ${c.runId} ${written ? `${result.status}` : 'was taken away meanwhile: result dropped'}`);
+      if (ended) {
+        owned.delete(ownKey(c.runId, c.key));
+        await record(c, ended);
+      }
     } finally {
       current = undefined;
     }
   };
 
+  /** A pg-boss job from a queue this agent serves, or undefined when all are empty. */
+  let turn = 0;
+  const fetchOne = async (): Promise<{ queue: string; id: string; data: { runId?: unknown; key?: unknown } } | undefined> => {
+    const queues = (await db.query<{ name: string; engine: string; labels: Record<string, string> }>('SELECT name, engine, labels FROM fleet_queues ORDER BY name')).filter(
+      (q) => engines.includes(q.engine) && labelsMatch(info.labels, q.labels),
+    );
+    turn++;
+    for (let i = 0; i < queues.length && !stopping.signal.aborted; i++) {
+      const q = queues[(i + turn) % queues.length] as { name: string };
+      const [job] = await db.boss.fetch<{ runId?: unknown; key?: unknown }>(q.name, { batchSize: 1 });
+      if (job) return { queue: q.name, id: job.id, data: job.data ?? {} };
+    }
+    return undefined;
+  };
+
+  /**
+   * One job at a time; among the jobs it may run, the agent takes the one with the fewest
+   * repeats done (as the dispatcher): a new job from the queue first, else the owned job with
+   * the fewest repeats, so the repeats of its jobs interleave.
+   */
   const loop = async (): Promise<void> => {
-    let turn = 0;
     while (!stopping.signal.aborted) {
-      let took = false;
+      let did = false;
       try {
-        const queues = (await db.query<{ name: string; engine: string; labels: Record<string, string> }>('SELECT name, engine, labels FROM fleet_queues ORDER BY name')).filter(
-          (q) => engines.includes(q.engine) && labelsMatch(info.labels, q.labels),
-        );
-        turn++;
-        for (let i = 0; i < queues.length && !stopping.signal.aborted; i++) {
-          const q = queues[(i + turn) % queues.length] as { name: string };
-          const [job] = await db.boss.fetch<{ runId?: unknown; key?: unknown }>(q.name, { batchSize: 1 });
-          if (job) {
-            took = true;
-            await handle(q.name, job.id, job.data ?? {});
-            break;
-          }
+        const job = await fetchOne();
+        if (job) {
+          did = true;
+          const c = await claim(job.queue, job.id, job.data);
+          if (c) await advance(c);
+        } else if (owned.size > 0) {
+          did = true;
+          const next = [...owned.values()].sort((a, b) => a.outcomes.length - b.outcomes.length)[0] as Owned;
+          await advance(next);
         }
       } catch (e) {
         log(`benchalign agent: ${describeError(db.infra('taking a job', e))}`);
         await sleep(Math.max(pollMs, 1000), stopping.signal);
       }
-      if (!took) await sleep(pollMs, stopping.signal);
+      if (!did) await sleep(pollMs, stopping.signal);
     }
   };
 
@@ -333,10 +386,9 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     name,
     done,
     stop: async () => {
-      if (current?.jobId !== undefined) {
-        current.takenAway ??= 'the agent is stopping';
-        core.cancel(current.jobId, { code: 'E_INFRA', message: 'the agent is stopping' });
-      }
+      // the jobs it owns go back to the queue (its row says 'stopped'), including the running one
+      for (const c of owned.values()) c.takenAway ??= 'the agent is stopping';
+      if (current?.jobId !== undefined) core.cancel(current.jobId, { code: 'E_INFRA', message: 'the agent is stopping' });
       stopping.abort();
       await done;
     },

@@ -6,7 +6,9 @@
  *   exits 0 with every job ok, is in the store exactly once, and `compare` finds it;
  * - the coordinator killed with SIGKILL: `runs wait` finishes the run;
  * - labels route a job only to a matching agent; an agent without the engine never takes it;
+ * - the repeats of an agent's jobs interleave;
  * - `runs cancel` stops queued and running jobs; a payload the daemon would refuse is refused;
+ * - a scheduled run (pg-boss cron) is started by `runs scheduler` and run by the agents;
  * - the password of the queue URL appears in no output, record or table.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -76,8 +78,8 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
 }
 
 /** `benchalign agent work` on `queue`, once it is registered. */
-async function agent(queue: string, name: string, extra: string[] = []): Promise<Proc> {
-  const p = start(['agent', 'work', '--queue', queue, '--name', name, '--work-dir', join(dir, `work-${name}`), '--heartbeat-ms', HEARTBEAT_MS, ...extra]);
+async function agent(queue: string, name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const p = start(['agent', 'work', '--queue', queue, '--name', name, '--work-dir', join(dir, `work-${name}`), '--heartbeat-ms', HEARTBEAT_MS, ...extra], env);
   await until(`agent ${name} to register`, () => {
     if (p.proc.exitCode !== null) throw new Error(`agent ${name} exited: ${p.err()}`);
     return p.err().includes('working on the queue') || undefined;
@@ -155,7 +157,7 @@ describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, rea
     expect(readFileSync(join(dir, 'cmp-kill', 'report.md'), 'utf8')).toContain('cnn0');
   }, 240_000);
 
-  describe('a pool of two agents (labels board=alpha and none), on a queue owned by a role with a password', () => {
+  describe('a pool of two agents (labels board=alpha and none), on a queue owned by a role with a password (in the URL, in PGPASSWORD)', () => {
     let q: { url: string; name: string };
     let withPassword: string;
     let alpha: Proc;
@@ -165,7 +167,8 @@ describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, rea
       q = await newDb('pool', 'alice');
       withPassword = q.url.replace('postgres@', `alice:${ALICE_PASSWORD}@`);
       alpha = await agent(withPassword, 'alpha', ['--labels', 'board=alpha']);
-      plain = await agent(withPassword, 'plain');
+      // the other agent has its password from PGPASSWORD, not the URL
+      plain = await agent(q.url.replace('postgres@', 'alice@'), 'plain', [], { PGPASSWORD: ALICE_PASSWORD });
     }, 120_000);
 
     afterAll(async () => {
@@ -218,6 +221,23 @@ describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, rea
       expect(s.counts.done).toBe(6);
     }, 240_000);
 
+    it('the repeats of an agent\'s jobs interleave (each repeat a fresh worker), and the record combines them', async () => {
+      const models = [0, 1, 2].map((i) => cnnModel({ name: `rep${i}`, agents: { labels: { board: 'alpha' } } }));
+      const suite = writeSuite(dir, { name: 'fleetrepeats', measurement: QUICK, models, engines: [ORT] }, 'repeats.json');
+      const before = alpha.err().length;
+      const outDir = join(dir, 'run-repeats');
+      const run = start(['run', suite, '--queue', withPassword, '--repeats', '2', '--no-store', '--out', outDir, '--quiet']);
+      expect(await run.exited, run.err()).toBe(0);
+      const order = [...alpha.err().slice(before).matchAll(/job fleet-\S+-1-(\d) \((rep\d)\/onnxruntime\/fp32\) started/g)].map((m) => `${m[2]}#${m[1]}`);
+      expect(order).toEqual(['rep0#0', 'rep1#0', 'rep2#0', 'rep0#1', 'rep1#1', 'rep2#1']);
+      const r = readResults(outDir);
+      for (const j of r.jobs) {
+        expect(j.status).toBe('ok');
+        expect(j.agent?.name).toBe('alpha');
+        expect(j.samplesNs).toHaveLength(2);
+      }
+    }, 120_000);
+
     it('`runs cancel` stops the running job on its agent and takes the queued ones off the queue', async () => {
       const models = [0, 1, 2, 3].map((i) => cnnModel({ name: `long${i}`, agents: { labels: { board: 'alpha' } } }));
       const suite = writeSuite(dir, { name: 'fleetcancel', measurement: { ...QUICK, minDurationMs: 8000, maxDurationMs: 8000 }, models, engines: [ORT] }, 'cancel.json');
@@ -242,6 +262,35 @@ describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, rea
       const boss = await sql(q.name, `SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'runId' = '${runId}' AND state IN ('created', 'retry', 'active')`);
       expect(boss[0]?.n).toBe(0);
     }, 120_000);
+
+    it('a scheduled run (pg-boss cron): `runs scheduler` starts it at the tick and the agents run it; bad schedules are refused', async () => {
+      const suite = writeSuite(dir, { name: 'fleetcron', measurement: QUICK, models: [cnnModel()], engines: [ORT] }, 'cron.json');
+      const refused = spawnSync(process.execPath, [BIN, 'runs', 'schedule', 'bad', '--cron', '* * * * *', '--queue', withPassword, '--', suite, '--detach'], { encoding: 'utf8' });
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/--detach is not accepted in a scheduled run/);
+      const badCron = spawnSync(process.execPath, [BIN, 'runs', 'schedule', 'bad', '--cron', 'every night', '--queue', withPassword, '--', suite], { encoding: 'utf8' });
+      expect(badCron.status).toBe(2);
+      const outDir = join(dir, 'run-cron');
+      const add = spawnSync(process.execPath, [BIN, 'runs', 'schedule', 'minutely', '--cron', '* * * * *', '--queue', withPassword, '--', suite, '--no-store', '--out', outDir, '--quiet'], { encoding: 'utf8' });
+      expect(add.status, add.stderr).toBe(0);
+      const list = spawnSync(process.execPath, [BIN, 'runs', 'schedules', '--queue', withPassword], { encoding: 'utf8' });
+      expect(list.stdout).toMatch(/^minutely\t\* \* \* \* \* \(UTC\)\tbenchalign run .*cron\.json --no-store/m);
+      const scheduler = start(['runs', 'scheduler', '--queue', withPassword]);
+      try {
+        // the next minute's tick, plus pg-boss's cron monitor and the scheduler's poll
+        await until('the scheduled run to finish', () => (/minutely: exit 0/.test(scheduler.err()) ? true : undefined), 100_000);
+        const r = readResults(outDir);
+        expect(r.suite.name).toBe('fleetcron');
+        expect(r.jobs.map((j) => j.status)).toEqual(['ok']);
+        expect(r.jobs[0]?.agent?.url).toMatch(/^queue:/);
+      } finally {
+        spawnSync(process.execPath, [BIN, 'runs', 'unschedule', 'minutely', '--queue', withPassword]);
+        scheduler.proc.kill('SIGTERM');
+        await scheduler.exited;
+      }
+      const after = spawnSync(process.execPath, [BIN, 'runs', 'schedules', '--queue', withPassword], { encoding: 'utf8' });
+      expect(after.stdout).not.toContain('minutely');
+    }, 180_000);
 
     it('a payload the daemon would refuse is refused by the pull agent too (an engine option naming a file)', async () => {
       const suitePath = writeSuite(dir, { name: 'fleetbad', measurement: QUICK, models: [cnnModel()], engines: [ORT] }, 'bad.json');

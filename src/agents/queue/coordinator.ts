@@ -52,7 +52,8 @@ export function statusPrinter(quiet: boolean): (s: RunStatus) => void {
   return (s) => {
     if (quiet) return;
     for (const j of s.jobs) {
-      const line = `${j.state}${j.agent !== undefined ? ` on ${j.agent}` : ''}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}${j.status !== undefined && j.state !== 'running' ? `: ${j.status}${j.reason ? ` - ${j.reason.split('\n')[0]}` : ''}` : ''}`;
+      const reps = j.state === 'running' && s.spec.repeats > 1 ? ` (${j.repeatsDone}/${s.spec.repeats} repeats)` : '';
+      const line = `${j.state}${j.agent !== undefined ? ` on ${j.agent}` : ''}${reps}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}${j.status !== undefined && j.state !== 'running' ? `: ${j.status}${j.reason ? ` - ${j.reason.split('\n')[0]}` : ''}` : ''}`;
       if (seen.get(j.key) === line) continue;
       seen.set(j.key, line);
       if (j.state !== 'queued') process.stderr.write(`  ${j.key}: ${line}\n`);

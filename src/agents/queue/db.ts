@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS fleet_jobs (
   payload jsonb NOT NULL,
   state text NOT NULL,
   attempt integer NOT NULL DEFAULT 0,
+  repeats_done integer NOT NULL DEFAULT 0,
   max_attempts integer NOT NULL,
   agent_id text,
   agents jsonb NOT NULL DEFAULT '[]',
@@ -143,6 +144,9 @@ export class FleetDb {
       application_name: options.applicationName ?? 'benchalign',
       supervise: options.worker === true,
       schedule: options.worker === true,
+      // a fired schedule is sent within seconds of its tick (pg-boss's defaults: 30 s, 5 s)
+      cronMonitorIntervalSeconds: 10,
+      cronWorkerIntervalSeconds: 2,
       migrate: true,
     });
     boss.on('error', (e: Error) => process.stderr.write(`benchalign: queue ${shown}: ${hide(describeError(e))}\n`));

@@ -103,8 +103,9 @@ export async function enqueueRun(db: FleetDb, o: EnqueueOptions): Promise<void> 
       }
     }
     const spec: FleetRunSpec = { suite: o.suite, startedAt: o.startedAt.toISOString(), argv: o.argv, mode: o.mode, repeats: o.repeats, jobs: o.jobs.length };
-    // an hour past the job's own limits: pg-boss's expiry only catches what the heartbeats miss
-    const expireFor = (job: Job): number => Math.ceil((o.repeats * job.measurement.timeoutMs) / 1000) + 3600;
+    // a day past the job's own limits (a job waits between its repeats while the agent runs
+    // others): pg-boss's expiry only catches what the heartbeats miss
+    const expireFor = (job: Job): number => Math.ceil((o.repeats * job.measurement.timeoutMs) / 1000) + 86_400;
     await db.transaction(async (client, tx) => {
       await client.query('INSERT INTO fleet_runs (run_id, state, spec) VALUES ($1, $2, $3)', [o.runId, 'running' satisfies FleetRunState, JSON.stringify(spec)]);
       const inserts = payloads.map((p, idx) => ({ ...p, idx, bossId: randomUUID() }));
@@ -121,7 +122,7 @@ export async function enqueueRun(db: FleetDb, o: EnqueueOptions): Promise<void> 
         ]);
       }
       await db.boss.insert(
-        inserts.map((p) => ({ id: p.bossId, name: p.queue, data: { runId: o.runId, key: p.job.key }, priority: inserts.length - p.idx, retryLimit: o.maxAttempts - 1, retryDelay: 0, expireInSeconds: expireFor(p.job) })),
+        inserts.map((p) => ({ id: p.bossId, name: p.queue, data: { runId: o.runId, key: p.job.key }, priority: inserts.length - p.idx, retryLimit: o.maxAttempts + PGBOSS_SPARE_RETRIES, retryDelay: 0, expireInSeconds: expireFor(p.job) })),
         tx,
       );
     });
@@ -131,6 +132,15 @@ export async function enqueueRun(db: FleetDb, o: EnqueueOptions): Promise<void> 
     throw db.infra('enqueueing the run', e);
   }
 }
+
+/**
+ * pg-boss retries beyond the job's attempts: the attempts are counted in fleet_jobs (a job is
+ * claimed only below its max_attempts, and failed for good there), and a pg-boss job taken but
+ * never claimed (its taker died or lost the database in between) is retried without using one.
+ */
+const PGBOSS_SPARE_RETRIES = 20;
+/** A pg-boss job active this long without its fleet job being claimed is given back, s. */
+const UNCLAIMED_S = 60;
 
 interface JobRow {
   run_id: string;
@@ -194,6 +204,15 @@ export async function reapStaleJobs(db: FleetDb): Promise<number> {
     });
     if (done) n++;
   }
+  // taken from pg-boss but never claimed: back to the queue (pg-boss's own tables, read only)
+  const unclaimed = await db.query<{ queue: string; boss_id: string }>(
+    `SELECT j.queue, j.boss_id FROM fleet_jobs j JOIN pgboss.job b ON b.name = j.queue AND b.id = j.boss_id
+      WHERE j.state = 'queued' AND b.state = 'active' AND b.started_on < now() - interval '${UNCLAIMED_S} seconds'`,
+  );
+  for (const u of unclaimed) {
+    await db.boss.fail(u.queue, u.boss_id, { reason: 'taken from the queue but never claimed' });
+    n++;
+  }
   return n;
 }
 
@@ -207,7 +226,7 @@ export interface RunStatus {
   state: FleetRunState;
   spec: FleetRunSpec;
   counts: Record<FleetJobState, number>;
-  jobs: Array<{ key: string; state: FleetJobState; attempt: number; agent?: string; status?: JobResult['status']; reason?: string }>;
+  jobs: Array<{ key: string; state: FleetJobState; attempt: number; repeatsDone: number; agent?: string; status?: JobResult['status']; reason?: string }>;
   /** Every job is in a final state. */
   settled: boolean;
 }
@@ -218,8 +237,8 @@ export async function runStatus(db: FleetDb, runId: string): Promise<RunStatus> 
     throw db.infra('reading the run', e);
   });
   if (!run) throw new BenchalignError('E_USAGE', `no run ${JSON.stringify(runId)} on the queue ${db.shown}`, { expected: 'a run id printed by `benchalign run --queue`' });
-  const rows = await db.query<{ job_key: string; state: FleetJobState; attempt: number; agent: string | null; status: JobResult['status'] | null; reason: string | null }>(
-    `SELECT j.job_key, j.state, j.attempt, COALESCE(a.name, j.result->'agent'->>'name') AS agent, j.result->>'status' AS status, j.result->>'reason' AS reason
+  const rows = await db.query<{ job_key: string; state: FleetJobState; attempt: number; repeats_done: number; agent: string | null; status: JobResult['status'] | null; reason: string | null }>(
+    `SELECT j.job_key, j.state, j.attempt, j.repeats_done, COALESCE(a.name, j.result->'agent'->>'name') AS agent, j.result->>'status' AS status, j.result->>'reason' AS reason
        FROM fleet_jobs j LEFT JOIN fleet_agents a ON a.agent_id = j.agent_id WHERE j.run_id = $1 ORDER BY j.idx`,
     [runId],
   );
@@ -230,7 +249,7 @@ export async function runStatus(db: FleetDb, runId: string): Promise<RunStatus> 
     state: run.state,
     spec: run.spec,
     counts,
-    jobs: rows.map((r) => ({ key: r.job_key, state: r.state, attempt: r.attempt, ...(r.agent !== null ? { agent: r.agent } : {}), ...(r.status !== null ? { status: r.status } : {}), ...(r.reason !== null ? { reason: r.reason } : {}) })),
+    jobs: rows.map((r) => ({ key: r.job_key, state: r.state, attempt: r.attempt, repeatsDone: r.repeats_done, ...(r.agent !== null ? { agent: r.agent } : {}), ...(r.status !== null ? { status: r.status } : {}), ...(r.reason !== null ? { reason: r.reason } : {}) })),
     settled: counts.queued === 0 && counts.running === 0,
   };
 }
@@ -274,7 +293,7 @@ export async function waitRun(db: FleetDb, runId: string, o: WaitOptions = {}): 
   for (;;) {
     await reapStaleJobs(db).catch((e: unknown) => process.stderr.write(`benchalign: warning: ${describeError(db.infra('giving back the jobs of lost agents', e))}\n`));
     const s = await runStatus(db, runId);
-    const sig = JSON.stringify(s.jobs.map((j) => [j.state, j.attempt, j.agent]));
+    const sig = JSON.stringify(s.jobs.map((j) => [j.state, j.attempt, j.agent, j.repeatsDone]));
     if (sig !== last) {
       last = sig;
       o.onStatus?.(s);

@@ -4,6 +4,7 @@ import { ExitCode } from '../../errors.js';
 import { statusPrinter } from '../../agents/queue/coordinator.js';
 import { FleetDb } from '../../agents/queue/db.js';
 import { cancelRun, finishRun, runStatus, waitRun } from '../../agents/queue/runs.js';
+import { addSchedule, listSchedules, removeSchedule, runScheduler } from '../../agents/queue/schedule.js';
 import { toMarkdown } from '../../reports/markdown.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
 
@@ -32,7 +33,7 @@ export function registerRuns(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
         else {
           process.stdout.write(`run ${s.runId}: ${s.state}; ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
-          for (const j of s.jobs) process.stdout.write(`  ${j.key}: ${j.state}${j.agent !== undefined ? ` on ${j.agent}` : ''}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}${j.status !== undefined ? ` - ${j.status}` : ''}\n`);
+          for (const j of s.jobs) process.stdout.write(`  ${j.key}: ${j.state}${j.agent !== undefined ? ` on ${j.agent}` : ''}${j.state === 'running' && s.spec.repeats > 1 ? ` (${j.repeatsDone}/${s.spec.repeats} repeats)` : ''}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}${j.status !== undefined ? ` - ${j.status}` : ''}\n`);
         }
       });
     });
@@ -71,5 +72,52 @@ export function registerRuns(program: Command): void {
         const n = await cancelRun(db, runId);
         process.stdout.write(`run ${runId}: cancelled (${n} job(s) stopped)\n`);
       });
+    });
+  runs
+    .command('schedule')
+    .description('Run a suite on the fleet at each tick of a cron expression (pg-boss cron; `runs scheduler` starts the runs): runs schedule nightly --cron "0 2 * * *" --queue URL -- suites/smoke.yaml --tag nightly')
+    .argument('<name>', 'schedule name ([A-Za-z0-9_-]); the same name replaces it')
+    .argument('<run-args...>', 'after --: the arguments of `benchalign run` (suite first; --queue is added)')
+    .requiredOption('--cron <expr>', 'cron expression, e.g. "0 2 * * *"')
+    .option('--tz <zone>', 'time zone of the cron expression', 'UTC')
+    .requiredOption('--queue <url>', QUEUE_HELP)
+    .action(async (name: string, runArgs: string[], opts: { cron: string; tz: string; queue: string }) => {
+      await withDb(opts.queue, async (db) => {
+        await addSchedule(db, name, opts.cron, runArgs, opts.tz);
+        process.stdout.write(`schedule ${name}: benchalign run ${runArgs.join(' ')} at "${opts.cron}" (${opts.tz})\n`);
+      });
+    });
+  runs
+    .command('unschedule')
+    .description('Remove a schedule')
+    .argument('<name>')
+    .requiredOption('--queue <url>', QUEUE_HELP)
+    .action(async (name: string, opts: { queue: string }) => {
+      await withDb(opts.queue, (db) => removeSchedule(db, name));
+    });
+  runs
+    .command('schedules')
+    .description('List the schedules')
+    .requiredOption('--queue <url>', QUEUE_HELP)
+    .action(async (opts: { queue: string }) => {
+      await withDb(opts.queue, async (db) => {
+        for (const s of await listSchedules(db)) process.stdout.write(`${s.name}\t${s.cron} (${s.timezone})\tbenchalign run ${s.argv.join(' ')}\n`);
+      });
+    });
+  runs
+    .command('scheduler')
+    .description('Start the scheduled runs, one at a time, in this folder (where the suite files are), until SIGTERM/SIGINT')
+    .requiredOption('--queue <url>', QUEUE_HELP)
+    .action(async (opts: { queue: string }) => {
+      const db = await FleetDb.open(opts.queue, { worker: true, applicationName: 'benchalign-scheduler' });
+      const stop = new AbortController();
+      process.once('SIGTERM', () => stop.abort());
+      process.once('SIGINT', () => stop.abort());
+      process.stderr.write(`benchalign scheduler: watching the schedules on ${db.shown}\n`);
+      try {
+        await runScheduler(db, { queueUrl: opts.queue, cli: process.argv[1] as string, signal: stop.signal });
+      } finally {
+        await db.close();
+      }
     });
 }
