@@ -332,4 +332,27 @@ describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, rea
     ov.proc.kill('SIGTERM');
     expect(await ov.exited).toBe(0);
   }, 120_000);
+
+  it('an artifact altered in the database is refused by the agent (sha256 checked), and the job errors saying so', async () => {
+    const q = await newDb('tamper');
+    const suitePath = writeSuite(dir, { name: 'fleettamper', measurement: QUICK, models: [cnnModel()], engines: [ORT] }, 'tamper.json');
+    const jobs = expandJobs(await loadSuite(suitePath));
+    const db = await FleetDb.open(q.url);
+    try {
+      await enqueueRun(db, { runId: 'tampered-1', suite: { name: 'fleettamper', path: suitePath, sha256: 'x' }, jobs, repeats: 1, mode: 'accuracy-only', argv: [], startedAt: new Date(), maxAttempts: 1 });
+      const sha = jobs[0]?.model.sha256 as string;
+      // one byte changed, same size
+      await sql(q.name, `UPDATE fleet_artifacts SET data = set_byte(data, 100, (get_byte(data, 100) + 1) % 256) WHERE sha256 = '${sha}'`);
+      const a = await agent(q.url, 'checker', ['--engines', 'onnxruntime']);
+      const s = await waitRun(db, 'tampered-1', { pollMs: 200, timeoutMs: 60_000 });
+      expect(s.settled).toBe(true);
+      const done = await finishRun(db, 'tampered-1', { outDir: join(dir, 'run-tamper') });
+      expect(done.results.jobs[0]?.status).toBe('errored');
+      expect(done.results.jobs[0]?.reason).toContain(`artifact ${sha} in the queue database does not match its sha256`);
+      a.proc.kill('SIGTERM');
+      await a.exited;
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
 });

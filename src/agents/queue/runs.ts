@@ -86,7 +86,7 @@ export async function enqueueRun(db: FleetDb, o: EnqueueOptions): Promise<void> 
     });
     if (have) continue;
     const size = (await stat(path)).size;
-    if (size > limit) throw new BenchalignError('E_CONFIG', `${path} is ${size} bytes, over the queue's artifact limit of ${limit} bytes`, { file: path, expected: 'a smaller file, or a larger --max-artifact-bytes' });
+    if (size > limit) throw new BenchalignError('E_CONFIG', `${path} is ${size} bytes, over the queue's artifact limit of ${limit} bytes`, { file: path, expected: `files of at most ${limit} bytes (each is one row of the queue database)` });
     const data = await readFile(path);
     await db.query('INSERT INTO fleet_artifacts (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [sha, size, data]).catch((e: unknown) => {
       throw db.infra(`uploading ${path}`, e);
