@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buildJobResult, failedJobResult, type JobFailure } from '../../src/agents/job-result.js';
 import { Methods, RpcError, RpcErrorCode, decodeOutcome, failureFromError, fromWireJob, parseArtifactRef, sha256Hex, type InfoResult, type JobRunParams, type JobRunResult } from '../../src/agents/protocol.js';
-import { DEFAULT_HEARTBEAT_MS, FleetDb } from '../../src/agents/queue/db.js';
+import { DEFAULT_HEARTBEAT_MS, FleetDb, checkQueueUrl } from '../../src/agents/queue/db.js';
 import { reapStaleJobs, type FleetPayload } from '../../src/agents/queue/runs.js';
 import { loadReference } from '../../src/agents/run-suite.js';
 import { labelsMatch } from '../../src/agents/selection.js';
@@ -56,6 +56,8 @@ interface Owned {
   bossId: string;
   payload: FleetPayload;
   startedAt: Date;
+  /** Why earlier attempts failed, for the record's notes. */
+  failures: string[];
   outcomes: RepeatOutcome[];
   /** Time spent executing its repeats, ms. */
   execMs: number;
@@ -86,6 +88,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   const heartbeatMs = o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const pollMs = o.pollMs ?? 250;
   if (!(Number.isInteger(heartbeatMs) && heartbeatMs >= 100)) throw new BenchalignError('E_USAGE', `--heartbeat-ms ${heartbeatMs}`, { expected: 'an integer of at least 100' });
+  checkQueueUrl(o.queue);
   const name = o.name ?? `${hostname()}-${process.pid}`;
   if (!/^[A-Za-z0-9._:@+-]{1,100}$/.test(name)) throw new BenchalignError('E_USAGE', `--name ${JSON.stringify(name)}`, { expected: '1-100 characters of [A-Za-z0-9._:@+-]' });
   const core = new AgentCore({ ...o, log });
@@ -163,19 +166,35 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   }, heartbeatMs);
 
   /** Puts the job's artifacts in the agent's store, each verified against its sha256. */
+  const verified = new Set<string>();
   const fetchArtifacts = async (shas: Set<string>): Promise<void> => {
     for (const sha of shas) {
-      if ((await core.store.has(sha)).present) continue;
+      if (verified.has(sha)) continue;
+      if ((await core.store.has(sha)).present) {
+        verified.add(sha);
+        continue;
+      }
       const [row] = await db.query<{ size: string; data: Buffer }>('SELECT size, data FROM fleet_artifacts WHERE sha256 = $1', [sha]);
       if (!row) throw new RpcError(RpcErrorCode.ArtifactMissing, `artifact ${sha} is not in the queue database`);
       if (Number(row.size) !== row.data.length || sha256Hex(row.data) !== sha) throw new RpcError(RpcErrorCode.ArtifactRefused, `artifact ${sha} in the queue database does not match its sha256 or size: refused`);
       await core.store.putStream(sha, Readable.from([row.data]), row.data.length);
+      verified.add(sha);
     }
   };
 
   /** The job's reference outputs, from its artifacts (the same reader as a local run). */
+  const references = new Map<string, NamedTensors | undefined>();
   const reference = async (p: FleetPayload): Promise<NamedTensors | undefined> => {
     if (p.wire.job.model.reference === undefined) return undefined;
+    // read once for the same reference and files (the same model on several engines); a few are kept
+    const refKey = JSON.stringify([p.wire.job.model.reference, p.wire.files]);
+    if (references.has(refKey)) return references.get(refKey);
+    const tensors = await readReference(p);
+    if (references.size >= 8) references.delete(references.keys().next().value as string);
+    references.set(refKey, tensors);
+    return tensors;
+  };
+  const readReference = async (p: FleetPayload): Promise<NamedTensors | undefined> => {
     const dir = await mkdtemp(join(core.store.tmpDir, 'ref-'));
     try {
       const bySha = new Map<string, string>();
@@ -261,8 +280,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   /** Writes the record of an ended job, only while the job is still this agent's. */
   const record = async (c: Owned, ended: JobResult): Promise<void> => {
     const result = { ...ended, agent: agentRecord(c.attempt) };
-    const [failures] = await db.query<{ failures: string[] }>('SELECT failures FROM fleet_jobs WHERE run_id = $1 AND job_key = $2', [c.runId, c.key]);
-    if (failures && failures.failures.length > 0) result.notes = [...(result.notes ?? []), ...failures.failures.map((f) => `an earlier attempt failed: ${f}; the job was run again from its first repeat`)];
+    if (c.failures.length > 0) result.notes = [...(result.notes ?? []), ...c.failures.map((f) => `an earlier attempt failed: ${f}; the job was run again from its first repeat`)];
     const written = await db.transaction(async (client, tx) => {
       const res = await client.query(
         `UPDATE fleet_jobs SET state = $5, result = $6, ended_at = now(), exec_ms = $7, repeats_done = $8
@@ -289,11 +307,11 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       await db.boss.cancel(queue, bossId);
       return undefined;
     }
-    const [row] = await db.query<{ payload: FleetPayload; attempt: number; started_at: Date }>(
+    const [row] = await db.query<{ payload: FleetPayload; attempt: number; started_at: Date; failures: string[] }>(
       `UPDATE fleet_jobs j SET state = 'running', agent_id = $4, agents = j.agents || to_jsonb($4::text), attempt = j.attempt + 1, repeats_done = 0, taken_at = now(), started_at = COALESCE(j.started_at, now())
          FROM fleet_runs r
         WHERE j.run_id = $1 AND j.job_key = $2 AND j.boss_id = $3 AND j.state = 'queued' AND j.attempt < j.max_attempts AND r.run_id = j.run_id AND r.state = 'running'
-        RETURNING j.payload, j.attempt, j.started_at`,
+        RETURNING j.payload, j.attempt, j.started_at, j.failures`,
       [data.runId, data.key, bossId, agentId],
     );
     if (!row) {
@@ -302,7 +320,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       if (!now || now.state !== 'running') await db.boss.complete(queue, bossId).catch(() => undefined);
       return undefined;
     }
-    const c: Owned = { runId: data.runId, key: data.key, attempt: row.attempt, queue, bossId, payload: row.payload, startedAt: row.started_at, outcomes: [], execMs: 0 };
+    const c: Owned = { runId: data.runId, key: data.key, attempt: row.attempt, queue, bossId, payload: row.payload, startedAt: row.started_at, failures: row.failures, outcomes: [], execMs: 0 };
     owned.set(ownKey(c.runId, c.key), c);
     log(`benchalign agent: job ${c.key} of run ${c.runId} taken (attempt ${c.attempt}, ${c.payload.repeats} repeat(s))`);
     return c;
@@ -329,16 +347,21 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
 
   /** A pg-boss job from a queue this agent serves, or undefined when all are empty. */
   let turn = 0;
+  let served: { names: string[]; at: number } = { names: [], at: -Infinity };
   const fetchOne = async (): Promise<{ queue: string; id: string; data: { runId?: unknown; key?: unknown } } | undefined> => {
-    const queues = (await db.query<{ name: string; engine: string; labels: Record<string, string> }>('SELECT name, engine, labels FROM fleet_queues ORDER BY name')).filter(
-      (q) => engines.includes(q.engine) && labelsMatch(info.labels, q.labels),
-    );
+    // the queues this agent serves: listed again once a second, and whenever they were all empty
+    if (performance.now() - served.at > 1000) {
+      const rows = await db.query<{ name: string; engine: string; labels: Record<string, string> }>('SELECT name, engine, labels FROM fleet_queues ORDER BY name');
+      served = { names: rows.filter((q) => engines.includes(q.engine) && labelsMatch(info.labels, q.labels)).map((q) => q.name), at: performance.now() };
+    }
+    const queues = served.names.map((name) => ({ name }));
     turn++;
     for (let i = 0; i < queues.length && !stopping.signal.aborted; i++) {
       const q = queues[(i + turn) % queues.length] as { name: string };
       const [job] = await db.boss.fetch<{ runId?: unknown; key?: unknown }>(q.name, { batchSize: 1 });
       if (job) return { queue: q.name, id: job.id, data: job.data ?? {} };
     }
+    served.at = -Infinity;
     return undefined;
   };
 

@@ -113,6 +113,22 @@ afterAll(() => {
   server?.stop();
 });
 
+describe('fleet queue usage errors (exit 2, before any connection)', () => {
+  it('--detach without --queue, a queue that is not a postgres URL (shown without its password), --save-outputs with --queue', () => {
+    const suite = writeSuite(dir, { name: 'usage', measurement: QUICK, models: [cnnModel()], engines: [ORT] }, 'usage.json');
+    const detach = spawnSync(process.execPath, [BIN, 'run', suite, '--detach', '--no-store'], { encoding: 'utf8' });
+    expect(detach.status).toBe(2);
+    expect(detach.stderr).toMatch(/--detach needs --queue/);
+    const notPg = spawnSync(process.execPath, [BIN, 'agent', 'work', '--queue', 'mysql://u:hunter22@h/db'], { encoding: 'utf8' });
+    expect(notPg.status).toBe(2);
+    expect(notPg.stderr).toMatch(/--queue mysql:\/\/u@h\/db.*postgres:\/\//s);
+    expect(notPg.stderr).not.toContain('hunter22');
+    const save = spawnSync(process.execPath, [BIN, 'run', suite, '--queue', 'postgres://u@127.0.0.1:1/db', '--save-outputs', '--no-store'], { encoding: 'utf8' });
+    expect(save.status).toBe(2);
+    expect(save.stderr).toMatch(/--save-outputs does not work with --queue/);
+  }, 60_000);
+});
+
 describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, real agents)', () => {
   it('an agent killed with SIGKILL mid-run: its job runs on the other agent, the run exits 0 with every job ok, once in the store, and compare finds it', async () => {
     const q = await newDb('kill');
