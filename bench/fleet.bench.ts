@@ -8,7 +8,7 @@
  *    claiming, fetching and checking artifacts, loading the reference, writing the result,
  *    completing), summed over the agents, against the sum of the job times (target <= 5%).
  * 2. The same jobs run locally (`benchalign run`, no agents) and through the queue with one
- *    agent, interleaved rounds: the wall-clock ratio queue / local, coordinator included, and
+ *    agent, interleaved rounds after a warm-up round of each: the wall-clock ratio queue / local, coordinator included, and
  *    the ratio of the sums of job times (each job's record, start to end).
  * On a machine with fewer cores than agents + PostgreSQL + coordinator, part 1's "queue"
  * time includes waiting for a CPU between jobs; part 2 has one agent.
@@ -105,6 +105,9 @@ async function versusLocal(pg: PgServer, dir: string): Promise<void> {
   /** Σ of the jobs' own times (startedAt to endedAt in their records), ms. */
   const jobTimes = (r: Awaited<ReturnType<typeof runSuite>>): number => r.results.jobs.reduce((s, j) => s + (Date.parse(j.endedAt) - Date.parse(j.startedAt)), 0);
   try {
+    // one round first, not counted: both paths warm (the agent's first worker, the database's caches)
+    await runSuite({ suitePath: suite, quiet: true, noAgents: true, outDir: join(dir, 'local-warm') });
+    await runSuite({ suitePath: suite, queue, quiet: true, outDir: join(dir, 'queued-warm') });
     for (let r = 0; r < ROUNDS; r++) {
       let t0 = performance.now();
       const l = await runSuite({ suitePath: suite, quiet: true, noAgents: true, outDir: join(dir, `local${r}`) });

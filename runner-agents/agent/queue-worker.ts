@@ -281,22 +281,23 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   const record = async (c: Owned, ended: JobResult): Promise<void> => {
     const result = { ...ended, agent: agentRecord(c.attempt) };
     if (c.failures.length > 0) result.notes = [...(result.notes ?? []), ...c.failures.map((f) => `an earlier attempt failed: ${f}; the job was run again from its first repeat`)];
-    const written = await db.transaction(async (client, tx) => {
-      const res = await client.query(
-        `UPDATE fleet_jobs SET state = $5, result = $6, ended_at = now(), exec_ms = $7, repeats_done = $8
-          WHERE run_id = $1 AND job_key = $2 AND state = 'running' AND attempt = $3 AND agent_id = $4`,
-        [c.runId, c.key, c.attempt, agentId, result.status === 'errored' || result.status === 'skipped' ? 'failed' : 'done', JSON.stringify(result), c.execMs, c.outcomes.length],
-      );
-      if (res.rowCount !== 1) return false;
-      await client.query('UPDATE fleet_agents SET jobs_run = jobs_run + 1 WHERE agent_id = $1', [agentId]);
-      await client.query(
-        `UPDATE fleet_runs SET state = 'finished', ended_at = now() WHERE run_id = $1 AND state = 'running'
-            AND NOT EXISTS (SELECT 1 FROM fleet_jobs WHERE run_id = $1 AND state IN ('queued', 'running'))`,
-        [c.runId],
-      );
-      await db.boss.complete(c.queue, c.bossId, {}, tx);
-      return true;
-    });
+    // one statement: the result only while the job is still ours, the agent's count, the run's
+    // end when it was its last job (the snapshot still sees this job running: it is left out)
+    const [row] = await db.query<{ n: number }>(
+      `WITH j AS (
+         UPDATE fleet_jobs SET state = $5, result = $6, ended_at = now(), exec_ms = $7, repeats_done = $8
+          WHERE run_id = $1 AND job_key = $2 AND state = 'running' AND attempt = $3 AND agent_id = $4
+          RETURNING 1),
+       a AS (UPDATE fleet_agents SET jobs_run = jobs_run + 1 WHERE agent_id = $4 AND EXISTS (SELECT 1 FROM j)),
+       r AS (UPDATE fleet_runs SET state = 'finished', ended_at = now()
+              WHERE run_id = $1 AND state = 'running' AND EXISTS (SELECT 1 FROM j)
+                AND NOT EXISTS (SELECT 1 FROM fleet_jobs WHERE run_id = $1 AND job_key <> $2 AND state IN ('queued', 'running')))
+       SELECT count(*)::int AS n FROM j`,
+      [c.runId, c.key, c.attempt, agentId, result.status === 'errored' || result.status === 'skipped' ? 'failed' : 'done', JSON.stringify(result), c.execMs, c.outcomes.length],
+    );
+    const written = row?.n === 1;
+    // a failure here leaves the pg-boss job active: its expiry or a later fetch completes it (the job is final)
+    if (written) await db.boss.complete(c.queue, c.bossId);
     log(`benchalign agent: job ${c.key} of run ${c.runId} ${written ? result.status : 'was taken away meanwhile: result dropped'}`);
   };
 

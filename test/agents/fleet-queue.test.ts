@@ -4,6 +4,7 @@
  * the real CLI and a real engine (onnxruntime on the bundled models):
  * - an agent killed with SIGKILL mid-run: its job is retried on the other agent, the run
  *   exits 0 with every job ok, is in the store exactly once, and `compare` finds it;
+ * - an agent frozen mid-job (SIGSTOP) loses it to another, and writes no result once thawed;
  * - the coordinator killed with SIGKILL: `runs wait` finishes the run;
  * - labels route a job only to a matching agent; an agent without the engine never takes it;
  * - the repeats of an agent's jobs interleave;
@@ -172,6 +173,34 @@ describe.skipIf(skip)('fleet queue on PostgreSQL (a real server on loopback, rea
     expect(cmp.status, cmp.stderr).toBe(0);
     expect(readFileSync(join(dir, 'cmp-kill', 'report.md'), 'utf8')).toContain('cnn0');
   }, 240_000);
+
+  it('an agent frozen mid-job (SIGSTOP: no heartbeats) loses the job to another; thawed, it writes no result: one result per job', async () => {
+    const q = await newDb('freeze');
+    const suite = writeSuite(dir, { name: 'fleetfreeze', measurement: { ...QUICK, minDurationMs: 3000, maxDurationMs: 3000 }, models: [cnnModel()], engines: [ORT] }, 'freeze.json');
+    const sleeper = await agent(q.url, 'sleeper');
+    const run = start(['run', suite, '--queue', q.url, '--detach', '--no-store']);
+    expect(await run.exited, run.err()).toBe(0);
+    const runId = run.out().trim();
+    await until('the sleeper to run the job', async () => ((await sql(q.name, "SELECT 1 FROM fleet_jobs WHERE state = 'running'")).length > 0 ? true : undefined));
+    sleeper.proc.kill('SIGSTOP');
+    try {
+      const awake = await agent(q.url, 'awake');
+      await until('the job to be done by the other agent', async () => ((await sql(q.name, "SELECT 1 FROM fleet_jobs WHERE state = 'done'")).length > 0 ? true : undefined));
+      awake.proc.kill('SIGTERM');
+      await awake.exited;
+    } finally {
+      sleeper.proc.kill('SIGCONT');
+    }
+    await until('the thawed agent to drop its result', () => (/result dropped|no result written/.test(sleeper.err()) ? true : undefined), 30_000);
+    const rows = await sql(q.name, "SELECT state, attempt, result->'agent'->>'name' AS agent, failures FROM fleet_jobs");
+    expect(rows).toEqual([{ state: 'done', attempt: 2, agent: 'awake', failures: ['agent sleeper stopped heartbeating (lost)'] }]);
+    const outDir = join(dir, 'run-freeze');
+    const wait = start(['runs', 'wait', runId, '--queue', q.url, '--no-store', '--out', outDir, '--quiet']);
+    expect(await wait.exited, wait.err()).toBe(0);
+    expect(readResults(outDir).jobs.map((j) => [j.status, j.agent?.name, j.agent?.attempts])).toEqual([['ok', 'awake', 2]]);
+    sleeper.proc.kill('SIGTERM');
+    await sleeper.exited;
+  }, 120_000);
 
   describe('a pool of two agents (labels board=alpha and none), on a queue owned by a role with a password (in the URL, in PGPASSWORD)', () => {
     let q: { url: string; name: string };
