@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSuite } from '../src/agents/run-suite.js';
+import { runSuite } from '../src/workflows/run.js';
 import { startPostgres, type PgServer } from '../test/results/postgres-server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));

@@ -7,9 +7,9 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runSuite } from '../src/agents/run-suite.js';
+import { runSuite } from '../src/workflows/run.js';
 import { compareRuns } from '../src/reports/compare.js';
-import type { JobResult, RunResults } from '../src/results/record.js';
+import type { JobResult, RunResults } from '../src/model/record.js';
 import { QUICK, cnnModel, tempDir, writeSuite } from '../test/agents/helpers.js';
 import { browserUnavailable, launch } from '../test/reports/browser.js';
 

@@ -17,11 +17,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSuite } from '../src/agents/run-suite.js';
+import { runSuite } from '../src/workflows/run.js';
 import { summarizeLatency } from '../src/metrics/latency.js';
 import { percentileOfSorted, samplesNsToMs, sortSamples } from '../src/metrics/percentile.js';
 import { createPrng, type Prng } from '../src/metrics/prng.js';
-import type { JobResult, RunResults } from '../src/results/record.js';
+import type { JobResult, RunResults } from '../src/model/record.js';
 import { compareRuns, type RegressMetric } from '../src/results/regress/compare-runs.js';
 import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise } from '../src/results/regress/stats.js';
 

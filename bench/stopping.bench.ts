@@ -9,8 +9,8 @@ import { percentileCi, samplesNsToMs, sortSamples } from '../src/metrics/percent
 import { relHalfWidth } from '../src/metrics/stopping.js';
 import { OnnxRuntimeRunner } from '../src/runners/onnxruntime/runner.js';
 import { expandJobs, loadSuite } from '../src/suite/index.js';
-import { executeRepeat } from '../runner-agents/execute-job.js';
-import { buildInputs } from '../runner-agents/inputs.js';
+import { executeRepeat } from '../src/execution/execute-job.js';
+import { buildInputs } from '../src/execution/inputs.js';
 
 const SUITE = fileURLToPath(new URL('../suites/smoke.yaml', import.meta.url));
 

@@ -9,4 +9,6 @@ if (!existsSync(fileURLToPath(compiled))) {
   process.exit(3);
 }
 const { main } = await import(compiled.href);
-process.exitCode = await main(process.argv);
+// The runner agent (runner-agents/) is an application on top of src/: it adds its command here.
+const { registerAgent } = await import(new URL('../dist/runner-agents/cli.js', import.meta.url).href);
+process.exitCode = await main(process.argv, [registerAgent]);

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { agentsJsonSchemaText } from '../src/agents/agents-schema.js';
+import { agentsJsonSchemaText } from '../src/config/agents-schema.js';
 import { policyJsonSchemaText } from '../src/results/signoff/policy.js';
 import { suiteJsonSchemaText } from '../src/suite/schema.js';
 

@@ -9,11 +9,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError } from '../../src/errors.js';
 import { collectFingerprint } from '../../src/metrics/fingerprint.js';
-import type { DeviceFingerprint } from '../../src/results/record.js';
+import type { DeviceFingerprint } from '../../src/model/record.js';
 import { getRunner, listEngines } from '../../src/runners/registry.js';
 import type { Runner } from '../../src/runners/types.js';
 import type { WorkerRunnerConfig } from '../../src/runners/worker-runner.js';
-import type { Job } from '../../src/suite/matrix.js';
+import type { Job } from '../../src/model/job.js';
 import { VERSION } from '../../src/version.js';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -37,7 +37,7 @@ import {
   type JobRunResult,
   type WireFile,
 } from '../../src/agents/protocol.js';
-import { RepeatFailure, executeRepeat } from '../execute-job.js';
+import { RepeatFailure, executeRepeat } from '../../src/execution/execute-job.js';
 import { DeviceLease, type LeaseWaiter } from './lease.js';
 import { ArtifactStore } from './store.js';
 

@@ -13,16 +13,16 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { buildJobResult, failedJobResult, type JobFailure } from '../../src/agents/job-result.js';
+import { buildJobResult, failedJobResult, type JobFailure } from '../../src/execution/job-result.js';
 import { Methods, RpcError, RpcErrorCode, decodeOutcome, failureFromError, fromWireJob, parseArtifactRef, sha256Hex, type InfoResult, type JobRunParams, type JobRunResult } from '../../src/agents/protocol.js';
 import { DEFAULT_HEARTBEAT_MS, FleetDb, checkQueueUrl } from '../../src/agents/queue/db.js';
 import { reapStaleJobs, type FleetPayload } from '../../src/agents/queue/runs.js';
-import { loadReference } from '../../src/agents/run-suite.js';
+import { loadReference } from '../../src/execution/reference.js';
 import { labelsMatch } from '../../src/agents/selection.js';
 import { BenchalignError, describeError } from '../../src/errors.js';
-import type { JobResult } from '../../src/results/record.js';
+import type { JobResult } from '../../src/model/record.js';
 import type { NamedTensors } from '../../src/tensors/tensor.js';
-import type { RepeatOutcome } from '../execute-job.js';
+import type { RepeatOutcome } from '../../src/execution/execute-job.js';
 import { AgentCore, type AgentOptions, type AgentSession } from './core.js';
 
 export interface QueueWorkerOptions extends AgentOptions {

@@ -10,11 +10,11 @@
  * final, as in a local run. Either way every other job's result is kept.
  */
 import { describeError } from '../errors.js';
-import type { DeviceFingerprint } from '../results/record.js';
-import type { Job } from '../suite/matrix.js';
-import { RepeatFailure, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
-import type { AgentDef } from './agents-file.js';
-import type { JobFailure } from './job-result.js';
+import type { DeviceFingerprint } from '../model/record.js';
+import type { Job } from '../model/job.js';
+import { RepeatFailure, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
+import type { AgentDef } from '../model/agents.js';
+import type { JobFailure } from '../execution/job-result.js';
 import type { ProgressReporter } from './progress.js';
 import type { InfoResult } from './protocol.js';
 import { effectiveLabels, formatLabels, jobNeeds, labelsMatch, missingLabels } from './selection.js';
@@ -53,8 +53,13 @@ export interface DispatchOptions {
   timeoutGraceMs: number;
   progress: ProgressReporter;
   signal?: AbortSignal;
-  /** Called once per job as soon as it ends (all its repeats done, or failed); awaited. */
-  onJobEnd: (r: DispatchedJob) => Promise<void>;
+  /**
+   * Match job labels against agent labels (default true). False for the implicit local agent
+   * of a run without agents: every job runs here, and an engine that cannot says why itself.
+   */
+  matchLabels?: boolean;
+  /** Called once per job as soon as it ends (all its repeats done, or failed); awaited. It may return the job's one-line summary for progress. */
+  onJobEnd: (r: DispatchedJob) => Promise<string | void>;
 }
 
 export interface DispatchSummary {
@@ -116,7 +121,7 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
 
   const states: JobState[] = options.jobs.map((job, index) => ({ job, index, needs: jobNeeds(job), outcomes: [], running: false, ended: false, attempts: 0, notes: [], failures: [], avoid: new Set() }));
   const live = (): AgentRunState[] => agents.filter((a) => a.lost === undefined);
-  const canRun = (a: AgentRunState, s: JobState): boolean => a.lost === undefined && labelsMatch(a.labels, s.needs);
+  const canRun = (a: AgentRunState, s: JobState): boolean => a.lost === undefined && (options.matchLabels === false || labelsMatch(a.labels, s.needs));
 
   let wake: () => void = () => undefined;
   let changed = new Promise<void>((r) => (wake = r));
@@ -129,8 +134,8 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
   const end = async (s: JobState, r: JobEnd, label: string, summary: string, agent?: string): Promise<void> => {
     s.ended = true;
     s.running = false;
-    progress.jobFinished(label, summary, agent);
-    await options.onJobEnd({ ...r, startedAt: s.startedAt ?? new Date().toISOString() });
+    const recorded = await options.onJobEnd({ ...r, startedAt: s.startedAt ?? new Date().toISOString() });
+    progress.jobFinished(label, recorded ?? summary, agent);
   };
 
   /** Why no agent can run `s`, for its record. */

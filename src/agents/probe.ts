@@ -3,7 +3,7 @@
  * (and why), its labels, its engines with versions, and whether its device is busy.
  */
 import { describeError } from '../errors.js';
-import type { AgentsConfig } from './agents-file.js';
+import type { AgentsConfig } from '../config/agents-file.js';
 import type { AgentEngineInfo } from './protocol.js';
 import { effectiveLabels, formatLabels } from './selection.js';
 import { connectAgent } from './transports/index.js';

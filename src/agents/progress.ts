@@ -3,7 +3,7 @@
  * output is piped. Everything goes to stderr so that `--json` stdout stays clean.
  */
 import cliProgress from 'cli-progress';
-import type { JobProgress } from '../../runner-agents/execute-job.js';
+import type { JobProgress } from '../execution/execute-job.js';
 
 /**
  * Progress of a run. With runner agents several jobs run at once, one per agent: `agent`

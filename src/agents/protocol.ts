@@ -14,12 +14,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, posix, relative, sep } from 'node:path';
 import { BenchalignError } from '../errors.js';
-import type { DeviceFingerprint } from '../results/record.js';
-import type { Job } from '../suite/matrix.js';
-import type { InputsSpec, ReferenceSpec } from '../suite/types.js';
+import type { DeviceFingerprint } from '../model/record.js';
+import type { Job } from '../model/job.js';
+import type { InputsSpec, ReferenceSpec } from '../model/suite.js';
 import { encodeNpy, parseNpy } from '../tensors/npy.js';
 import { makeTensor, type NamedTensors, type Tensor } from '../tensors/tensor.js';
-import { RepeatFailure, type JobProgress, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
+import { RepeatFailure, type JobProgress, type RepeatOutcome, type RunMode } from '../execution/execute-job.js';
 
 /** Version of this protocol; `info` reports it. Bumped on incompatible changes. */
 export const AGENT_PROTOCOL_VERSION = 1;

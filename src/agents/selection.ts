@@ -4,7 +4,7 @@
  * (configured, merged with those the agent reports: arch, os, gpu and its --labels).
  */
 import { engineRequirements } from '../runners/registry.js';
-import type { Job } from '../suite/matrix.js';
+import type { Job } from '../model/job.js';
 
 /** Device needs of engines that do not declare their own `requires` in the registry. */
 export const DEFAULT_ENGINE_REQUIRES: Readonly<Record<string, Readonly<Record<string, string>>>> = {

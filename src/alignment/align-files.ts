@@ -4,7 +4,7 @@
 import { readTensors } from '../tensors/read.js';
 import { alignTensors, type LayoutMode } from './layout.js';
 import { resolveTolerance, type AlignPrecision, type ToleranceOverrides } from './tolerances.js';
-import type { OutputAlignment } from './types.js';
+import type { OutputAlignment } from '../model/alignment.js';
 
 export interface AlignFilesOptions {
   /** Default fp32. */

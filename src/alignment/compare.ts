@@ -17,7 +17,7 @@ import { isFloatDType } from '../tensors/dtype.js';
 import type { Tensor } from '../tensors/tensor.js';
 import { formatDims, toFloat32Array, toFloat64Array } from '../tensors/tensor.js';
 import { scan, type ScanResult } from './scan.js';
-import type { OutputAlignment, Tolerance, WorstElement } from './types.js';
+import type { OutputAlignment, Tolerance, WorstElement } from '../model/alignment.js';
 import { fmtNum } from './num.js';
 
 export interface CompareOptions {

@@ -3,7 +3,7 @@
  */
 import type { AlignReport } from './align-files.js';
 import { fmtNum } from './num.js';
-import type { OutputAlignment, Tolerance } from './types.js';
+import type { OutputAlignment, Tolerance } from '../model/alignment.js';
 
 const BAR_WIDTH = 40;
 

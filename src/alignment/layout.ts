@@ -7,7 +7,7 @@ import { BenchalignError } from '../errors.js';
 import { DTYPE_CTOR, type DTypeDataMap } from '../tensors/dtype.js';
 import { makeTensor, type NamedTensors, type Tensor } from '../tensors/tensor.js';
 import { compare, type CompareOptions } from './compare.js';
-import type { AppliedMapping, OutputAlignment, Tolerance } from './types.js';
+import type { AppliedMapping, OutputAlignment, Tolerance } from '../model/alignment.js';
 
 /**
  * Layout of the actual tensors relative to the reference (PyTorch, NCHW):

@@ -3,7 +3,7 @@
  * each default.
  */
 import { BenchalignError } from '../errors.js';
-import type { Tolerance } from './types.js';
+import type { Tolerance } from '../model/alignment.js';
 
 export const ALIGN_PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const;
 export type AlignPrecision = (typeof ALIGN_PRECISIONS)[number];

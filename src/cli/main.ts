@@ -5,7 +5,6 @@
 import { Command, CommanderError } from 'commander';
 import { BenchalignError, ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
-import { registerAgent } from './commands/agent.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAlign } from './commands/align.js';
 import { registerCompare } from './commands/compare.js';
@@ -18,7 +17,10 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSignoff } from './commands/signoff.js';
 
-export function buildProgram(): Command {
+/** Registers more commands: applications built on src/ (the runner agent) add theirs this way. */
+export type RegisterCommand = (program: Command) => void;
+
+export function buildProgram(extraCommands: readonly RegisterCommand[] = []): Command {
   const program = new Command();
   program
     .name('benchalign')
@@ -36,15 +38,15 @@ export function buildProgram(): Command {
   registerSignoff(program);
   registerEngines(program);
   registerRefs(program);
-  registerAgent(program);
+  for (const register of extraCommands) register(program);
   registerAgents(program);
   registerRuns(program);
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], extraCommands: readonly RegisterCommand[] = []): Promise<number> {
+  const program = buildProgram(extraCommands);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as si from 'systeminformation';
-import type { DeviceFingerprint } from '../results/record.js';
+import type { DeviceFingerprint } from '../model/record.js';
 import { findOnPath } from './samplers/nvidia-smi.js';
 
 /** Options of collectFingerprint. */

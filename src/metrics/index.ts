@@ -1,5 +1,5 @@
 /** The metrics module: pure statistics, resource samplers and the device fingerprint. */
-export * from './types.js';
+export * from '../model/measurements.js';
 export { nsToMs, samplesNsToMs, sortSamples, percentile, percentileOfSorted, percentileCi } from './percentile.js';
 export { binomialPmf, minSamplesForCi, orderStatisticRanks } from './binomial.js';
 export type { OrderStatisticRanks } from './binomial.js';

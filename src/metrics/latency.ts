@@ -6,8 +6,8 @@ import { BenchalignError } from '../errors.js';
 import { percentileCi, percentileOfSorted, sortSamples } from './percentile.js';
 import { sampleBinomial } from './binomial.js';
 import { createPrng, nextDouble53 } from './prng.js';
-import { PERCENTILES } from './types.js';
-import type { Estimate, LatencyStats, PercentileKey, SortedSamples } from './types.js';
+import { PERCENTILES } from '../model/measurements.js';
+import type { Estimate, LatencyStats, PercentileKey, SortedSamples } from '../model/measurements.js';
 
 /** Min, mean, sample standard deviation (n - 1; 0 for one sample) and max, ms. */
 export interface Moments {

@@ -4,7 +4,7 @@
  */
 import { BenchalignError } from '../errors.js';
 import { orderStatisticRanks } from './binomial.js';
-import type { Estimate, SortedSamples } from './types.js';
+import type { Estimate, SortedSamples } from '../model/measurements.js';
 
 /** Nanoseconds to milliseconds. */
 export function nsToMs(ns: number): number {

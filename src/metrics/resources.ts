@@ -1,5 +1,5 @@
 /** Resource samples -> summary over a phase (pure). */
-import type { ResourceMark, ResourceSample, ResourceSummary } from './types.js';
+import type { ResourceMark, ResourceSample, ResourceSummary } from '../model/measurements.js';
 
 /** The phase to summarise, on the sampler's clock. */
 export interface ResourceWindow {

@@ -4,7 +4,7 @@
  */
 import { minSamplesForCi } from './binomial.js';
 import { percentileCi, percentileOfSorted, sortSamples } from './percentile.js';
-import type { Estimate, StoppingInfo } from './types.js';
+import type { Estimate, StoppingInfo } from '../model/measurements.js';
 
 /** When to stop a timing loop. Every field has a default (DEFAULT_STOPPING_POLICY). */
 export interface StoppingPolicy {

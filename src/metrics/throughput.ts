@@ -1,7 +1,7 @@
 /** Throughput from wall time (pure). */
 import { BenchalignError } from '../errors.js';
 import { percentileOfSorted, sortSamples } from './percentile.js';
-import type { ThroughputPoint } from './types.js';
+import type { ThroughputPoint } from '../model/measurements.js';
 
 /** Items per second from a count and the wall time that processed them, ms. */
 export function itemsPerSec(items: number, wallMs: number): number {

@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BenchalignError } from '../errors.js';
-import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../results/record.js';
-import { writeFileAtomic } from '../results/run-dir.js';
+import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../model/record.js';
+import { writeFileAtomic } from './run-dir.js';
 import { VERSION } from '../version.js';
 import { toCsv } from './csv.js';
 import { fmtMs, mdTable } from './format.js';

@@ -1,6 +1,6 @@
 /** results.csv: one row per job and output (jobs without outputs get one row). */
 import { stringify } from 'csv-stringify/sync';
-import type { JobResult, RunResults } from '../results/record.js';
+import type { JobResult, RunResults } from '../model/record.js';
 
 const COLUMNS = [
   'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'status', 'reason', 'unstable',

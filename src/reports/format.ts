@@ -1,5 +1,5 @@
 /** Number formatting shared by the reporters. Formatting only: no statistics here. */
-import type { Estimate } from '../metrics/types.js';
+import type { Estimate } from '../model/measurements.js';
 
 /** Milliseconds with three significant-ish decimals: 0.512, 12.3, 1234. */
 export function fmtMs(ms: number | undefined): string {

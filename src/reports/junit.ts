@@ -1,5 +1,5 @@
 /** junit.xml: one testcase per model × engine; alignment failures fail, errored jobs error. */
-import type { JobResult, RunResults } from '../results/record.js';
+import type { JobResult, RunResults } from '../model/record.js';
 import { summarizeAlignment } from './summary.js';
 
 function esc(s: string): string {

@@ -1,5 +1,5 @@
 /** report.md: the engine comparison, models × engines. */
-import type { RunResults } from '../results/record.js';
+import type { RunResults } from '../model/record.js';
 import { fmtBytes, fmtEstimateMs, fmtMs, fmtNum, fmtPct, mdTable } from './format.js';
 import { displayStatus, singleStreamThroughput, summarizeAlignment } from './summary.js';
 

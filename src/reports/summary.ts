@@ -1,5 +1,5 @@
 /** Per-job values the reporters show, derived from a JobResult without new statistics. */
-import type { JobResult } from '../results/record.js';
+import type { JobResult } from '../model/record.js';
 
 export interface AlignmentSummary {
   /** `pass`, `FAIL`, or `–` when nothing was compared. */

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BenchalignError } from '../errors.js';
-import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from './record.js';
+import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../model/record.js';
 
 /**
  * Reads one run from a results.json path or a run folder that holds one, checking its shape

@@ -5,7 +5,8 @@
  * Any worker in any language that speaks this is an engine worker.
  */
 import type { ErrorCode } from '../errors.js';
-import type { TensorMeta } from './types.js';
+import type { TensorMeta } from '../model/model-ref.js';
+import type { OutputReconciliation } from '../model/model-ref.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -84,14 +85,6 @@ export interface LoadResult {
   appliedOptions?: Record<string, unknown>;
   /** How the worker turned engine outputs into the model's outputs, by model output name. */
   reconciliation?: Record<string, OutputReconciliation>;
-}
-
-/** What a worker did to one engine output before returning it under the model's output name. */
-export interface OutputReconciliation {
-  /** The engine's own name of the output (ncnn `out0`), when it differs. */
-  engineName?: string;
-  /** Layout steps applied, in order, e.g. "added batch dim", "NC4HW4->NCHW". */
-  layout: string[];
 }
 
 /** `setInputs` params: .npy file per input name. Kept in the worker until the next call. */

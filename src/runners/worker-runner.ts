@@ -10,17 +10,8 @@ import { BenchalignError } from '../errors.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { readNpy, writeNpy } from '../tensors/npy.js';
 import type { HelloResult, InferResult, LoadResult, MeasureResultMsg } from './protocol.js';
-import type {
-  ActivationInfo,
-  Availability,
-  EngineOptions,
-  MeasureRequest,
-  MeasureResult,
-  ModelRef,
-  PreparedModel,
-  Runner,
-  TensorMeta,
-} from './types.js';
+import type { ActivationInfo, Availability, EngineOptions, MeasureRequest, MeasureResult, PreparedModel, Runner } from './types.js';
+import type { ModelRef, TensorMeta } from '../model/model-ref.js';
 import { WorkerProcess, type WorkerProcessOptions } from './worker-client.js';
 import type { WorkerCommand } from './worker-entry.js';
 

@@ -2,24 +2,22 @@
  * Loading a suite file: parse (YAML or JSON), validate with the schema, check what the schema
  * cannot (files, hashes, unique names, bounds), and report every problem at once.
  */
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
-import type { PathSegment, SuiteProblem } from './errors.js';
-import { describeValue, formatPath, problemsFromZod, readConfigFile, SuiteConfigError } from './errors.js';
-import { hashFile } from './hash.js';
+import type { PathSegment, SuiteProblem } from '../config/errors.js';
+import { describeValue, formatPath, problemsFromZod, SuiteConfigError } from '../config/errors.js';
+import { readConfig } from '../config/reader.js';
+import { hashFile } from '../model/hash.js';
 import { MEASUREMENT_BOUNDS, measurementField, resolveMeasurement } from './measurement.js';
 import { discoverOnnxTests, modelFromOnnxTestCase, ONNX_TESTS_EXPECTED } from './onnx-tests.js';
-import type { PytorchModelRef } from '../runners/types.js';
+import type { PytorchModelRef } from '../model/model-ref.js';
 import type { FileModelEntry, MeasurementEntry, PytorchModelEntry, SuiteFile } from './schema.js';
 import { MeasurementSchema, SuiteFileSchema } from './schema.js';
-import type { InputsSpec, Suite, SuiteAgents, SuiteEngine, SuiteModel } from './types.js';
-import { resolveAgentEntries } from '../agents/agents-file.js';
-import type { SuiteAgents as SuiteAgentsEntry } from '../agents/agents-schema.js';
+import type { InputsSpec, Suite, SuiteAgents, SuiteEngine, SuiteModel } from '../model/suite.js';
+import { resolveAgentEntries } from '../config/agents-file.js';
+import type { SuiteAgents as SuiteAgentsEntry } from '../config/agents-schema.js';
 
 type Raw = Record<string, unknown>;
 type Problem = { path: PathSegment[]; message: string };
@@ -202,27 +200,6 @@ function checkEngines(raw: Raw, problems: Problem[]): void {
   });
 }
 
-/** Position of the value at `path` (the key, for a mapping entry), or of the deepest part found. */
-function locate(doc: Document, lc: LineCounter, at: readonly PathSegment[]): { line: number; col: number } | undefined {
-  let node: unknown = doc.contents;
-  let range: [number, number, number] | null | undefined = (doc.contents as YamlNode | null)?.range;
-  for (const seg of at) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-      if (pair === undefined) break;
-      range = (pair.key as YamlNode | null)?.range ?? range;
-      node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      const item = node.items[seg];
-      if (item === undefined) break;
-      range = (item as YamlNode).range ?? range;
-      node = item;
-    } else break;
-  }
-  if (range === null || range === undefined) return undefined;
-  return lc.linePos(range[0]);
-}
-
 /** A model entry with neither `path` nor `onnxTests` is neither kind: say so, rather than ask for onnxTests. */
 function explainModelKind(raw: Raw, p: Problem): Problem {
   const [top, i, key] = p.path;
@@ -339,22 +316,7 @@ function suiteAgents(file: string, raw: SuiteAgentsEntry): SuiteAgents {
  * every problem with its path and line, or E_CONFIG when the file cannot be read.
  */
 export async function loadSuite(file: string): Promise<Suite> {
-  const { abs, bytes } = await readConfigFile(file, 'suite file', 'a YAML or JSON suite file');
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const lc = new LineCounter();
-  const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new SuiteConfigError(
-      abs,
-      doc.errors.map((err) => {
-        const pos = lc.linePos(err.pos[0]);
-        const problem: SuiteProblem = { path: '', message: `syntax error: ${err.message.split('\n')[0] ?? err.code}` };
-        Object.assign(problem, pos);
-        return problem;
-      }),
-    );
-  }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const { abs, sha256, raw, where } = await readConfig(file, 'suite file', 'a YAML or JSON suite file', (f, problems) => new SuiteConfigError(f, problems));
   if (!isObj(raw)) {
     throw new SuiteConfigError(abs, [{ path: '', message: `expected a mapping with models and engines, got ${describeValue(raw)}` }]);
   }
@@ -366,7 +328,7 @@ export async function loadSuite(file: string): Promise<Suite> {
   if (problems.length > 0 || !parsed.success) {
     const located = new Map<string, SuiteProblem>();
     for (const p of problems) {
-      const out: SuiteProblem = { path: formatPath(p.path), message: p.message, ...locate(doc, lc, p.path) };
+      const out: SuiteProblem = { path: formatPath(p.path), message: p.message, ...where(p.path) };
       located.set(`${out.path}\0${out.message}`, out);
     }
     const byLine = (a: SuiteProblem, b: SuiteProblem) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0);

@@ -1,6 +1,6 @@
 import type { MeasurementEntry } from './schema.js';
-import type { Measurement } from './types.js';
-import { DEFAULT_MEASUREMENT } from './types.js';
+import type { Measurement } from '../model/suite.js';
+import { DEFAULT_MEASUREMENT } from '../model/suite.js';
 
 /** The defaults overridden by each layer in turn, field by field (warm-up fields too). */
 export function resolveMeasurement(...layers: Array<MeasurementEntry | undefined>): Measurement {

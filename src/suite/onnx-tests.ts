@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BenchalignError } from '../errors.js';
-import { hashFile } from './hash.js';
-import type { Suite, SuiteEngine, SuiteModel } from './types.js';
+import { hashFile } from '../model/hash.js';
+import type { Suite, SuiteEngine, SuiteModel } from '../model/suite.js';
 import { resolveMeasurement } from './measurement.js';
 
 /** One ONNX test case. */

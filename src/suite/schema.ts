@@ -7,26 +7,12 @@
  * fields at once (files exist, sha256 matches, names are unique) are in load.ts.
  */
 import { z } from 'zod';
-import { AgentSelectorSchema, SuiteAgentsSchema } from '../agents/agents-schema.js';
-import type { Precision } from '../results/record.js';
+import { strict } from '../config/schema-kit.js';
+import { AgentSelectorSchema, SuiteAgentsSchema } from '../config/agents-schema.js';
+import { PRECISIONS } from '../model/record.js';
+import type { Budgets, OutputSettings, ToleranceOverride } from '../model/suite.js';
 
-export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const satisfies readonly Precision[];
-
-/** Keys per strict object, so an unknown-key message can list what was expected. */
-const KNOWN_KEYS = Symbol.for('benchalign.suite.knownKeys');
-
-function strict<T extends z.ZodRawShape>(shape: T, description: string, meta: Record<string, unknown> = {}) {
-  const schema = z.strictObject(shape).meta({ ...meta, description });
-  Object.defineProperty(schema, KNOWN_KEYS, { value: Object.keys(shape), enumerable: false });
-  return schema;
-}
-
-/** The keys a strict suite object accepts, for error messages; undefined for other schemas. */
-export function knownKeysOf(schema: unknown): string[] | undefined {
-  if (typeof schema !== 'object' || schema === null) return undefined;
-  const keys = (schema as Record<symbol, unknown>)[KNOWN_KEYS];
-  return Array.isArray(keys) ? (keys as string[]) : undefined;
-}
+export { PRECISIONS };
 
 const identifier = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: `expected a ${what} of letters, digits, ".", "_" or "-"` });
@@ -285,9 +271,14 @@ export type OnnxTestsEntry = z.output<typeof OnnxTestsModelSchema>;
 export type InputsEntry = z.output<typeof InputsSchema>;
 export type EngineEntry = z.output<typeof EngineSchema>;
 export type MeasurementEntry = z.output<typeof MeasurementSchema>;
-export type ToleranceOverride = z.output<typeof ToleranceOverrideSchema>;
-export type OutputSettings = z.output<typeof OutputSettingsSchema>;
-export type Budgets = z.output<typeof BudgetsSchema>;
+// The model's hand-written types (src/model/suite.ts) and these schemas must agree, both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesModel: [
+  Same<z.output<typeof ToleranceOverrideSchema>, ToleranceOverride>,
+  Same<z.output<typeof OutputSettingsSchema>, OutputSettings>,
+  Same<z.output<typeof BudgetsSchema>, Budgets>,
+] = [true, true, true];
+void schemaMatchesModel;
 export type PytorchModelEntry = z.output<typeof PytorchModelSchema>;
 export type SuitePrecision = (typeof PRECISIONS)[number];
 

@@ -8,12 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildJobResult } from '../../src/agents/job-result.js';
+import { buildJobResult } from '../../src/execution/job-result.js';
 import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
 import { getRunner } from '../../src/runners/registry.js';
-import { expandJobs, loadSuite, type Job } from '../../src/suite/index.js';
+import { expandJobs, loadSuite } from '../../src/suite/index.js';
+import { type Job } from '../../src/model/job.js';
 import { readTensors } from '../../src/tensors/read.js';
-import { executeRepeat, type RepeatOutcome } from '../../runner-agents/execute-job.js';
+import { executeRepeat, type RepeatOutcome } from '../../src/execution/execute-job.js';
 import { RpcFailure, connectWs, httpRequest, startDaemonProcess, stopProcess, wireJobFor, type AgentProcess, type TestClient } from './agent-harness.js';
 import { QUICK, childPids, cnnModel, tempDir, writeSuite } from './helpers.js';
 

@@ -21,7 +21,7 @@ import {
   type JsonRpcErrorObject,
   type JsonRpcMessage,
 } from '../../src/agents/protocol.js';
-import type { Job } from '../../src/suite/matrix.js';
+import type { Job } from '../../src/model/job.js';
 import { REPO } from './helpers.js';
 
 export const BIN = join(REPO, 'bin/benchalign.js');

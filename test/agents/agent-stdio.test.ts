@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
 import { getRunner } from '../../src/runners/registry.js';
-import { expandJobs, loadSuite, suiteFromOnnxTests, type Job } from '../../src/suite/index.js';
+import { expandJobs, loadSuite, suiteFromOnnxTests } from '../../src/suite/index.js';
+import { type Job } from '../../src/model/job.js';
 import { readOnnxTestData } from '../../src/tensors/onnx-test-data.js';
-import { executeRepeat } from '../../runner-agents/execute-job.js';
+import { executeRepeat } from '../../src/execution/execute-job.js';
 import { RpcFailure, startStdioAgent, stopProcess, wireJobFor } from './agent-harness.js';
 import { QUICK, REPO, childPids, cnnModel, tempDir, writeSuite } from './helpers.js';
 

@@ -2,14 +2,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentsConfigError, loadAgentsFile, parseAgentsText, redactUrl } from '../../src/agents/agents-file.js';
-import { agentsJsonSchemaText } from '../../src/agents/agents-schema.js';
+import { AgentsConfigError, loadAgentsFile, parseAgentsText, redactUrl } from '../../src/config/agents-file.js';
+import { agentsJsonSchemaText } from '../../src/config/agents-schema.js';
 import { formatLabels, jobNeeds, labelsMatch, missingLabels } from '../../src/agents/selection.js';
 import { isLoopbackHost } from '../../src/agents/transports/http.js';
 import { checkInfo } from '../../src/agents/transports/rpc.js';
 import { sshArgv } from '../../src/agents/transports/ssh.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
-import { SuiteConfigError } from '../../src/suite/errors.js';
+import { SuiteConfigError } from '../../src/config/errors.js';
 import { REPO, cnnModel, tempDir, writeSuite } from './helpers.js';
 
 function problemsOf(text: string): string[] {

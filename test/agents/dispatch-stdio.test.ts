@@ -8,10 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentDef, AgentsConfig } from '../../src/agents/agents-file.js';
+import type { AgentDef } from '../../src/model/agents.js';
+import type { AgentsConfig } from '../../src/config/agents-file.js';
 import { dispatch, type DispatchedJob } from '../../src/agents/dispatcher.js';
 import type { ProgressReporter } from '../../src/agents/progress.js';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { connectAgent } from '../../src/agents/transports/index.js';
 import { ExitCode } from '../../src/errors.js';
 import type { AgentProbe } from '../../src/agents/probe.js';
@@ -64,6 +65,23 @@ describe('dispatching on stdio agents', () => {
       expect(j.agent?.name).toBe('only');
       for (const o of j.alignment ?? []) expect(o.passed).toBe(true);
     }
+  });
+
+  it('redacts store URLs in the recorded argv on agents, as on the local path (one run path)', async () => {
+    const suite = writeSuite(dir, { models: [cnnModel()], engines: [ORT] }, 'argv.json');
+    const argv = ['node', 'benchalign', 'run', suite, '--store', 'postgres://ci:s3cret-pw@db.example:5432/bench'];
+    const onAgent = await runSuite({ suitePath: suite, outDir: join(dir, 'argv-agent'), mode: 'accuracy-only', quiet: true, argv, agents: config([stdioDef('argv')]) });
+    const local = await runSuite({ suitePath: suite, outDir: join(dir, 'argv-local'), mode: 'accuracy-only', quiet: true, argv });
+    for (const out of [onAgent, local]) {
+      expect(out.exitCode).toBe(ExitCode.Ok);
+      const recorded = JSON.stringify(out.results.run.argv);
+      expect(recorded).not.toContain('s3cret-pw');
+      expect(recorded).toContain('db.example:5432/bench');
+    }
+    expect(onAgent.results.jobs[0]?.agent?.name).toBe('argv');
+    expect(local.results.jobs[0]?.agent).toBeUndefined();
+    expect(local.results.run.agents).toBeUndefined();
+    expect(local.results.device?.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('uploads each artifact once per agent, and nothing when the agent already has it', async () => {

@@ -7,11 +7,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentDef, AgentsConfig } from '../../src/agents/agents-file.js';
+import type { AgentDef } from '../../src/model/agents.js';
+import type { AgentsConfig } from '../../src/config/agents-file.js';
 import type { ProgressReporter } from '../../src/agents/progress.js';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { ExitCode } from '../../src/errors.js';
-import type { JobResult, RunResults } from '../../src/results/record.js';
+import type { JobResult, RunResults } from '../../src/model/record.js';
 import { startDaemonProcess, stopProcess, type AgentProcess } from './agent-harness.js';
 import { QUICK, cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';
 

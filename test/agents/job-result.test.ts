@@ -1,8 +1,8 @@
 /** How an engine worker's output reconciliation shows up in a job's alignment mapping. */
 import { describe, expect, it } from 'vitest';
-import { withEngineReconciliation } from '../../src/agents/job-result.js';
+import { withEngineReconciliation } from '../../src/execution/job-result.js';
 import { emptyAlignment } from '../../src/alignment/compare.js';
-import type { OutputAlignment } from '../../src/alignment/types.js';
+import type { OutputAlignment } from '../../src/model/alignment.js';
 
 function out(name: string, mapping?: OutputAlignment['mapping']): OutputAlignment {
   const a = emptyAlignment(name, { dtype: 'float32', dims: [1, 10] }, { dtype: 'float32', dims: [1, 10] }, { atol: 1e-4, rtol: 1e-4 });

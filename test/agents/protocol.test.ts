@@ -19,9 +19,9 @@ import {
   rpcRequest,
   toWireJob,
 } from '../../src/agents/protocol.js';
-import type { Job } from '../../src/suite/matrix.js';
+import type { Job } from '../../src/model/job.js';
 import { makeTensor, type NamedTensors, type Tensor } from '../../src/tensors/tensor.js';
-import { RepeatFailure, type RepeatOutcome } from '../../runner-agents/execute-job.js';
+import { RepeatFailure, type RepeatOutcome } from '../../src/execution/execute-job.js';
 import { tempDir } from './helpers.js';
 
 describe('NDJSON framing', () => {

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExitCode, runSuite } from '../../src/agents/run-suite.js';
+import { runExitCode, runSuite } from '../../src/workflows/run.js';
 import { ExitCode } from '../../src/errors.js';
-import type { JobResult, RunResults } from '../../src/results/record.js';
+import type { JobResult, RunResults } from '../../src/model/record.js';
 import { encodeNpy } from '../../src/tensors/npy.js';
 import { readTensors } from '../../src/tensors/read.js';
 import { QUICK, cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';

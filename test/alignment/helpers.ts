@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Tolerance } from '../../src/alignment/types.js';
+import type { Tolerance } from '../../src/model/alignment.js';
 import { DTYPE_CTOR, isDType, itemSizeBytes, type DType } from '../../src/tensors/dtype.js';
 import { makeTensor, type Tensor } from '../../src/tensors/tensor.js';
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { pythonPath } from '../../src/runners/python/env.js';
 import type { RefsManifest } from '../../src/runners/pytorch/refs.js';
 import { readTensors } from '../../src/tensors/read.js';

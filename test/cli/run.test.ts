@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { REPO, cnnModel, tempDir, transformerModel, writeSuite } from '../agents/helpers.js';
 
 const BIN = join(REPO, 'bin/benchalign.js');

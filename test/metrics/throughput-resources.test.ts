@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { integratePowerJ, summarizeResources } from '../../src/metrics/resources.js';
 import { itemsPerSec, throughputPoint } from '../../src/metrics/throughput.js';
-import type { ResourceSample } from '../../src/metrics/types.js';
+import type { ResourceSample } from '../../src/model/measurements.js';
 
 describe('throughput', () => {
   it('items per second from wall time', () => {

@@ -5,8 +5,8 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runSuite } from '../../src/agents/run-suite.js';
-import type { RunResults } from '../../src/results/record.js';
+import { runSuite } from '../../src/workflows/run.js';
+import type { RunResults } from '../../src/model/record.js';
 import { encodeNpy } from '../../src/tensors/npy.js';
 import { readTensors } from '../../src/tensors/read.js';
 import { QUICK, cnnModel, tempDir, transformerModel, writeSuite } from '../agents/helpers.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareRuns } from '../../src/reports/compare.js';
 import { fmtBytes, fmtEstimateMs, fmtNum, fmtPct } from '../../src/reports/format.js';
 import { displayStatus, singleStreamThroughput, summarizeAlignment } from '../../src/reports/summary.js';
-import type { JobResult, RunResults } from '../../src/results/record.js';
+import type { JobResult, RunResults } from '../../src/model/record.js';
 import { REPO } from '../agents/helpers.js';
 import { browserUnavailable, launch, type Session } from './browser.js';
 import { makeReportFixture, type ReportFixture } from './fixture.js';

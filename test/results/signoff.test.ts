@@ -10,15 +10,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import { compareRuns } from '../../src/results/regress/compare-runs.js';
 import { evaluateSignoff, globToRegExp, type BaselineContext, type SignoffCheck } from '../../src/results/signoff/evaluate.js';
 import { PolicyConfigError, loadPolicy, parsePolicy, policyJsonSchemaText, type PolicyFile } from '../../src/results/signoff/policy.js';
 import type { SignoffRecord } from '../../src/results/signoff/record.js';
-import { signoff } from '../../src/results/signoff/signoff.js';
+import { signoff } from '../../src/workflows/signoff.js';
 import { openStore } from '../../src/results/store/store.js';
 import { QUICK, REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 

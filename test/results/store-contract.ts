@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
 import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
-import type { JobResult, RunResults } from '../../src/results/record.js';
+import type { JobResult, RunResults } from '../../src/model/record.js';
 import type { Migration } from '../../src/results/store/migrations.js';
 import { openStore } from '../../src/results/store/store.js';
 

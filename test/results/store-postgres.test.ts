@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunResults } from '../../src/results/record.js';
+import type { RunResults } from '../../src/model/record.js';
 import type { RegressReport } from '../../src/results/regress/compare-runs.js';
 import { PG_MIGRATIONS } from '../../src/results/store/migrations.js';
 import { displayStoreLocation, openStore, redactPostgresUrl, redactStoreUrls } from '../../src/results/store/store.js';

@@ -4,8 +4,8 @@
  * (runSuite: worker process, warm-up, timing loop, alignment), with short timings.
  */
 import { rmSync } from 'node:fs';
-import { runSuite } from '../../src/agents/run-suite.js';
-import type { Precision, RunResults } from '../../src/results/record.js';
+import { runSuite } from '../../src/workflows/run.js';
+import type { Precision, RunResults } from '../../src/model/record.js';
 import { getRunner } from '../../src/runners/registry.js';
 import type { Availability } from '../../src/runners/types.js';
 import { cnnModel, tempDir, transformerModel, writeSuite } from '../agents/helpers.js';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readNpy } from '../../src/tensors/npy.js';
-import type { EngineOptions, ModelRef, PreparedModel, Runner } from '../../src/runners/types.js';
+import type { EngineOptions, PreparedModel, Runner } from '../../src/runners/types.js';
+import type { ModelRef } from '../../src/model/model-ref.js';
 import type { NamedTensors, Tensor } from '../../src/tensors/tensor.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/generated/runners/', import.meta.url));

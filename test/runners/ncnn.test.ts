@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NcnnRunner } from '../../src/runners/ncnn/runner.js';
 import { pythonPath } from '../../src/runners/python/env.js';
 import { makeTensor, toFloat64Array } from '../../src/tensors/tensor.js';
-import type { JobResult } from '../../src/results/record.js';
+import type { JobResult } from '../../src/model/record.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
 import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
 import { FIXTURES, REPO } from './helpers.js';

@@ -20,7 +20,7 @@ import { optimizationProfiles, parseTrtOptions, trtPrecisionPlan, TRT_DEFAULTS, 
 import { planCacheKey, type PlanBuildSettings } from '../../src/runners/tensorrt/runner.js';
 import { parseTrtexecOutput, parseTrtexecTimes, trtexecBuildArgv, trtexecRunArgv } from '../../src/runners/tensorrt/trtexec.js';
 import { inspectModelBytes } from '../../src/tensors/inspect.js';
-import type { Precision } from '../../src/results/record.js';
+import type { Precision } from '../../src/model/record.js';
 import { MODELS, cnnModel } from '../agents/helpers.js';
 import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
 import { FIXTURES, REPO } from './helpers.js';

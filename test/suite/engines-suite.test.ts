@@ -7,7 +7,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSuite } from '../../src/agents/run-suite.js';
+import { runSuite } from '../../src/workflows/run.js';
 import { engineNames } from '../../src/runners/registry.js';
 import { loadSuite } from '../../src/suite/load.js';
 import { REPO, tempDir } from '../agents/helpers.js';

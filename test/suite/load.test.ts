@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
-import { SuiteConfigError } from '../../src/suite/errors.js';
+import { SuiteConfigError } from '../../src/config/errors.js';
 import { loadSuite } from '../../src/suite/load.js';
-import { DEFAULT_MEASUREMENT } from '../../src/suite/types.js';
+import { DEFAULT_MEASUREMENT } from '../../src/model/suite.js';
 import { tempTree } from './helpers.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchalignError } from '../../src/errors.js';
-import { SuiteConfigError } from '../../src/suite/errors.js';
+import { SuiteConfigError } from '../../src/config/errors.js';
 import { loadSuite } from '../../src/suite/load.js';
 import { expandJobs } from '../../src/suite/matrix.js';
 import { discoverOnnxTests, suiteFromOnnxTests } from '../../src/suite/onnx-tests.js';

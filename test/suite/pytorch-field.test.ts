@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SuiteConfigError } from '../../src/suite/errors.js';
+import { SuiteConfigError } from '../../src/config/errors.js';
 import { loadSuite } from '../../src/suite/load.js';
 import { expandJobs } from '../../src/suite/matrix.js';
 import { tempTree } from './helpers.js';

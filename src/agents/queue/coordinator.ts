@@ -1,28 +1,27 @@
 /**
  * `benchalign run --queue postgres://...`: the coordinator of a run on the fleet queue. It
  * enqueues the run's jobs (with their artifacts), then, unless detached, follows them and
- * finishes the run (run folder, results store) as `benchalign runs wait` does. Killing it
+ * finishes the run with the caller's `finish` (workflows/fleet.ts: run folder, results store),
+ * as `benchalign runs wait` does. Killing it
  * loses nothing: the agents go on, and `runs wait <id>` finishes the run later.
  */
 import { randomBytes } from 'node:crypto';
 import { ExitCode } from '../../errors.js';
-import { RESULTS_SCHEMA_VERSION, type RunResults } from '../../results/record.js';
-import { redactStoreUrls } from '../../results/store/store.js';
-import type { Job, Suite } from '../../suite/index.js';
-import type { RunMode } from '../../../runner-agents/execute-job.js';
+import { RESULTS_SCHEMA_VERSION, type RunResults } from '../../model/record.js';
+import { redactStoreUrls } from '../../config/postgres-url.js';
+import type { Job } from '../../model/job.js';
+import type { Suite } from '../../suite/index.js';
+import type { RunMode } from '../../execution/execute-job.js';
 import { VERSION } from '../../version.js';
-import { DEFAULT_MAX_ATTEMPTS } from '../agents-file.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../../config/agents-file.js';
 import { FleetDb } from './db.js';
-import { cancelRun, enqueueRun, finishRun, unservedJobs, waitRun, type RunStatus } from './runs.js';
+import { cancelRun, enqueueRun, unservedJobs, waitRun, type FinishedRun, type RunStatus } from './runs.js';
 
 export interface QueueRunOptions {
   queue: string;
   detach?: boolean;
   maxAttempts?: number;
   maxArtifactBytes?: number;
-  outDir?: string;
-  store?: string;
-  tags?: string[];
   argv?: string[];
   quiet?: boolean;
   /** Aborting it cancels the run (Ctrl-C); a coordinator killed outright leaves it running. */
@@ -63,7 +62,10 @@ export function statusPrinter(quiet: boolean): (s: RunStatus) => void {
   };
 }
 
-export async function runOnQueue(o: QueueRunOptions, suite: Suite, jobs: Job[], repeats: number, mode: RunMode, started: Date): Promise<QueueRunOutcome> {
+/** Writes a settled run (its folder, the store); `runOnQueue` calls it with its open database. */
+export type FinishQueuedRun = (db: FleetDb, runId: string) => Promise<FinishedRun>;
+
+export async function runOnQueue(o: QueueRunOptions, suite: Suite, jobs: Job[], repeats: number, mode: RunMode, started: Date, finish: FinishQueuedRun): Promise<QueueRunOutcome> {
   const runId = `${timestamp(started)}-${safeName(suite.name)}-${randomBytes(3).toString('hex')}`;
   const db = await FleetDb.open(o.queue, { applicationName: 'benchalign-run' });
   try {
@@ -99,7 +101,7 @@ export async function runOnQueue(o: QueueRunOptions, suite: Suite, jobs: Job[], 
       // interrupted (Ctrl-C): the run is cancelled, and what finished is kept
       await cancelRun(db, runId);
     }
-    const finished = await finishRun(db, runId, { ...(o.outDir !== undefined ? { outDir: o.outDir } : {}), ...(o.store !== undefined ? { store: o.store } : {}), tags: o.tags ?? [] });
+    const finished = await finish(db, runId);
     return { runId, ...finished, detached: false };
   } finally {
     await db.close();

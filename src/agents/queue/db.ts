@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { BenchalignError, describeError } from '../../errors.js';
-import { isPostgresUrl, redactPostgresUrl } from '../../results/store/store.js';
+import { isPostgresUrl, redactPostgresUrl } from '../../config/postgres-url.js';
 
 /** First key of every advisory lock benchalign takes ('benc'); 3: the fleet tables' setup. */
 const LOCK_CLASS = 0x62656e63;

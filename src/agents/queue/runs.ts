@@ -11,17 +11,14 @@
  * ever written twice.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { BenchalignError, ExitCode, describeError } from '../../errors.js';
-import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../../results/record.js';
-import { RunDirectory } from '../../results/run-dir.js';
-import { displayStoreLocation, openStore } from '../../results/store/store.js';
-import type { Job } from '../../suite/matrix.js';
-import type { RunMode } from '../../../runner-agents/execute-job.js';
+import { readFile, stat } from 'node:fs/promises';
+import { BenchalignError, describeError, type ExitCode } from '../../errors.js';
+import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../../model/record.js';
+import type { Job } from '../../model/job.js';
+import type { RunMode } from '../../execution/execute-job.js';
 import { VERSION } from '../../version.js';
 import { hashFileCached, modelExtraFiles } from '../artifacts.js';
-import { failedJobResult } from '../job-result.js';
+import { failedJobResult } from '../../execution/job-result.js';
 import { jobLocalFiles, toWireJob, type WireFile, type WireJob } from '../protocol.js';
 import { jobNeeds, labelsMatch } from '../selection.js';
 import { DEFAULT_QUEUE_MAX_ARTIFACT_BYTES, STALE_HEARTBEATS, queueName, type FleetDb, type FleetJobState, type FleetRunState } from './db.js';
@@ -308,23 +305,17 @@ export async function waitRun(db: FleetDb, runId: string, o: WaitOptions = {}): 
   }
 }
 
-/** Exit code of a finished run (as `benchalign run`), from its job records. */
-function exitCodeOf(jobs: readonly JobResult[], cancelled: boolean, infra: boolean): ExitCode {
-  if (cancelled) return ExitCode.Infra;
-  const measured = jobs.filter((j) => j.status === 'ok' || j.status === 'failed');
-  if (measured.length === 0) return infra ? ExitCode.Infra : ExitCode.NothingMeasured;
-  if (jobs.some((j) => j.status === 'failed' || j.status === 'errored')) return ExitCode.GateFailed;
-  return ExitCode.Ok;
+/** A settled run as the database has it: every job's record, the agents that ran them. */
+export interface CollectedRun {
+  /** The run's results with no job yet (`jobs` has them, in the suite's order). */
+  results: RunResults;
+  jobs: JobResult[];
+  cancelled: boolean;
+  /** When the run became final in the database. */
+  endedAt?: string;
 }
 
-export interface FinishOptions {
-  /** Run folder; default reports/<run id>/. */
-  outDir?: string;
-  /** Record into this results store (a failure only warns: the run folder is complete). */
-  store?: string;
-  tags?: string[];
-}
-
+/** A finished run: its results (as written to its folder), the folder, the exit code. */
 export interface FinishedRun {
   results: RunResults;
   runDir: string;
@@ -332,11 +323,10 @@ export interface FinishedRun {
 }
 
 /**
- * Builds the run's results from the database (the agents wrote every job's record), writes
- * the run folder and records the run in the store. Safe to repeat and to run from several
- * machines: the store keeps one run per run id.
+ * Builds a settled run's results from the database (the agents wrote every job's record).
+ * Writing them (the run folder, the results store) is workflows/fleet.ts's `finishRun`.
  */
-export async function finishRun(db: FleetDb, runId: string, o: FinishOptions = {}): Promise<FinishedRun> {
+export async function collectRun(db: FleetDb, runId: string): Promise<CollectedRun> {
   const status = await runStatus(db, runId);
   if (!status.settled) throw new BenchalignError('E_USAGE', `run ${runId} is not finished: ${status.counts.queued} job(s) queued, ${status.counts.running} running`, { expected: '`benchalign runs wait` first' });
   const rows = await db.query<JobRow & { agent_name: string | null; labels: Record<string, string> | null; fingerprint: DeviceFingerprint | null }>(
@@ -388,27 +378,7 @@ export async function finishRun(db: FleetDb, runId: string, o: FinishOptions = {
   if (agents.size > 0) results.run.agents = [...agents.values()].map(({ device: _d, ...a }) => a);
   const devices = [...agents.values()].map((a) => a.device).filter((d) => d !== undefined);
   if (agents.size === 1 && devices[0]) results.device = devices[0];
-  const runDir = resolve(o.outDir ?? join('reports', runId));
-  await mkdir(runDir, { recursive: true });
-  const out = new RunDirectory(runDir, results);
-  for (const j of jobs) out.addJob(j);
-  out.finish(cancelled ? 'interrupted' : 'complete');
-  if (run?.ended_at) results.run.endedAt = run.ended_at.toISOString();
-  if (o.store !== undefined) {
-    try {
-      const store = await openStore(o.store);
-      try {
-        await store.recordRun(results, { tags: o.tags ?? [] });
-      } finally {
-        await store.close();
-      }
-      await db.query('UPDATE fleet_runs SET recorded_at = now() WHERE run_id = $1', [runId]);
-    } catch (e) {
-      process.stderr.write(`benchalign: warning: the run was not recorded in the store ${displayStoreLocation(o.store)}: ${describeError(e)} (results.json is complete)\n`);
-    }
-  }
-  const infra = jobs.some((j) => j.status === 'errored' && /runner agents failed|no agent/.test(j.reason ?? ''));
-  return { results, runDir, exitCode: exitCodeOf(results.jobs, cancelled, infra) };
+  return { results, jobs, cancelled, ...(run?.ended_at ? { endedAt: run.ended_at.toISOString() } : {}) };
 }
 
 /** The live agents that could take each queue of a run, for a warning when a job has none. */

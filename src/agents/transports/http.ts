@@ -10,7 +10,7 @@ import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { BenchalignError, describeError } from '../../errors.js';
-import type { AgentDef } from '../agents-file.js';
+import type { AgentDef } from '../../model/agents.js';
 import { MAX_LINE_BYTES } from '../protocol.js';
 import { RpcAgentClient, type Channel } from './rpc.js';
 

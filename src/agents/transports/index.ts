@@ -1,5 +1,5 @@
 /** One AgentClient per agent definition, by the kind of its url. */
-import type { AgentDef } from '../agents-file.js';
+import type { AgentDef } from '../../model/agents.js';
 import { httpAgent } from './http.js';
 import { LocalAgentClient } from './local.js';
 import { sshAgent } from './ssh.js';

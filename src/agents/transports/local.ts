@@ -3,14 +3,17 @@
  * Runner (one worker process), ended after a repeat when a fresh process is asked, exactly as
  * `benchalign run` does without agents.
  */
+import os from 'node:os';
+import { describeError } from '../../errors.js';
 import { collectFingerprint } from '../../metrics/fingerprint.js';
+import type { DeviceFingerprint } from '../../model/record.js';
 import { findOnPath } from '../../metrics/samplers/nvidia-smi.js';
 import { getRunner, listEngines } from '../../runners/registry.js';
 import type { Runner } from '../../runners/types.js';
-import type { Job } from '../../suite/matrix.js';
+import type { Job } from '../../model/job.js';
 import { VERSION } from '../../version.js';
-import { executeRepeat, type RepeatOutcome } from '../../../runner-agents/execute-job.js';
-import type { AgentDef } from '../agents-file.js';
+import { executeRepeat, type RepeatOutcome } from '../../execution/execute-job.js';
+import type { AgentDef } from '../../model/agents.js';
 import { AGENT_PROTOCOL_VERSION, type AgentEngineInfo, type InfoResult } from '../protocol.js';
 import type { AgentClient, RepeatRequest } from './types.js';
 
@@ -26,24 +29,48 @@ export class LocalAgentClient implements AgentClient {
   private busy = false;
   readonly uploadStats = { bytes: 0, uploaded: 0, skipped: 0 };
 
-  /** `listEngines`: also report every engine (starts each engine's worker once; for probe). */
+  private infoOnce: Promise<InfoResult> | undefined;
+
+  /**
+   * `listEngines`: also report every engine (starts each engine's worker once; for probe).
+   * `engineJobs`: report the engines of these jobs (one job per engine), through the runners
+   * the jobs will use, so the device fingerprint names their versions (a run on this machine).
+   */
   constructor(
     readonly def: AgentDef,
-    private readonly options: { listEngines?: boolean } = {},
+    private readonly options: { listEngines?: boolean; engineJobs?: readonly Job[] } = {},
   ) {}
 
-  async info(): Promise<InfoResult> {
+  /** Collected once: the fingerprint does not change during a run. */
+  info(): Promise<InfoResult> {
+    this.infoOnce ??= this.collectInfo();
+    return this.infoOnce;
+  }
+
+  private async collectInfo(): Promise<InfoResult> {
     const engines: AgentEngineInfo[] = [];
     if (this.options.listEngines) {
       for (const e of await listEngines()) {
         engines.push(e.availability.available ? { name: e.name, available: true, version: e.availability.version, devices: e.availability.devices } : { name: e.name, available: false, reason: e.availability.reason });
       }
     }
+    for (const job of this.options.engineJobs ?? []) {
+      const a = await this.runnerFor(job).available();
+      engines.push(a.available ? { name: job.engine.name, available: true, version: a.version, devices: a.devices } : { name: job.engine.name, available: false, reason: a.reason });
+    }
     const versions = Object.fromEntries(engines.filter((e) => e.version !== undefined).map((e) => [e.name, e.version as string]));
+    let fingerprint: DeviceFingerprint;
+    try {
+      fingerprint = await collectFingerprint(versions);
+    } catch (e) {
+      // A run here goes on without the full fingerprint; what node:os knows is recorded instead.
+      process.stderr.write(`benchalign: warning: could not fingerprint the device: ${describeError(e)}\n`);
+      fingerprint = { hostname: os.hostname(), cpuModel: os.cpus()[0]?.model ?? 'unknown', cpuCores: os.cpus().length, arch: process.arch, memoryBytes: os.totalmem(), os: process.platform, kernel: os.release(), gpus: [], engineVersions: versions, hash: 'unknown' };
+    }
     return {
       agentVersion: VERSION,
       protocolVersion: AGENT_PROTOCOL_VERSION,
-      fingerprint: await collectFingerprint(versions),
+      fingerprint,
       engines,
       labels: automaticLabels(),
       busy: this.busy,

@@ -6,9 +6,9 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { describeError } from '../../errors.js';
-import type { Job } from '../../suite/matrix.js';
-import { RepeatFailure, type RepeatOutcome } from '../../../runner-agents/execute-job.js';
-import type { AgentDef } from '../agents-file.js';
+import type { Job } from '../../model/job.js';
+import { RepeatFailure, type RepeatOutcome } from '../../execution/execute-job.js';
+import type { AgentDef } from '../../model/agents.js';
 import { hashFileCached, modelExtraFiles } from '../artifacts.js';
 import {
   AGENT_PROTOCOL_VERSION,

@@ -5,12 +5,12 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { AgentDef } from '../agents-file.js';
+import type { AgentDef } from '../../model/agents.js';
 import { RpcAgentClient } from './rpc.js';
 import { openStdioChannel } from './stdio.js';
-import { parseSshUrl } from './ssh-url.js';
+import { parseSshUrl } from '../../config/ssh-url.js';
 
-export { parseSshUrl, type SshTarget } from './ssh-url.js';
+export { parseSshUrl, type SshTarget } from '../../config/ssh-url.js';
 
 export const DEFAULT_REMOTE_COMMAND = 'benchalign agent stdio';
 

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../../errors.js';
-import type { AgentDef } from '../agents-file.js';
+import type { AgentDef } from '../../model/agents.js';
 import { NdjsonSplitter } from '../protocol.js';
 import { RpcAgentClient, type Channel } from './rpc.js';
 

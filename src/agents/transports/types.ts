@@ -5,9 +5,9 @@
  * died, timeout, refused connection; retried on another agent).
  */
 import { BenchalignError } from '../../errors.js';
-import type { Job } from '../../suite/matrix.js';
-import type { JobProgress, RepeatOutcome, RunMode } from '../../../runner-agents/execute-job.js';
-import type { AgentDef } from '../agents-file.js';
+import type { Job } from '../../model/job.js';
+import type { JobProgress, RepeatOutcome, RunMode } from '../../execution/execute-job.js';
+import type { AgentDef } from '../../model/agents.js';
 import type { InfoResult } from '../protocol.js';
 
 export interface RepeatRequest {

@@ -1,6 +1,6 @@
 /** `benchalign agents probe`: commander wiring for probeAgents. */
 import type { Command } from 'commander';
-import { loadAgentsFile } from '../../agents/agents-file.js';
+import { loadAgentsFile } from '../../config/agents-file.js';
 import { formatProbe, probeAgents } from '../../agents/probe.js';
 import { ExitCode } from '../../errors.js';
 

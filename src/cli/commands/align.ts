@@ -3,7 +3,7 @@ import { alignFiles, type AlignFilesOptions } from '../../alignment/align-files.
 import { alignReportToJson, formatAlignReport } from '../../alignment/format.js';
 import type { LayoutMode } from '../../alignment/layout.js';
 import { ALIGN_PRECISIONS, isAlignPrecision, type ToleranceOverrides } from '../../alignment/tolerances.js';
-import type { Tolerance } from '../../alignment/types.js';
+import type { Tolerance } from '../../model/alignment.js';
 import { BenchalignError, ExitCode } from '../../errors.js';
 
 interface AlignCliOptions {

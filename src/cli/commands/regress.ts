@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BenchalignError, ExitCode } from '../../errors.js';
-import type { RunResults } from '../../results/record.js';
+import type { RunResults } from '../../model/record.js';
 import { compareRuns } from '../../results/regress/compare-runs.js';
 import { boundedMarkdown, regressJunit, regressMarkdown } from '../../results/regress/format.js';
 import { historyNoise, isFileRef, readResultsFile } from '../../results/regress/io.js';

@@ -1,6 +1,6 @@
 /** `benchalign run`: commander wiring for runSuite. */
 import type { Command } from 'commander';
-import { runSuite } from '../../agents/run-suite.js';
+import { runSuite } from '../../workflows/run.js';
 import { ExitCode } from '../../errors.js';
 import { toMarkdown } from '../../reports/markdown.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';

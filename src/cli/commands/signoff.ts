@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { signoffText } from '../../results/signoff/record.js';
-import { signoff } from '../../results/signoff/signoff.js';
+import { signoff } from '../../workflows/signoff.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
 
 interface SignoffOpts {

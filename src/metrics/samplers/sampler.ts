@@ -2,7 +2,7 @@
  * The resource sampler: reads a worker process from outside (/proc, sysfs, nvidia-smi)
  * on a timer, with timestamps on the latency clock. It never throws on an unreadable source.
  */
-import type { ResourceMark, ResourceSample } from '../types.js';
+import type { ResourceMark, ResourceSample } from '../../model/measurements.js';
 import { NvidiaSmiStream, findOnPath } from './nvidia-smi.js';
 import { clockTicksPerSec, cpuPctBetween, readProcStat, readProcStatus } from './procfs.js';
 import type { ProcCpuTicks } from './procfs.js';

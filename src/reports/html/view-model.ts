@@ -3,7 +3,7 @@
  * Formatting only (no new statistics): raw samples are reduced for drawing, never for numbers
  * shown in the table, which come from the result record as they are.
  */
-import type { DeviceFingerprint, JobResult, RunResults } from '../../results/record.js';
+import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
 import { displayStatus, singleStreamThroughput, summarizeAlignment } from '../summary.js';
 
 /** Points of each job's latency CDF (quantiles at k / (CDF_POINTS - 1)). */

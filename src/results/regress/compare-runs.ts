@@ -3,10 +3,10 @@
  * compare p50 and p99 of each pair (BH-controlled), check accuracy, and decide the verdicts
  * and the exit code. No I/O: the between-run noise comes in through `noiseFor`.
  */
-import type { OutputAlignment } from '../../alignment/types.js';
+import type { OutputAlignment } from '../../model/alignment.js';
 import { ExitCode } from '../../errors.js';
 import { samplesNsToMs } from '../../metrics/percentile.js';
-import type { DeviceFingerprint, JobResult, RunResults } from '../record.js';
+import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
 import {
   DEFAULT_BETWEEN_RUN_CV,
   benjaminiHochberg,

@@ -1,6 +1,6 @@
 /** The I/O side of regress and history: resolving run references and reading history noise. */
 import { existsSync, statSync } from 'node:fs';
-import type { JobResult, RunResults } from '../record.js';
+import type { JobResult, RunResults } from '../../model/record.js';
 import { readRunFile } from '../run-file.js';
 import type { HistoryPoint, ResultsStore } from '../store/store.js';
 import type { RegressMetric } from './compare-runs.js';

@@ -3,7 +3,7 @@
  * decide every check. No I/O: the regression comparison against the baseline comes in
  * already computed (compareRuns), or with the reason there is none.
  */
-import type { DeviceFingerprint, JobResult, RunResults } from '../record.js';
+import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
 import type { JobComparison, PerfComparison, RegressReport } from '../regress/compare-runs.js';
 import type { CheckName, Criterion, PolicyFile, Required } from './policy.js';
 

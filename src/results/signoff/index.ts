@@ -2,5 +2,3 @@
 export * from './policy.js';
 export * from './evaluate.js';
 export * from './record.js';
-export { classifyTarget, signoff } from './signoff.js';
-export type { SignoffOptions, SignoffOutcome } from './signoff.js';

@@ -5,23 +5,14 @@
  * path and, for YAML, its line and column (`criteria[2].p99Ms: expected a positive number`).
  * See docs/signoff.md.
  */
-import { createHash } from 'node:crypto';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
+import { strict } from '../../config/schema-kit.js';
 import { BenchalignError } from '../../errors.js';
-import { describeValue, formatPath, formatProblem, problemsFromZod, readConfigFile, type PathSegment, type SuiteProblem } from '../../suite/errors.js';
-import { PRECISIONS } from '../../suite/schema.js';
+import { describeValue, formatPath, formatProblem, problemsFromZod, type PathSegment, type SuiteProblem } from '../../config/errors.js';
+import { readConfig } from '../../config/reader.js';
+import { PRECISIONS } from '../../model/record.js';
 
 /** The same marker as the suite schema's strict objects, so unknown-key messages list the known keys. */
-const KNOWN_KEYS = Symbol.for('benchalign.suite.knownKeys');
-
-function strict<T extends z.ZodRawShape>(shape: T, description: string, meta: Record<string, unknown> = {}) {
-  const schema = z.strictObject(shape).meta({ ...meta, description });
-  Object.defineProperty(schema, KNOWN_KEYS, { value: Object.keys(shape), enumerable: false });
-  return schema;
-}
-
 const positive = (description: string) => z.number().gt(0).describe(description);
 const fraction = (description: string) => z.number().min(0).lt(1).describe(description);
 const glob = (what: string) =>
@@ -160,26 +151,6 @@ function checkCriteria(raw: Record<string, unknown>, problems: Problem[]): void 
   });
 }
 
-function locate(doc: Document, lc: LineCounter, at: readonly PathSegment[]): { line: number; col: number } | undefined {
-  let node: unknown = doc.contents;
-  let range: [number, number, number] | null | undefined = (doc.contents as YamlNode | null)?.range;
-  for (const seg of at) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-      if (pair === undefined) break;
-      range = (pair.key as YamlNode | null)?.range ?? range;
-      node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      const item = node.items[seg];
-      if (item === undefined) break;
-      range = (item as YamlNode).range ?? range;
-      node = item;
-    } else break;
-  }
-  if (range === null || range === undefined) return undefined;
-  return lc.linePos(range[0]);
-}
-
 /** Validates a parsed policy document; `file` names it in errors. Throws PolicyConfigError. */
 export function parsePolicy(raw: unknown, file: string, where?: (at: readonly PathSegment[]) => { line: number; col: number } | undefined): PolicyFile {
   if (!isObj(raw)) throw new PolicyConfigError(file, [{ path: '', message: `expected a mapping with criteria, got ${describeValue(raw)}` }]);
@@ -200,17 +171,12 @@ export function parsePolicy(raw: unknown, file: string, where?: (at: readonly Pa
 
 /** Loads and validates a policy file (YAML or JSON). Throws E_CONFIG (exit 2) naming every problem. */
 export async function loadPolicy(file: string): Promise<Policy> {
-  const { abs, bytes } = await readConfigFile(file, 'policy file', 'a YAML or JSON sign-off policy (docs/signoff.md)');
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const lc = new LineCounter();
-  const doc = parseDocument(bytes.toString('utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new PolicyConfigError(
-      abs,
-      doc.errors.map((err) => ({ path: '', message: `syntax error: ${err.message.split('\n')[0] ?? err.code}`, ...lc.linePos(err.pos[0]) })),
-    );
-  }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
-  const data = parsePolicy(raw, abs, (at) => locate(doc, lc, at));
+  const { abs, sha256, raw, where } = await readConfig(
+    file,
+    'policy file',
+    'a YAML or JSON sign-off policy (docs/signoff.md)',
+    (f, problems) => new PolicyConfigError(f, problems),
+  );
+  const data = parsePolicy(raw, abs, where);
   return { ...data, path: abs, sha256 };
 }

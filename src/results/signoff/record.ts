@@ -1,6 +1,6 @@
 /** The sign-off record (signoff.json), its hashes, and its Markdown rendering (signoff.md). */
 import { createHash } from 'node:crypto';
-import type { DeviceFingerprint, RunResults } from '../record.js';
+import type { DeviceFingerprint, RunResults } from '../../model/record.js';
 import { checklistLines, type SignoffCheck } from './evaluate.js';
 
 export const SIGNOFF_SCHEMA_VERSION = 1;

@@ -8,9 +8,9 @@
  * absent, non-finite numbers as null).
  */
 import { hostname } from 'node:os';
-import type { OutputAlignment } from '../../alignment/types.js';
-import type { LatencyStats } from '../../metrics/types.js';
-import type { JobResult, JobStatus, RunResults } from '../record.js';
+import type { OutputAlignment } from '../../model/alignment.js';
+import type { LatencyStats } from '../../model/measurements.js';
+import type { JobResult, JobStatus, RunResults } from '../../model/record.js';
 import { gitInfo } from './git.js';
 import { decodeSamples, encodeSamples } from './samples-codec.js';
 import type { HistoryPoint, RecordOptions, RunSummary } from './types.js';

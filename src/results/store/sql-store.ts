@@ -4,7 +4,7 @@
  * transactions and take locks. The row <-> record mapping is in records.ts.
  */
 import { BenchalignError, describeError } from '../../errors.js';
-import type { DeviceFingerprint, RunResults } from '../record.js';
+import type { DeviceFingerprint, RunResults } from '../../model/record.js';
 import type { Migration } from './migrations.js';
 import {
   ALIGNMENT_COLUMNS,

@@ -1,6 +1,6 @@
 /** The results store's public types: the store interface and its filters and rows (docs/regress.md). */
-import type { LatencyStats } from '../../metrics/types.js';
-import type { DeviceFingerprint, JobStatus, RunResults } from '../record.js';
+import type { LatencyStats } from '../../model/measurements.js';
+import type { DeviceFingerprint, JobStatus, RunResults } from '../../model/record.js';
 import type { Migration } from './migrations.js';
 
 export interface GitInfo {

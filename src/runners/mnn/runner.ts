@@ -8,12 +8,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { BenchalignError } from '../../errors.js';
-import { hashFile } from '../../suite/hash.js';
+import { hashFile } from '../../model/hash.js';
 import { inspectModelBytes } from '../../tensors/inspect.js';
 import { cachedConversion, runConverter } from '../convert-cache.js';
 import { pythonPath, pythonWorkersDir } from '../python/env.js';
 import { PythonWorkerRunner } from '../python/runner.js';
-import type { EngineOptions, ModelRef, PreparedModel } from '../types.js';
+import type { EngineOptions, PreparedModel } from '../types.js';
+import type { ModelRef } from '../../model/model-ref.js';
 
 /** The engine options that change the converted model. */
 export interface MnnConversionOptions {

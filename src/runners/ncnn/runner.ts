@@ -17,7 +17,8 @@ import { BenchalignError } from '../../errors.js';
 import { cachedConversion, runConverter } from '../convert-cache.js';
 import { pythonPath, pythonWorkerCommand } from '../python/env.js';
 import { PythonWorkerRunner } from '../python/runner.js';
-import type { EngineOptions, ModelRef, PreparedModel } from '../types.js';
+import type { EngineOptions, PreparedModel } from '../types.js';
+import type { ModelRef } from '../../model/model-ref.js';
 
 /** Precisions the ncnn runner runs. */
 const PRECISIONS = new Set(['fp32', 'fp16']);

@@ -11,19 +11,8 @@ import { BenchalignError } from '../../errors.js';
 import { isDType, type DType, type DTypeDataMap } from '../../tensors/dtype.js';
 import { makeTensor, type Tensor } from '../../tensors/tensor.js';
 import { readNpy, writeNpy } from '../../tensors/npy.js';
-import {
-  PROTOCOL_VERSION,
-  RpcCode,
-  type HelloResult,
-  type InferParams,
-  type InferResult,
-  type LoadParams,
-  type LoadResult,
-  type MeasureParams,
-  type MeasureResultMsg,
-  type SetInputsParams,
-} from '../protocol.js';
-import type { TensorMeta } from '../types.js';
+import { PROTOCOL_VERSION, RpcCode, type HelloResult, type InferParams, type InferResult, type LoadParams, type LoadResult, type MeasureParams, type MeasureResultMsg, type SetInputsParams } from '../protocol.js';
+import type { TensorMeta } from '../../model/model-ref.js';
 import { WorkerError, serveWorker } from '../worker-server.js';
 import { parseOrtOptions, type OrtOptions } from './options.js';
 

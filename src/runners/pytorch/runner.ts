@@ -5,7 +5,7 @@
  * conversion cache; precision is applied explicitly (autocast or cast) and recorded
  * (docs/engines.md).
  */
-import type { ModelRef } from '../types.js';
+import type { ModelRef } from '../../model/model-ref.js';
 import { PythonWorkerRunner } from '../python/runner.js';
 
 export class PyTorchRunner extends PythonWorkerRunner {

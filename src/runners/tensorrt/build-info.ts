@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BenchalignError } from '../../errors.js';
-import type { TensorMeta } from '../types.js';
+import type { TensorMeta } from '../../model/model-ref.js';
 import type { ShapeProfile, TrtPrecisionPlan } from './options.js';
 
 /** The availability reason of a machine without TensorRT or without an NVIDIA GPU. */

@@ -4,7 +4,7 @@
  * worker applies the same precision table (runner-agents/python/benchalign_worker/tensorrt_worker.py).
  */
 import { BenchalignError } from '../../errors.js';
-import type { Precision } from '../../results/record.js';
+import type { Precision } from '../../model/record.js';
 import type { ModelValueInfo } from '../../tensors/inspect.js';
 
 export const TRT_BACKENDS = ['auto', 'python', 'trtexec'] as const;

@@ -3,14 +3,7 @@
  * Strict zod objects, so an unknown key is an error at its path (same reporting as suites).
  */
 import { z } from 'zod';
-
-const KNOWN_KEYS = Symbol.for('benchalign.suite.knownKeys');
-
-function strict<T extends z.ZodRawShape>(shape: T, description: string, meta: Record<string, unknown> = {}) {
-  const schema = z.strictObject(shape).meta({ ...meta, description });
-  Object.defineProperty(schema, KNOWN_KEYS, { value: Object.keys(shape), enumerable: false });
-  return schema;
-}
+import { strict } from './schema-kit.js';
 
 /** Label names and values: what `--labels k=v` on an agent accepts. */
 const LabelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { error: 'expected a label name of letters, digits, ".", "_", "/" or "-"' });

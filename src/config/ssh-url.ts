@@ -1,5 +1,5 @@
 /** ssh:// agent urls. */
-import { BenchalignError } from '../../errors.js';
+import { BenchalignError } from '../errors.js';
 
 export interface SshTarget {
   user?: string;

@@ -2,14 +2,14 @@
  * A job's input tensors: from the reference file (the PyTorch inputs saved next to the
  * outputs), seeded random data with a range per input, or an ONNX test-data set.
  */
-import { BenchalignError } from '../src/errors.js';
-import { createPrng } from '../src/metrics/prng.js';
-import type { InputsSpec } from '../src/suite/types.js';
-import { DTYPE_CTOR, floatToBf16Bits, floatToHalfBits, isDType, type DType, type DTypeDataMap } from '../src/tensors/dtype.js';
-import { readOnnxTestData } from '../src/tensors/onnx-test-data.js';
-import { readTensors } from '../src/tensors/read.js';
-import { formatDims, makeTensor, numel, type NamedTensors, type Tensor } from '../src/tensors/tensor.js';
-import type { TensorMeta } from '../src/runners/types.js';
+import { BenchalignError } from '../errors.js';
+import { createPrng } from '../metrics/prng.js';
+import type { InputsSpec } from '../model/suite.js';
+import { DTYPE_CTOR, floatToBf16Bits, floatToHalfBits, isDType, type DType, type DTypeDataMap } from '../tensors/dtype.js';
+import { readOnnxTestData } from '../tensors/onnx-test-data.js';
+import { readTensors } from '../tensors/read.js';
+import { formatDims, makeTensor, numel, type NamedTensors, type Tensor } from '../tensors/tensor.js';
+import type { TensorMeta } from '../model/model-ref.js';
 
 /** Concrete dims of an input: the engine's dims with symbolic ones replaced by the pins. */
 export function concreteDims(meta: TensorMeta, pins: Record<string, number[]>): number[] {

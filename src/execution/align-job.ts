@@ -1,12 +1,12 @@
 /** Alignment of one job's outputs against its references, with the suite's per-output settings. */
-import type { Job } from '../suite/matrix.js';
+import type { Job } from '../model/job.js';
 import { outputSettings } from '../suite/matrix.js';
 import type { NamedTensors } from '../tensors/tensor.js';
-import { emptyAlignment } from './compare.js';
-import { alignTensors } from './layout.js';
-import { resolveTolerance, type AlignPrecision } from './tolerances.js';
+import { emptyAlignment } from '../alignment/compare.js';
+import { alignTensors } from '../alignment/layout.js';
+import { resolveTolerance, type AlignPrecision } from '../alignment/tolerances.js';
 import type { DType } from '../tensors/dtype.js';
-import type { OutputAlignment, Tolerance } from './types.js';
+import type { OutputAlignment, Tolerance } from '../model/alignment.js';
 
 const LOOSENESS: readonly AlignPrecision[] = ['fp32', 'bf16', 'fp16', 'int8'];
 

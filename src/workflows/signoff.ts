@@ -5,18 +5,18 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { runSuite } from '../../agents/run-suite.js';
-import { BenchalignError, ExitCode, describeError } from '../../errors.js';
-import { VERSION } from '../../version.js';
-import type { RunResults } from '../record.js';
-import { writeFileAtomic } from '../run-dir.js';
-import { readRunFile } from '../run-file.js';
-import { compareRuns } from '../regress/compare-runs.js';
-import { historyNoise } from '../regress/io.js';
-import { gitInfo, isPostgresUrl, openStore, type ResultsStore } from '../store/store.js';
-import { evaluateSignoff, type BaselineContext } from './evaluate.js';
-import { loadPolicy } from './policy.js';
-import { SIGNOFF_SCHEMA_VERSION, devicesOf, resultsSha256, signoffMarkdown, type SignoffRecord } from './record.js';
+import { runSuite } from './run.js';
+import { BenchalignError, ExitCode, describeError } from '../errors.js';
+import { VERSION } from '../version.js';
+import type { RunResults } from '../model/record.js';
+import { writeFileAtomic } from '../reports/run-dir.js';
+import { readRunFile } from '../results/run-file.js';
+import { compareRuns } from '../results/regress/compare-runs.js';
+import { historyNoise } from '../results/regress/io.js';
+import { gitInfo, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
+import { evaluateSignoff, type BaselineContext } from '../results/signoff/evaluate.js';
+import { loadPolicy } from '../results/signoff/policy.js';
+import { SIGNOFF_SCHEMA_VERSION, devicesOf, resultsSha256, signoffMarkdown, type SignoffRecord } from '../results/signoff/record.js';
 
 export interface SignoffOptions {
   /** A suite file (run first), a run id or tag in the store, or a results.json / run folder. */

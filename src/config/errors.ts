@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { BenchalignError } from '../errors.js';
-import { knownKeysOf } from './schema.js';
+import { knownKeysOf } from './schema-kit.js';
 
 export type PathSegment = string | number;
 

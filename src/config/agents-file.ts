@@ -5,37 +5,13 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { BenchalignError, describeError } from '../errors.js';
-import { formatPath, problemsFromZod, readConfigFile, type PathSegment } from '../suite/errors.js';
+import { formatPath, problemsFromZod, readConfigFile, type PathSegment } from './errors.js';
+import { parseConfigText } from './reader.js';
 import { AgentsFileSchema, type AgentEntry } from './agents-schema.js';
-import { parseSshUrl } from './transports/ssh-url.js';
-
-export type AgentKind = 'local' | 'stdio' | 'ssh' | 'http';
-
-/** An agent, resolved: what a transport needs to reach it. */
-export interface AgentDef {
-  name: string;
-  /** The url as configured, with any user:password removed (safe to record). */
-  url: string;
-  kind: AgentKind;
-  /** Configured labels (the agent's own are merged in when it is reached). */
-  labels: Record<string, string>;
-  /** Absolute. */
-  tokenFile?: string;
-  tokenEnv?: string;
-  /** Absolute. */
-  caFile?: string;
-  /** Absolute. */
-  identity?: string;
-  /** Absolute. */
-  knownHosts?: string;
-  remoteCommand?: string;
-  command?: string[];
-  /** Default 20000. */
-  connectTimeoutMs: number;
-}
+import { parseSshUrl } from './ssh-url.js';
+import type { AgentDef, AgentKind } from '../model/agents.js';
 
 export interface AgentsConfig {
   agents: AgentDef[];
@@ -123,9 +99,7 @@ export function resolveAgentEntries(entries: readonly AgentEntry[], dir: string,
 
 /** Parses agents-file text (YAML or JSON). `file` is used for messages and relative paths. */
 export function parseAgentsText(text: string, file: string): AgentsConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new AgentsConfigError(file, doc.errors.map((e) => ({ path: '', message: `syntax error: ${e.message.split('\n')[0] ?? e.code}` })));
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const { raw } = parseConfigText(text, file, (f, problems) => new AgentsConfigError(f, problems), 100);
   const parsed = z.safeParse(AgentsFileSchema, raw);
   if (!parsed.success) {
     throw new AgentsConfigError(

@@ -4,17 +4,17 @@
  * each concurrency, with resource samples taken from outside the worker. It returns raw
  * material only (samples, outputs, resource samples); statistics are computed by the caller.
  */
-import { BenchalignError, describeError, isBenchalignError } from '../src/errors.js';
-import { mserTruncation } from '../src/metrics/mser.js';
-import { samplesNsToMs } from '../src/metrics/percentile.js';
-import { ResourceSampler } from '../src/metrics/samplers/sampler.js';
-import { decideStop, type StoppingPolicy } from '../src/metrics/stopping.js';
-import { throughputPoint } from '../src/metrics/throughput.js';
-import type { ResourceMark, ResourceSample, StoppingInfo, ThroughputPoint } from '../src/metrics/types.js';
-import type { Job } from '../src/suite/matrix.js';
-import type { Measurement } from '../src/suite/types.js';
-import type { ActivationInfo, PhaseSamplesNs, Runner } from '../src/runners/types.js';
-import type { NamedTensors } from '../src/tensors/tensor.js';
+import { BenchalignError, describeError, isBenchalignError } from '../errors.js';
+import { mserTruncation } from '../metrics/mser.js';
+import { samplesNsToMs } from '../metrics/percentile.js';
+import { ResourceSampler } from '../metrics/samplers/sampler.js';
+import { decideStop, type StoppingPolicy } from '../metrics/stopping.js';
+import { throughputPoint } from '../metrics/throughput.js';
+import type { ResourceMark, ResourceSample, StoppingInfo, ThroughputPoint } from '../model/measurements.js';
+import type { Job } from '../model/job.js';
+import type { Measurement } from '../model/suite.js';
+import type { ActivationInfo, PhaseSamplesNs, Runner } from '../runners/types.js';
+import type { NamedTensors } from '../tensors/tensor.js';
 import { buildInputs, readInputFiles, tileBatch } from './inputs.js';
 
 export type RunMode = 'benchmark' | 'accuracy-only';

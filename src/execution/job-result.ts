@@ -2,16 +2,16 @@
  * Raw repeat outcomes -> a JobResult. Pure apart from reading the reference file: the
  * statistics come from src/metrics and the verdicts from src/alignment.
  */
-import { alignJobOutputs } from '../alignment/job.js';
-import type { OutputAlignment } from '../alignment/types.js';
-import type { OutputReconciliation } from '../runners/protocol.js';
+import { alignJobOutputs } from './align-job.js';
+import type { OutputAlignment } from '../model/alignment.js';
+import type { OutputReconciliation } from '../model/model-ref.js';
 import { summarizeLatency } from '../metrics/latency.js';
 import { summarizeResources } from '../metrics/resources.js';
-import type { ThroughputPoint } from '../metrics/types.js';
-import type { BudgetCheck, DeviceFingerprint, JobResult } from '../results/record.js';
-import type { Job } from '../suite/matrix.js';
+import type { ThroughputPoint } from '../model/measurements.js';
+import type { BudgetCheck, DeviceFingerprint, JobResult } from '../model/record.js';
+import type { Job } from '../model/job.js';
 import type { NamedTensors } from '../tensors/tensor.js';
-import type { RepeatOutcome } from '../../runner-agents/execute-job.js';
+import type { RepeatOutcome } from './execute-job.js';
 
 export interface JobFailure {
   status: 'errored' | 'skipped';

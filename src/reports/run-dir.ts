@@ -4,10 +4,10 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { toCsv } from '../reports/csv.js';
-import { toJunit } from '../reports/junit.js';
-import { toMarkdown } from '../reports/markdown.js';
-import type { JobResult, RunResults } from './record.js';
+import { toCsv } from './csv.js';
+import { toJunit } from './junit.js';
+import { toMarkdown } from './markdown.js';
+import type { JobResult, RunResults } from '../model/record.js';
 
 /** Writes `data` to `path` so that readers see the old file or the new one, never half. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {

@@ -1,6 +1,10 @@
-/** `benchalign agent serve|stdio`: commander wiring for the runner agent (runner-agents/agent). */
+/**
+ * `benchalign agent serve|stdio|work`: commander wiring for the runner agent (runner-agents/agent).
+ * The agent is an application on top of src/: bin/benchalign.js hands this to the CLI's
+ * `main`, so src/ never imports runner-agents/.
+ */
 import type { Command } from 'commander';
-import { serveAgent, stdioAgent, workAgent, type AgentCliOptions, type ServeCliOptions, type WorkCliOptions } from '../../../runner-agents/agent/serve.js';
+import { serveAgent, stdioAgent, workAgent, type AgentCliOptions, type ServeCliOptions, type WorkCliOptions } from './agent/serve.js';
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('Run this machine as a runner agent: it executes jobs sent by a coordinator (docs/agents.md)');

@@ -2,13 +2,35 @@
  * A loaded suite: validated, defaults applied, paths absolute, ONNX test-data folders
  * expanded into one model per case. This is what `loadSuite` returns and `expandJobs` reads.
  */
-import type { AgentDef } from '../agents/agents-file.js';
-import type { Tolerance } from '../alignment/types.js';
-import type { Precision } from '../results/record.js';
-import type { ModelRef } from '../runners/types.js';
-import type { Budgets, OutputSettings, ToleranceOverride } from './schema.js';
+import type { AgentDef } from './agents.js';
+import type { Tolerance } from './alignment.js';
+import type { ModelRef } from './model-ref.js';
+import type { Precision } from './record.js';
 
-export type { Budgets, OutputSettings, ToleranceOverride };
+/** Tolerance overrides for one output; unset fields keep the precision default (suite schema `ToleranceOverride`). */
+export interface ToleranceOverride {
+  atol?: number | undefined;
+  rtol?: number | undefined;
+  cosineMin?: number | undefined;
+  snrMinDb?: number | undefined;
+  elementwise?: boolean | undefined;
+  equalNan?: boolean | undefined;
+  topK?: number | undefined;
+  top1Min?: number | undefined;
+}
+
+/** Settings of one output: tolerance overrides, and whether to compare it (suite schema `OutputSettings`). */
+export interface OutputSettings extends ToleranceOverride {
+  compare?: boolean | undefined;
+}
+
+/** Performance budgets of a model, checked on every engine (suite schema `Budgets`). */
+export interface Budgets {
+  p50MaxMs?: number | undefined;
+  p99MaxMs?: number | undefined;
+  throughputMinPerSec?: number | undefined;
+  peakRssMaxMiB?: number | undefined;
+}
 
 /** How jobs are timed, with every default applied. */
 export interface Measurement {

@@ -2,7 +2,7 @@
  * The result record (schema version in RESULTS_SCHEMA_VERSION, documented in
  * docs/results.md). A run file holds the run's identity and one JobResult per job.
  */
-import type { OutputAlignment } from '../alignment/types.js';
+import type { OutputAlignment } from './alignment.js';
 import type {
   LatencyStats,
   ResourceSample,
@@ -10,12 +10,13 @@ import type {
   StoppingInfo,
   ThroughputPoint,
   WarmupInfo,
-} from '../metrics/types.js';
+} from './measurements.js';
 
 export const RESULTS_SCHEMA_VERSION = 1;
 
 export type JobStatus = 'ok' | 'failed' | 'errored' | 'skipped';
 export type Precision = 'fp32' | 'fp16' | 'bf16' | 'int8';
+export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8'] as const satisfies readonly Precision[];
 
 /** Where the job ran. Fields the platform does not expose are absent. */
 export interface DeviceFingerprint {

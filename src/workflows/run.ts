@@ -1,30 +1,30 @@
 /**
- * `benchalign run`: load the suite, expand the job matrix, run every job on the local agent
- * (repeats interleaved across jobs), and record each finished job at once.
+ * `benchalign run`: load the suite, expand the job matrix, dispatch every job to the run's
+ * agents (this machine's local agent when none are named; repeats interleaved across jobs),
+ * and record each finished job at once.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BenchalignError, ExitCode, describeError } from '../errors.js';
-import { collectFingerprint } from '../metrics/fingerprint.js';
-import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../results/record.js';
-import { RunDirectory } from '../results/run-dir.js';
+import { RESULTS_SCHEMA_VERSION, type DeviceFingerprint, type JobResult, type RunResults } from '../model/record.js';
+import { RunDirectory } from '../reports/run-dir.js';
 import { displayStoreLocation, openStore, redactStoreUrls } from '../results/store/store.js';
-import { getRunner } from '../runners/registry.js';
-import type { Runner } from '../runners/types.js';
-import { expandJobs, loadSuite, suiteFromOnnxTests, type Job, type Suite } from '../suite/index.js';
-import { readOnnxTestData } from '../tensors/onnx-test-data.js';
+import { expandJobs, loadSuite, suiteFromOnnxTests, type Suite } from '../suite/index.js';
+import { type Job } from '../model/job.js';
 import { writeSafetensors } from '../tensors/safetensors.js';
-import { readTensors } from '../tensors/read.js';
 import type { NamedTensors } from '../tensors/tensor.js';
 import { VERSION } from '../version.js';
-import { RepeatFailure, executeRepeat, type RepeatOutcome, type RunMode } from '../../runner-agents/execute-job.js';
-import { dataSetIndex } from '../../runner-agents/inputs.js';
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from './agents-file.js';
-import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from './dispatcher.js';
-import { buildJobResult, failedJobResult } from './job-result.js';
-import { connectAgent } from './transports/index.js';
-import { createProgressReporter, type ProgressReporter } from './progress.js';
-import { runOnQueue } from './queue/coordinator.js';
+import type { RepeatOutcome, RunMode } from '../execution/execute-job.js';
+import { loadReference } from '../execution/reference.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from '../config/agents-file.js';
+import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from '../agents/dispatcher.js';
+import { buildJobResult, failedJobResult } from '../execution/job-result.js';
+import { connectAgent, type AgentClient } from '../agents/transports/index.js';
+import { LocalAgentClient } from '../agents/transports/local.js';
+import type { AgentDef } from '../model/agents.js';
+import { createProgressReporter, type ProgressReporter } from '../agents/progress.js';
+import { runOnQueue } from '../agents/queue/coordinator.js';
+import { finishRun } from './fleet.js';
 
 export interface RunSuiteOptions {
   /** Suite file; or `onnxTests` instead. */
@@ -81,17 +81,6 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
 }
 
-/** The reference outputs of a job (file, or the first ONNX test-data set). */
-export async function loadReference(job: Job): Promise<NamedTensors | undefined> {
-  const ref = job.model.reference;
-  if (!ref) return undefined;
-  if (ref.source === 'file') return (await readTensors(ref.path)).tensors;
-  const dir = ref.dataSets[0];
-  if (dir === undefined) return undefined;
-  const data = await readOnnxTestData(dir.replace(/\/test_data_set_\d+\/?$/, ''), dataSetIndex(dir));
-  return data.sets[0]?.outputs;
-}
-
 /** Exit code of a finished run (DESIGN.md): 4 nothing measured, 3 engine missing, 1 a job failed. */
 export function runExitCode(jobs: readonly JobResult[], missingEngine: boolean): ExitCode {
   const measured = jobs.filter((j) => j.status === 'ok' || j.status === 'failed');
@@ -128,127 +117,26 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   if (options.detach && options.queue === undefined) throw new BenchalignError('E_USAGE', '--detach needs --queue', { expected: '--queue postgres://... --detach' });
   if (options.queue !== undefined) {
     if (options.saveOutputs) throw new BenchalignError('E_USAGE', '--save-outputs does not work with --queue', { expected: 'a run without --queue to keep the output tensors' });
-    const q = await runOnQueue({ ...options, queue: options.queue, ...(options.outDir !== undefined ? { outDir: options.outDir } : {}) }, suite, jobs, repeats, mode, started);
+    const finish = { ...(options.outDir !== undefined ? { outDir: options.outDir } : {}), ...(options.store !== undefined ? { store: options.store } : {}), tags: options.tags ?? [] };
+    const q = await runOnQueue({ ...options, queue: options.queue }, suite, jobs, repeats, mode, started, (db, runId) => finishRun(db, runId, finish));
     return { results: q.results, runDir: q.runDir, exitCode: q.exitCode, queued: { runId: q.runId, detached: q.detached } };
   }
   const agentsConfig = await resolveAgents(options, suite);
   const runDir = resolve(options.outDir ?? join('reports', `${timestamp(started)}-${safeName(suite.name)}`));
   await mkdir(runDir, { recursive: true });
-  if (agentsConfig !== undefined) return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig);
-
-  const runners = new Map<string, Runner>();
-  const runnerFor = (job: Job): Runner => {
-    const key = job.engine.name;
-    let r = runners.get(key);
-    if (!r) {
-      r = getRunner(job.engine.name, { requestTimeoutMs: job.measurement.timeoutMs });
-      runners.set(key, r);
-    }
-    return r;
-  };
-  const disposeRunner = async (job: Job): Promise<void> => {
-    const r = runners.get(job.engine.name) as (Runner & { dispose?: () => Promise<void> }) | undefined;
-    runners.delete(job.engine.name);
-    await r?.dispose?.();
-  };
-
-  const versions: Record<string, string> = {};
-  const firstJobOfEngine = new Map(jobs.map((j) => [j.engine.name, j] as const));
-  for (const [name, job] of firstJobOfEngine) {
-    const a = await runnerFor(job).available();
-    if (a.available) versions[name] = a.version;
-  }
-  let device: DeviceFingerprint | undefined;
-  try {
-    device = await collectFingerprint(versions);
-  } catch (e) {
-    process.stderr.write(`benchalign: warning: could not fingerprint the device: ${describeError(e)}\n`);
-  }
-
-  const results: RunResults = {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    tool: { name: 'benchalign', version: VERSION },
-    suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
-    jobs: [],
-  };
-  if (device) results.device = device;
-  const out = new RunDirectory(runDir, results);
-  const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : {});
-
-  const outcomes = new Map<string, RepeatOutcome[]>();
-  const startedAt = new Map<string, string>();
-  const finished = new Set<string>();
-  let missingEngine = false;
-  let interrupted = false;
-  const totalSteps = jobs.length * repeats;
-  progress.start(totalSteps);
-  let step = 0;
-  let completed = false;
-  try {
-    for (let rep = 0; rep < repeats && !interrupted; rep++) {
-      for (const job of jobs) {
-        if (options.signal?.aborted) {
-          interrupted = true;
-          break;
-        }
-        if (finished.has(job.key)) continue;
-        const label = `${job.model.name} × ${job.engine.name}${repeats > 1 ? ` (repeat ${rep + 1}/${repeats})` : ''}`;
-        progress.jobStarted(step++, label);
-        if (!startedAt.has(job.key)) startedAt.set(job.key, new Date().toISOString());
-        const runner = runnerFor(job);
-        try {
-          const o = await executeRepeat(job, runner, {
-            mode,
-            onProgress: (p) => progress.jobProgress(p),
-            ...(options.signal ? { signal: options.signal } : {}),
-          });
-          outcomes.set(job.key, [...(outcomes.get(job.key) ?? []), o]);
-          if (repeats > 1) await disposeRunner(job);
-          if (rep === repeats - 1) {
-            const result = await finishJob(job, outcomes.get(job.key) ?? [], startedAt.get(job.key) as string, device, runDir, options.saveOutputs === true);
-            out.addJob(result);
-            finished.add(job.key);
-            progress.jobFinished(label, summaryOf(result));
-          } else {
-            progress.jobFinished(label, 'repeat done');
-          }
-        } catch (e) {
-          if (options.signal?.aborted) {
-            interrupted = true;
-            break;
-          }
-          const f = e instanceof RepeatFailure ? e : new RepeatFailure('errored', describeError(e));
-          if (f.code === 'E_ENGINE_MISSING') missingEngine = true;
-          const status = f.code !== undefined && UNSUPPORTED_CODES.has(f.code) ? 'skipped' : f.status;
-          const failure = { status, reason: f.message, ...(f.stderrTail ? { stderrTail: f.stderrTail } : {}) } as const;
-          const result = failedJobResult(job, failure, startedAt.get(job.key) as string, device);
-          out.addJob(result);
-          finished.add(job.key);
-          progress.jobFinished(label, `${status}: ${f.message.split('\n')[0]}`);
-        }
-      }
-    }
-    if (interrupted) {
-      for (const job of jobs) {
-        const reps = outcomes.get(job.key);
-        if (finished.has(job.key) || !reps || reps.length === 0) continue;
-        const result = await finishJob(job, reps, startedAt.get(job.key) as string, device, runDir, options.saveOutputs === true);
-        result.reason = `interrupted after ${reps.length} of ${repeats} repeats`;
-        out.addJob(result);
-      }
-    }
-    completed = !interrupted;
-  } finally {
-    progress.stop();
-    for (const r of runners.values()) await (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
-    out.finish(completed ? 'complete' : 'interrupted');
-  }
-  if (options.store !== undefined) await recordIntoStore(options.store, results, options.tags ?? []);
-  return { results, runDir, exitCode: interrupted ? ExitCode.Infra : runExitCode(results.jobs, missingEngine) };
+  return runOnAgents(options, suite, jobs, repeats, mode, runDir, started, agentsConfig);
 }
 
-/** The agents of a run: given, `--agents`, or the suite's (list and file); undefined for the local path. */
+/** The agent of a run without agents: this machine, through the same dispatcher as any other. */
+function localAgentsConfig(jobs: readonly Job[]): { config: AgentsConfig; client: LocalAgentClient } {
+  const def: AgentDef = { name: 'local', url: 'local', kind: 'local', labels: {}, connectTimeoutMs: 0 };
+  const engineJobs = [...new Map(jobs.map((j) => [j.engine.name, j] as const)).values()];
+  const client = new LocalAgentClient(def, { engineJobs });
+  const config: AgentsConfig = { agents: [def], maxAttempts: 1, queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS, timeoutGraceMs: DEFAULT_TIMEOUT_GRACE_MS, source: 'local' };
+  return { config, client };
+}
+
+/** The agents of a run: given, `--agents`, or the suite's (list and file); undefined: this machine only. */
 async function resolveAgents(options: RunSuiteOptions, suite: Suite): Promise<AgentsConfig | undefined> {
   if (options.noAgents) return undefined;
   if (options.agents !== undefined) return options.agents;
@@ -271,7 +159,10 @@ async function resolveAgents(options: RunSuiteOptions, suite: Suite): Promise<Ag
   };
 }
 
-/** `runSuite` on runner agents: the dispatcher executes, this process builds every JobResult. */
+/**
+ * The one run path: the dispatcher executes every repeat on the run's agents (this machine's
+ * local agent when the run names none), and this process builds every JobResult.
+ */
 async function runOnAgents(
   options: RunSuiteOptions,
   suite: Suite,
@@ -280,23 +171,29 @@ async function runOnAgents(
   mode: RunMode,
   runDir: string,
   started: Date,
-  config: AgentsConfig,
+  agentsConfig: AgentsConfig | undefined,
 ): Promise<RunSuiteOutcome> {
+  const local = agentsConfig === undefined ? localAgentsConfig(jobs) : undefined;
+  const config = local?.config ?? (agentsConfig as AgentsConfig);
   const results: RunResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'benchalign', version: VERSION },
     suite: { name: suite.name, path: suite.path, sha256: suite.sha256 },
-    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: options.argv ?? [], mode },
+    run: { id: `${timestamp(started)}-${safeName(suite.name)}`, startedAt: started.toISOString(), status: 'running', argv: (options.argv ?? []).map(redactStoreUrls), mode },
     jobs: [],
   };
+  // On this machine the device is known before the first job, so even an interrupted run records it.
+  if (local) results.device = (await local.client.info()).fingerprint;
   const out = new RunDirectory(runDir, results);
-  const progress = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : { agents: true });
-  const clients = config.agents.map((def) => connectAgent(def));
+  const reporter = options.progress ?? createProgressReporter(options.quiet ? { quiet: true } : local ? {} : { agents: true });
+  // The local agent is not named in progress lines, nor recorded in the results.
+  const progress: ProgressReporter = local ? withoutAgentNames(reporter) : reporter;
+  const clients: AgentClient[] = local ? [local.client] : config.agents.map((def) => connectAgent(def));
   let missingEngine = false;
   let completed = false;
   let summary: DispatchSummary | undefined;
   const withAgent = (r: JobResult, agent: AgentRunState | undefined, attempts: number, notes: string[]): JobResult => {
-    if (agent) {
+    if (agent && !local) {
       r.agent = agentRecord(agent, attempts);
       const device = agentDevice(agent);
       if (device) r.device = device;
@@ -315,18 +212,21 @@ async function runOnAgents(
       queueTimeoutMs: config.queueTimeoutMs,
       timeoutGraceMs: config.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
       progress,
+      ...(local ? { matchLabels: false } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onJobEnd: async (r) => {
         const t0 = r.startedAt;
         if (r.kind === 'done') {
           const device = agentDevice(r.agent);
-          out.addJob(withAgent(await finishJob(r.job, r.outcomes, t0, device, runDir, options.saveOutputs === true), r.agent, r.attempts, r.notes));
-          return;
+          const result = withAgent(await finishJob(r.job, r.outcomes, t0, device, runDir, options.saveOutputs === true), r.agent, r.attempts, r.notes);
+          out.addJob(result);
+          return summaryOf(result);
         }
         if (r.failure.code === 'E_ENGINE_MISSING' || r.failure.code === 'E_INFRA') missingEngine = true;
         const status = r.failure.code !== undefined && UNSUPPORTED_CODES.has(r.failure.code) ? 'skipped' : r.failure.status;
         const device = r.agent ? agentDevice(r.agent) : undefined;
         out.addJob(withAgent(failedJobResult(r.job, { ...r.failure, status }, t0, device), r.agent, r.attempts, r.notes));
+        return `${status}: ${r.failure.reason.split('\n')[0]}`;
       },
     });
     for (const p of summary.interrupted) {
@@ -334,7 +234,7 @@ async function runOnAgents(
       result.reason = `interrupted after ${p.outcomes.length} of ${repeats} repeats`;
       out.addJob(withAgent(result, p.agent, 1, []));
     }
-    results.run.agents = summary.agents.map((a) => ({
+    if (!local) results.run.agents = summary.agents.map((a) => ({
       name: a.def.name,
       url: a.def.url,
       labels: a.labels,
@@ -343,7 +243,7 @@ async function runOnAgents(
       ...(a.lost !== undefined ? { lost: a.lost } : {}),
     }));
     const used = new Set(results.jobs.map((j) => j.agent?.name).filter((n) => n !== undefined));
-    if (used.size === 1) {
+    if (used.size === 1 && !local) {
       const only = summary.agents.find((a) => used.has(a.def.name));
       const device = only ? agentDevice(only) : undefined;
       if (device) results.device = device;
@@ -408,3 +308,14 @@ function summaryOf(j: JobResult): string {
   return [j.status + (j.unstable ? ' (unstable)' : ''), lat, al].filter(Boolean).join(', ');
 }
 
+
+/** A reporter that drops the agent's name: the local agent of a run without agents. */
+function withoutAgentNames(p: ProgressReporter): ProgressReporter {
+  return {
+    start: (total) => p.start(total),
+    jobStarted: (index, label) => p.jobStarted(index, label),
+    jobProgress: (progress) => p.jobProgress(progress),
+    jobFinished: (label, summary) => p.jobFinished(label, summary),
+    stop: () => p.stop(),
+  };
+}
