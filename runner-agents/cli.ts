@@ -1,10 +1,10 @@
 /**
- * `benchalign agent serve|stdio`: commander wiring for the runner agent (runner-agents/agent).
+ * `benchalign agent serve|stdio|work`: commander wiring for the runner agent (runner-agents/agent).
  * The agent is an application on top of src/: bin/benchalign.js hands this to the CLI's
  * `main`, so src/ never imports runner-agents/.
  */
 import type { Command } from 'commander';
-import { serveAgent, stdioAgent, type AgentCliOptions, type ServeCliOptions } from './agent/serve.js';
+import { serveAgent, stdioAgent, workAgent, type AgentCliOptions, type ServeCliOptions, type WorkCliOptions } from './agent/serve.js';
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('Run this machine as a runner agent: it executes jobs sent by a coordinator (docs/agents.md)');
@@ -28,5 +28,16 @@ export function registerAgent(program: Command): void {
   });
   shared(agent.command('stdio').description('Speak the agent protocol on stdin/stdout (NDJSON), for the local and ssh:// transports')).action(async (opts: AgentCliOptions) => {
     await stdioAgent(opts);
+  });
+  shared(
+    agent
+      .command('work')
+      .description('The pull agent: take jobs from the fleet queue in PostgreSQL (connects out; no listening port; docs/fleet.md)')
+      .requiredOption('--queue <url>', 'postgres://user@host:port/db (password from the URL, PGPASSWORD or a pgpass file)')
+      .option('--engines <names>', 'take only jobs of these engines (comma-separated; default every available engine)')
+      .option('--name <name>', 'this agent\'s name in records and `runs status` (default <hostname>-<pid>)')
+      .option('--heartbeat-ms <ms>', 'heartbeat period; the agent is taken for dead after 3 missed (default 5000)'),
+  ).action(async (opts: WorkCliOptions) => {
+    await workAgent(opts);
   });
 }

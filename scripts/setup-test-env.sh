@@ -14,7 +14,7 @@ if ! command -v chromium >/dev/null; then
     echo "setup-test-env: chromium is missing and this is not root, so it cannot be installed; the report.html browser tests will skip (apt-get install chromium)" >&2
   fi
 fi
-# Debian's PostgreSQL server for the PostgreSQL results store tests (test/results/store-postgres.test.ts).
+# Debian's PostgreSQL server for the PostgreSQL results store tests (test/results/store-postgres.test.ts) and the fleet queue tests (test/agents/fleet-queue.test.ts).
 if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup-test-env: installing postgresql (apt-get)" >&2

@@ -8,6 +8,7 @@ import { BenchalignError } from '../../src/errors.js';
 import { cacheRoot } from '../../src/runners/convert-cache.js';
 import { DEFAULT_MAX_ARTIFACT_BYTES } from '../../src/agents/protocol.js';
 import { startDaemon } from './daemon.js';
+import { startQueueWorker } from './queue-worker.js';
 import { runStdioAgent } from './stdio.js';
 
 export interface AgentCliOptions {
@@ -16,6 +17,13 @@ export interface AgentCliOptions {
   allowPrograms?: boolean;
   workDir?: string;
   maxArtifactBytes?: string;
+}
+
+export interface WorkCliOptions extends AgentCliOptions {
+  queue: string;
+  engines?: string;
+  name?: string;
+  heartbeatMs?: string;
 }
 
 export interface ServeCliOptions extends AgentCliOptions {
@@ -125,4 +133,30 @@ export async function serveAgent(opts: ServeCliOptions): Promise<void> {
 export async function stdioAgent(opts: AgentCliOptions): Promise<void> {
   await runStdioAgent(common(opts));
   exitSoon((line) => process.stderr.write(`${line}\n`));
+}
+
+/** `benchalign agent work --queue URL`: takes jobs until SIGTERM/SIGINT, then gives the running one back. */
+export async function workAgent(opts: WorkCliOptions): Promise<void> {
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const heartbeatMs = opts.heartbeatMs !== undefined ? Number(opts.heartbeatMs) : undefined;
+  const engines = opts.engines?.split(',').map((s) => s.trim()).filter(Boolean);
+  const worker = await startQueueWorker({
+    ...common(opts),
+    queue: opts.queue,
+    ...(engines !== undefined ? { engines } : {}),
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+    log,
+  });
+  const stop = (sig: string): void => {
+    log(`benchalign agent: ${sig}: stopping; a running job goes back to the queue`);
+    void worker.stop();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await worker.done;
+  log('benchalign agent: stopped');
+  exitSoon(log);
 }

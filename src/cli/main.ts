@@ -15,6 +15,7 @@ import { registerLocalize } from './commands/localize.js';
 import { registerRefs } from './commands/refs.js';
 import { registerRegress } from './commands/regress.js';
 import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSignoff } from './commands/signoff.js';
 import { registerZoo } from './commands/zoo.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(extraCommands: readonly RegisterCommand[] = []): Co
   registerAgents(program);
   registerLocalize(program);
   registerZoo(program);
+  registerRuns(program);
   return program;
 }
 

@@ -30,6 +30,8 @@ import { connectAgent, type AgentClient } from '../agents/transports/index.js';
 import { LocalAgentClient } from '../agents/transports/local.js';
 import type { AgentDef } from '../model/agents.js';
 import { createProgressReporter, type ProgressReporter } from '../agents/progress.js';
+import { runOnQueue } from '../agents/queue/coordinator.js';
+import { finishRun } from './fleet.js';
 
 export interface RunSuiteOptions {
   /** Suite file; or `onnxTests` instead. */
@@ -79,12 +81,18 @@ export interface RunSuiteOptions {
    * machine's local agent. Remote agents decide for themselves (`benchalign agent --allow-programs`).
    */
   allowPrograms?: boolean;
+  /** Run the jobs on the fleet queue at this postgres:// URL (docs/fleet.md). */
+  queue?: string;
+  /** With `queue`: return once the jobs are queued (`runs wait` finishes the run). */
+  detach?: boolean;
 }
 
 export interface RunSuiteOutcome {
   results: RunResults;
   runDir: string;
   exitCode: ExitCode;
+  /** A run on the fleet queue: its id, and whether the command returned before it finished. */
+  queued?: { runId: string; detached: boolean };
 }
 
 function timestamp(d: Date): string {
@@ -149,6 +157,14 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
 
+  if (options.detach && options.queue === undefined) throw new BenchalignError('E_USAGE', '--detach needs --queue', { expected: '--queue postgres://... --detach' });
+  if (options.queue !== undefined) {
+    if (options.saveOutputs) throw new BenchalignError('E_USAGE', '--save-outputs does not work with --queue', { expected: 'a run without --queue to keep the output tensors' });
+    options.onRunStart?.();
+    const finish = { ...(options.outDir !== undefined ? { outDir: options.outDir } : {}), ...(options.store !== undefined ? { store: options.store } : {}), tags: options.tags ?? [] };
+    const q = await runOnQueue({ ...options, queue: options.queue }, suite, jobs, repeats, mode, new Date(), (db, runId) => finishRun(db, runId, finish));
+    return { results: q.results, runDir: q.runDir, exitCode: q.exitCode, queued: { runId: q.runId, detached: q.detached } };
+  }
   const agentsConfig = await resolveAgents(options, suite);
   if (options.signal?.aborted) throw new BenchalignError('E_INFRA', 'interrupted while loading the suite; no run folder was written');
   options.onRunStart?.();

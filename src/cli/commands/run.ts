@@ -36,7 +36,9 @@ export function registerRun(program: Command): void {
     .option('--agents <file>', 'run the jobs on the runner agents of this agents.yaml (docs/agents-client.md)')
     .option('--no-agents', 'run here, ignoring the suite\'s agents')
     .option('--allow-programs', 'run jobs of the `command` engine here: it runs the program the suite names (default: refused; an agent decides with its own --allow-programs)')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean }) => {
+    .option('--queue <url>', 'run the jobs on the pull agents of this fleet queue, postgres://user@host:port/db (docs/fleet.md)')
+    .option('--detach', 'with --queue: print the run id and return at once (`benchalign runs wait <id>` finishes it)')
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean; queue?: string; detach?: boolean }) => {
       const controller = new AbortController();
       const onSigint = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.Infra);
@@ -69,7 +71,14 @@ export function registerRun(program: Command): void {
           ...(opts.agents === false ? { noAgents: true } : {}),
           onRunStart: install,
           ...(opts.allowPrograms === true ? { allowPrograms: true } : {}),
+          ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
+          ...(opts.detach === true ? { detach: true } : {}),
         });
+        if (outcome.queued?.detached) {
+          process.stdout.write(`${outcome.queued.runId}\n`);
+          process.exitCode = outcome.exitCode;
+          return;
+        }
         if (opts.localize === true && suite !== undefined) {
           for (const l of await localizeFailedJobs(suite, outcome.results.jobs, outcome.runDir, opts.quiet || opts.json ? undefined : (line) => process.stderr.write(`${line}\n`))) {
             const d = l.firstDivergence;

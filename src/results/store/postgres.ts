@@ -15,22 +15,13 @@ import { BenchalignError, describeError } from '../../errors.js';
 import { PG_MIGRATIONS } from './migrations.js';
 import { SqlResultsStore, migrate, type SqlExecutor, type StoreDriver } from './sql-store.js';
 import type { OpenStoreOptions } from './types.js';
+import { redactPostgresUrl } from '../../config/postgres-url.js';
+
+export { redactPostgresUrl };
 
 /** First key of every advisory lock benchalign takes ('benc'); the second says which. */
 const LOCK_CLASS = 0x62656e63;
 const MIGRATION_LOCK = 1;
-
-/** `url` with its password (in the user info or a `password` parameter) removed. */
-export function redactPostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    if (u.searchParams.has('password')) u.searchParams.delete('password');
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^/@:]*):[^@/]*@/, '$1@').replace(/([?&]password=)[^&]*/i, '$1***');
-  }
-}
 
 function passwordOf(url: string): string | undefined {
   try {

@@ -6,12 +6,14 @@
  * was recorded (as JSON would: undefined fields absent, non-finite numbers as null),
  * samplesNs included. Both backends share one implementation (sql-store.ts, records.ts).
  */
-import { openPostgresStore, redactPostgresUrl } from './postgres.js';
+import { isPostgresUrl, redactPostgresUrl } from '../../config/postgres-url.js';
+import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { OpenStoreOptions, ResultsStore } from './types.js';
 
 export { gitInfo } from './git.js';
 export { openPostgresStore, redactPostgresUrl } from './postgres.js';
+export { isPostgresUrl, redactStoreUrls } from '../../config/postgres-url.js';
 export { openSqliteStore } from './sqlite.js';
 export { SqlResultsStore, migrate } from './sql-store.js';
 export type { GitInfo, HistoryFilter, HistoryPoint, OpenStoreOptions, RecordOptions, ResultsStore, RunFilter, RunSummary } from './types.js';
@@ -22,19 +24,9 @@ export type { GitInfo, HistoryFilter, HistoryPoint, OpenStoreOptions, RecordOpti
  */
 export const DEFAULT_STORE_PATH = process.env.BENCHALIGN_STORE !== undefined && process.env.BENCHALIGN_STORE !== '' ? process.env.BENCHALIGN_STORE : 'reports/benchalign.db';
 
-/** True when `location` names a PostgreSQL database rather than a SQLite file. */
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location);
-}
-
 /** The store location as it may be shown or recorded: a PostgreSQL URL loses its password. */
 export function displayStoreLocation(location: string): string {
   return isPostgresUrl(location) ? redactPostgresUrl(location) : location;
-}
-
-/** `text` (a command-line argument) with the password of any PostgreSQL URL in it removed, e.g. `--store=postgres://u:pw@h/db`. */
-export function redactStoreUrls(text: string): string {
-  return text.replace(/postgres(?:ql)?:\/\/\S*/gi, (url) => redactPostgresUrl(url));
 }
 
 /**
