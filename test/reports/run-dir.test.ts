@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RunDirectory } from '../../src/reports/run-dir.js';
 import { readRunFile } from '../../src/results/run-file.js';
 import { REPO, tempDir } from '../agents/helpers.js';
-import { syntheticRun } from './store-contract.js';
+import { syntheticRun } from '../results/store-contract.js';
 
 function emptyRun(id: string) {
   const r = syntheticRun(id, '2026-01-01T00:00:00.000Z', 1, 'dev-aaaa', 3);
@@ -39,7 +39,7 @@ describe('run folder: finished jobs go to an append-only journal', () => {
     const dir = tempDir('rundir-kill');
     const { header, jobs } = emptyRun('k1');
     const script = `
-      import { RunDirectory } from ${JSON.stringify(join(REPO, 'dist/src/results/run-dir.js'))};
+      import { RunDirectory } from ${JSON.stringify(join(REPO, 'dist/src/reports/run-dir.js'))};
       const { header, jobs } = JSON.parse(process.argv[1]);
       const out = new RunDirectory(${JSON.stringify(dir)}, header);
       out.addJob(jobs[0]);
