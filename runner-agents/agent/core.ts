@@ -296,6 +296,11 @@ export class AgentCore {
     const opts: unknown = job.engine.options;
     if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw invalid('job.run: job.engine.options: expected an object');
     for (const k of Object.keys(opts)) {
+      // The command engine's `program` is what --allow-programs lets a job name (docs/engines.md, "command").
+      if (job.engine.name === 'command' && k === 'program') {
+        if (!this.allowPrograms) throw invalid('job.run: job.engine.options.program: programs are not allowed here (expected this agent started with --allow-programs)');
+        continue;
+      }
       if (LOCAL_RESOURCE_OPTION.test(k)) throw invalid(`job.run: job.engine.options.${k}: names a program, library or file on the agent's machine; remote jobs may not set it (configure it on the agent, e.g. its PATH)`);
     }
     for (const k of Object.keys(job.model)) {
