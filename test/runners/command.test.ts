@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { outputFileName, parseCommandOptions, parseTimes } from '../../src/runners/command/options.js';
 import { pythonPath } from '../../src/runners/python/env.js';
 import { cnnModel, transformerModel } from '../agents/helpers.js';
-import { misaligned, runEngineOnBundled } from './engine-suite.js';
+import { runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { REPO } from './helpers.js';
 import { existsSync } from 'node:fs';
 
@@ -41,11 +41,7 @@ describe.skipIf(!hasPython)('command engine running a real program', () => {
 
   it('with --allow-programs: both bundled models align, latency is the per-iteration times the program wrote', async () => {
     const results = await runEngineOnBundled('command', { options: { program: program() }, models: [cnnModel({ outputs: { logits: { topK: 5 } } }), transformerModel()], allowPrograms: true });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.appliedOptions).toMatchObject({ program: program(), contract: '1.0' });
       expect(job.latency?.count).toBeGreaterThan(0);

@@ -4,6 +4,7 @@
  * (runSuite: worker process, warm-up, timing loop, alignment), with short timings.
  */
 import { rmSync } from 'node:fs';
+import { expect } from 'vitest';
 import { runSuite } from '../../src/workflows/run.js';
 import type { Precision, RunResults } from '../../src/model/record.js';
 import { getRunner } from '../../src/runners/registry.js';
@@ -60,4 +61,13 @@ export async function runEngineOnBundled(engine: string, run: EngineRun = {}): P
 /** "model/output: reasons" for every output that did not align, across the jobs. */
 export function misaligned(results: RunResults): string[] {
   return results.jobs.flatMap((j) => (j.alignment ?? []).filter((a) => !a.passed).map((a) => `${j.model.name}/${a.name}: ${a.reasons.join('; ')}`));
+}
+
+/** Both bundled models ran `ok` on the engine and every compared output aligned. */
+export function expectBundledAligned(results: RunResults): void {
+  expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
+    ['cnn', 'ok', undefined],
+    ['transformer', 'ok', undefined],
+  ]);
+  expect(misaligned(results)).toEqual([]);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executorchExportOptions } from '../../src/runners/executorch/runner.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { REPO } from './helpers.js';
 
 const availability = await engineAvailability('executorch');
@@ -30,11 +30,7 @@ describe.skipIf(!availability.available)('ExecuTorch runner (real executorch in 
 
   it('fp32 with XNNPACK: a TorchScript CNN and a factory transformer align; the delegation and threads are recorded; the export is cached', async () => {
     const results = await runEngineOnBundled('executorch', { options: { threads: 1 }, env: { BENCHALIGN_CACHE_DIR: cache }, models: [cnn({ outputs: { logits: { topK: 5 } } }), transformer()] });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({ threads: 1, xnnpack: true });

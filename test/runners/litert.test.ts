@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { REPO } from './helpers.js';
 
 const availability = await engineAvailability('litert');
@@ -21,11 +21,7 @@ describe.skipIf(!availability.available)('LiteRT runner (real ai-edge-litert in 
 
   it('fp32 with XNNPACK: both bundled models align; the delegate, the int64 narrowing and the conversion cache are recorded', async () => {
     const results = await runEngineOnBundled('litert', { options: { threads: 1 }, env: { BENCHALIGN_CACHE_DIR: cache }, models: [cnn({ outputs: { logits: { topK: 5 } } }), transformer()] });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({ threads: 1, xnnpack: true, delegate: 'XNNPACK' });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MnnRunner, mnnConversionOptions, mnnConvertArgs } from '../../src/runners/mnn/runner.js';
 import { pythonPath } from '../../src/runners/python/env.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { FIXTURES, REPO, activate, maxAbsDiff } from './helpers.js';
 import { makeTensor } from '../../src/tensors/tensor.js';
 
@@ -69,11 +69,7 @@ describe.skipIf(!availability.available)('MNN runner (real pip MNN in a Python w
 
   it('fp32: converts both bundled models (cold start includes the conversion), runs them with precision high, and aligns within the fp32 defaults', async () => {
     const results = await runEngineOnBundled('mnn', { options: { threads: 1 }, env: { BENCHALIGN_CACHE_DIR: cache } });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({

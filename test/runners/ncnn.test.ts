@@ -11,7 +11,7 @@ import { pythonPath } from '../../src/runners/python/env.js';
 import { makeTensor, toFloat64Array } from '../../src/tensors/tensor.js';
 import type { JobResult } from '../../src/model/record.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { FIXTURES, REPO } from './helpers.js';
 
 const availability = await engineAvailability('ncnn');
@@ -51,11 +51,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
 
   it('fp32: both bundled models align within the fp32 defaults, with every fp16 switch off and the name/batch mapping reported', async () => {
     const results = await runEngineOnBundled('ncnn', { options: { threads: 1 }, env });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({
@@ -98,11 +94,7 @@ describe.skipIf(!availability.available)('ncnn runner (real ncnn + pnnx in a Pyt
 
   it('fp16: converts fp16 weights, turns fp16 storage on, records what the CPU really does, and aligns within the fp16 defaults', async () => {
     const results = await runEngineOnBundled('ncnn', { precision: 'fp16', env });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.precision).toBe('fp16');
       // a different cache entry from the fp32 one

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OpenCvRunner } from '../../src/runners/opencv/runner.js';
 import { MODELS, cnnModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { FIXTURES, REPO, activate } from './helpers.js';
 
 const availability = await engineAvailability('opencv');
@@ -21,11 +21,7 @@ describe.skipIf(!availability.available)('OpenCV-DNN runner (real cv2.dnn in a P
 
   it('fp32: both bundled models align with the PyTorch references, backend and target set explicitly, both transformer outputs by name', async () => {
     const results = await runEngineOnBundled('opencv', { options: { threads: 1 } });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({ backend: 'DNN_BACKEND_OPENCV', target: 'DNN_TARGET_CPU', threads: 1 });

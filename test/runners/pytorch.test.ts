@@ -13,7 +13,7 @@ import { pythonPath } from '../../src/runners/python/env.js';
 import { PyTorchRunner } from '../../src/runners/pytorch/runner.js';
 import { makeTensor } from '../../src/tensors/tensor.js';
 import { MODELS, cnnModel, tempDir, transformerModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { activate } from './helpers.js';
 
 const availability = await engineAvailability('pytorch');
@@ -37,11 +37,7 @@ describe.skipIf(!availability.available)('PyTorch runner (real torch in a Python
 
   it('fp32: TorchScript CNN and factory transformer align with the references within the fp32 defaults', async () => {
     const results = await runEngineOnBundled('pytorch', { models: [cnnTorchScript(), transformerFactory()], options: { threads: 1 } });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     const [cnn, transformer] = results.jobs;
     const tsSha = createHash('sha256').update(readFileSync(join(MODELS, 'cnn/model.torchscript.pt'))).digest('hex');
     expect(cnn?.engine.appliedOptions).toMatchObject({ device: 'cpu', threads: 1, dtype: 'float32', model: 'torchscript', modelSha256: tsSha });

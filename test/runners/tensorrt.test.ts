@@ -22,7 +22,7 @@ import { parseTrtexecOutput, parseTrtexecTimes, trtexecBuildArgv, trtexecRunArgv
 import { inspectModelBytes } from '../../src/tensors/inspect.js';
 import type { Precision } from '../../src/model/record.js';
 import { MODELS, cnnModel } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { FIXTURES, REPO } from './helpers.js';
 
 const TRT_FIXTURES = join(REPO, 'test/fixtures/tensorrt');
@@ -423,11 +423,7 @@ describe.skipIf(!hasPython)('tensorrt trtexec backend, end to end with a FAKE tr
 
   it('fp32: builds once with --noTF32, runs both bundled models through trtexec and aligns them within the fp32 defaults', async () => {
     const results = await runEngineOnBundled('tensorrt', { options: { backend: 'trtexec' }, env });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.version).toBe('10.3.0');
       expect(job.engine.effectivePrecision).toBe('fp32');
@@ -520,11 +516,7 @@ describe.skipIf(!hasPython)('tensorrt python backend, end to end with a FAKE ten
 
   it('auto picks the python backend; fp32 clears TF32, both bundled models align, with the phase split and the plan cache', async () => {
     const results = await runEngineOnBundled('tensorrt', { env });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.version).toBe('10.3.0');
       expect(job.engine.effectivePrecision).toBe('fp32');
@@ -576,11 +568,7 @@ describe.skipIf(!availability.available)('TensorRT runner (real TensorRT on an N
 
   it('fp32 (TF32 cleared): both bundled models align within the fp32 defaults, with latency and the H2D/compute/D2H split', async () => {
     const results = await runEngineOnBundled('tensorrt', { env: { BENCHALIGN_CACHE_DIR: cache } });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({ tf32: false, builderFlags: { set: [], cleared: ['TF32'] } });

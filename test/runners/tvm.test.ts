@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TvmRunner, tvmBuildOptions, tvmVersion } from '../../src/runners/tvm/runner.js';
 import { MODELS, cnnModel, tempDir } from '../agents/helpers.js';
-import { engineAvailability, misaligned, runEngineOnBundled } from './engine-suite.js';
+import { engineAvailability, misaligned, runEngineOnBundled, expectBundledAligned } from './engine-suite.js';
 import { FIXTURES, REPO } from './helpers.js';
 
 const availability = await engineAvailability('tvm');
@@ -29,11 +29,7 @@ describe.skipIf(!availability.available)('TVM runner (real apache-tvm in a Pytho
     const { hostTarget } = await tvmVersion();
     expect(hostTarget).toMatchObject({ kind: 'llvm', mcpu: expect.any(String) });
     const results = await runEngineOnBundled('tvm', { options: { threads: 1 }, env: { BENCHALIGN_CACHE_DIR: cache } });
-    expect(results.jobs.map((j) => [j.model.name, j.status, j.reason])).toEqual([
-      ['cnn', 'ok', undefined],
-      ['transformer', 'ok', undefined],
-    ]);
-    expect(misaligned(results)).toEqual([]);
+    expectBundledAligned(results);
     for (const job of results.jobs) {
       expect(job.engine.effectivePrecision).toBe('fp32');
       expect(job.engine.appliedOptions).toMatchObject({ threads: 1, optLevel: 3, target: { kind: 'llvm', mcpu: hostTarget.mcpu } });
