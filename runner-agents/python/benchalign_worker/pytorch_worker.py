@@ -24,6 +24,7 @@ import sys
 from typing import Any
 
 from .options import Options
+from .torch_outputs import flatten_tensors
 from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta
 
 _TORCHSCRIPT_EXT = (".pt", ".pth", ".ts", ".jit", ".torchscript")
@@ -291,21 +292,10 @@ class PyTorchEngine(Engine):
         return out
 
     def _flatten(self, raw: Any) -> list[tuple[str | None, Any]]:
-        torch = self.torch
-        if isinstance(raw, torch.Tensor):
-            return [(None, raw)]
-        if isinstance(raw, dict):
-            return [(str(k), v) for k, v in raw.items() if isinstance(v, torch.Tensor)]
-        if isinstance(raw, (tuple, list)):
-            fields = getattr(raw, "_fields", None)
-            out: list[tuple[str | None, Any]] = []
-            for i, v in enumerate(raw):
-                if isinstance(v, torch.Tensor):
-                    out.append((fields[i] if fields else None, v))
-                else:
-                    out.extend(self._flatten(v))
-            return out
-        raise WorkerError(f"pytorch: the module returned {type(raw).__name__}", benchalign_code="E_ENGINE", expected="a tensor, or a tuple/list/dict of tensors")
+        try:
+            return flatten_tensors(raw, self.torch.Tensor)
+        except TypeError as e:
+            raise WorkerError(f"pytorch: the module returned {e}", benchalign_code="E_ENGINE", expected="a tensor, or a tuple/list/dict of tensors") from None
 
     def to_numpy(self, raw: Any) -> dict[str, Any]:
         torch = self.torch

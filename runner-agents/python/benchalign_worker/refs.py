@@ -24,6 +24,8 @@ import sys
 import warnings
 from typing import Any
 
+from .torch_outputs import flatten_tensors
+
 ERROR_PREFIX = "benchalign-refs-error: "
 
 _DTYPES = {
@@ -185,17 +187,10 @@ def forward_params(module: Any) -> list[str] | None:
 def flatten(raw: Any) -> list[tuple[str | None, Any]]:
     import torch
 
-    if isinstance(raw, torch.Tensor):
-        return [(None, raw)]
-    if isinstance(raw, dict):
-        return [(str(k), v) for k, v in raw.items() if isinstance(v, torch.Tensor)]
-    if isinstance(raw, (tuple, list)):
-        fields = getattr(raw, "_fields", None)
-        out: list[tuple[str | None, Any]] = []
-        for i, v in enumerate(raw):
-            out.extend([(fields[i] if fields else None, v)] if isinstance(v, torch.Tensor) else flatten(v))
-        return out
-    raise RefsError("E_CONFIG", f"the model returned {type(raw).__name__}", "a tensor, or a tuple/list/dict of tensors")
+    try:
+        return flatten_tensors(raw, torch.Tensor)
+    except TypeError as e:
+        raise RefsError("E_CONFIG", f"the model returned {e}", "a tensor, or a tuple/list/dict of tensors") from None
 
 
 def sha256_file(path: str) -> str:
