@@ -124,10 +124,10 @@ class TrackedRunner implements Runner {
   }
   deactivate: Runner['deactivate'] = () => this.inner.deactivate();
   get lastInferLatencyNs(): number | undefined {
-    return (this.inner as Runner & { lastInferLatencyNs?: number }).lastInferLatencyNs;
+    return this.inner.lastInferLatencyNs;
   }
   stderrTail(n?: number): string {
-    return (this.inner as Runner & { stderrTail?: (n?: number) => string }).stderrTail?.(n) ?? '';
+    return this.inner.stderrTail?.(n) ?? '';
   }
 }
 
@@ -254,7 +254,7 @@ export class AgentCore {
     const deadline = Date.now() + 10_000;
     while (this.jobs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.probe?.catch(() => undefined);
-    const disposing = [...this.runners.values()].map((r) => (r as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined));
+    const disposing = [...this.runners.values()].map((r) => r.dispose?.().catch(() => undefined));
     this.runners.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(disposing), new Promise((r) => (timer = setTimeout(r, 10_000)))]);

@@ -113,8 +113,7 @@ function countWithin(samplesMs: readonly number[], maxMs: number): number {
 }
 
 function stderrOf(runner: Runner): string | undefined {
-  const r = runner as Runner & { stderrTail?: (n?: number) => string };
-  const tail = r.stderrTail?.(40);
+  const tail = runner.stderrTail?.(40);
   return tail ? tail : undefined;
 }
 
@@ -152,7 +151,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
     const feeds = await buildInputs(job.model.inputs, activation.inputs, job.model.shapes, preread);
     progress({ phase: 'infer' });
     const outputs = await runner.infer(feeds);
-    const firstNs = (runner as Runner & { lastInferLatencyNs?: number }).lastInferLatencyNs;
+    const firstNs = runner.lastInferLatencyNs;
     const outcome: RepeatOutcome = {
       activation,
       engineVersion: availability.version,

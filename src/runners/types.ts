@@ -97,4 +97,8 @@ export interface Runner {
   deactivate(): Promise<void>;
   /** Ends the worker process; the next `activate()` starts a fresh one (for repeats). */
   dispose?(): Promise<void>;
+  /** The last `maxLines` lines the engine's worker wrote to stderr (recorded with an errored job). */
+  stderrTail?(maxLines?: number): string;
+  /** The latency of the last `infer()` as the worker timed it (the first inference's figure). */
+  readonly lastInferLatencyNs?: number | undefined;
 }
