@@ -10,6 +10,7 @@ import type { FleetDb } from '../agents/queue/db.js';
 import { ExitCode, describeError } from '../errors.js';
 import type { JobResult } from '../model/record.js';
 import { RunDirectory } from '../reports/run-dir.js';
+import { attachHistoryNextRun } from '../results/next-run.js';
 import { displayStoreLocation, openStore } from '../results/store/store.js';
 
 export type { FinishedRun } from '../agents/queue/runs.js';
@@ -38,6 +39,8 @@ export interface FinishOptions {
  */
 export async function finishRun(db: FleetDb, runId: string, o: FinishOptions = {}): Promise<FinishedRun> {
   const { results, jobs, cancelled, endedAt } = await collectRun(db, runId);
+  // Next-run intervals from the store's history, as a run on the push path gets them (docs/methodology.md).
+  if (o.store !== undefined) await attachHistoryNextRun(o.store, results);
   const runDir = resolve(o.outDir ?? join('reports', runId));
   await mkdir(runDir, { recursive: true });
   const out = new RunDirectory(runDir, results);
