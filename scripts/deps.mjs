@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 /** Lowest first. The src/ root files (errors.ts, version.ts) are the floor under everything. */
 export const FLOORS = [
   'src/(root)',
+  'src/rpc',
   'src/tensors',
   'src/model',
   'src/metrics',

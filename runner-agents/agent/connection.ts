@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../../src/errors.js';
-import { RpcError, RpcErrorCode, isRequest, parseMessage, rpcError, rpcNotification, rpcResult, type JsonRpcMessage } from '../../src/agents/protocol.js';
+import { RpcError, RpcCode, isRequest, parseMessage, rpcError, rpcNotification, rpcResult, type JsonRpcMessage } from '../../src/rpc/index.js';
 import type { AgentCore, AgentSession } from './core.js';
 
 export class AgentConnection implements AgentSession {
@@ -28,7 +28,7 @@ export class AgentConnection implements AgentSession {
     try {
       msg = parseMessage(text);
     } catch (e) {
-      const err = e instanceof RpcError ? e : new RpcError(RpcErrorCode.ParseError, describeError(e));
+      const err = e instanceof RpcError ? e : new RpcError(RpcCode.ParseError, describeError(e));
       this.reply(rpcError(null, err.code, err.message));
       return;
     }
@@ -40,7 +40,7 @@ export class AgentConnection implements AgentSession {
         if (e instanceof RpcError) this.reply(rpcError(id, e.code, e.message, e.data));
         else {
           this.log(`benchalign agent: ${method} failed: ${describeError(e)}`);
-          this.reply(rpcError(id, RpcErrorCode.Internal, describeError(e)));
+          this.reply(rpcError(id, RpcCode.Internal, describeError(e)));
         }
       },
     );
@@ -48,7 +48,7 @@ export class AgentConnection implements AgentSession {
 
   /** Also reports an oversize message (dropped by the framing). */
   tooLarge(bytes: number): void {
-    this.reply(rpcError(null, RpcErrorCode.InvalidRequest, `message of ${bytes} bytes refused: over the frame limit`));
+    this.reply(rpcError(null, RpcCode.InvalidRequest, `message of ${bytes} bytes refused: over the frame limit`));
   }
 
   /** The transport is gone: the connection's jobs are cancelled. */

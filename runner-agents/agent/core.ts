@@ -20,8 +20,6 @@ import {
   DEFAULT_MAX_ARTIFACT_BYTES,
   MAX_OUTPUTS_BASE64_BYTES,
   Methods,
-  RpcError,
-  RpcErrorCode,
   encodeOutcome,
   failureData,
   fromWireJob,
@@ -37,6 +35,7 @@ import {
   type JobRunResult,
   type WireFile,
 } from '../../src/agents/protocol.js';
+import { RpcCode, RpcError } from '../../src/rpc/index.js';
 import { RepeatFailure, executeRepeat } from '../../src/execution/execute-job.js';
 import { DeviceLease, type LeaseWaiter } from './lease.js';
 import { ArtifactStore } from './store.js';
@@ -91,7 +90,7 @@ function nvidiaSmiWorks(): Promise<boolean> {
 }
 
 function invalid(message: string): RpcError {
-  return new RpcError(RpcErrorCode.InvalidParams, message);
+  return new RpcError(RpcCode.InvalidParams, message);
 }
 
 function params<T>(p: unknown, method: string): T {
@@ -184,7 +183,7 @@ export class AgentCore {
 
   /** Answers one request. Throws RpcError for a JSON-RPC error. */
   async handle(session: AgentSession, method: string, p: unknown): Promise<unknown> {
-    if (this.closing) throw new RpcError(RpcErrorCode.Internal, 'the agent is shutting down');
+    if (this.closing) throw new RpcError(RpcCode.Internal, 'the agent is shutting down');
     switch (method) {
       case Methods.info:
         return this.info();
@@ -202,12 +201,12 @@ export class AgentCore {
         return this.cancel(jobId, { code: 'E_INFRA', message: 'cancelled by the client' });
       }
       default:
-        throw new RpcError(RpcErrorCode.MethodNotFound, `unknown method "${method}"`, { expected: Object.values(Methods).filter((m) => m !== Methods.jobProgress) });
+        throw new RpcError(RpcCode.MethodNotFound, `unknown method "${method}"`, { expected: Object.values(Methods).filter((m) => m !== Methods.jobProgress) });
     }
   }
 
   async info(): Promise<InfoResult> {
-    if (!this.probe) throw new RpcError(RpcErrorCode.Internal, 'the agent is not initialized');
+    if (!this.probe) throw new RpcError(RpcCode.Internal, 'the agent is not initialized');
     const { engines, fingerprint, gpu } = await this.probe;
     const labels: Record<string, string> = { arch: process.arch, os: process.platform };
     if (gpu) labels.gpu = 'nvidia';
@@ -264,14 +263,14 @@ export class AgentCore {
 
   private jobError(reason: { code: string; message: string }): RpcError {
     const data: JobFailureData = { status: 'errored', code: reason.code };
-    return new RpcError(RpcErrorCode.JobFailed, reason.message, data);
+    return new RpcError(RpcCode.JobFailed, reason.message, data);
   }
 
   private checkRef(ref: unknown, field: string, have: Set<string>): void {
     if (typeof ref !== 'string') throw invalid(`${field}: expected an artifact:<sha256> ref`);
     const sha = parseArtifactRef(ref);
     if (sha === undefined) throw invalid(`${field}: ${JSON.stringify(ref).slice(0, 120)} is not an artifact:<sha256> ref (jobs reference uploaded artifacts only, never paths)`);
-    if (!have.has(sha)) throw new RpcError(RpcErrorCode.ArtifactMissing, `${field}: artifact ${sha} is not on this agent`, { sha256: sha });
+    if (!have.has(sha)) throw new RpcError(RpcCode.ArtifactMissing, `${field}: artifact ${sha} is not on this agent`, { sha256: sha });
   }
 
   private async validate(p: JobRunParams): Promise<void> {
@@ -324,11 +323,11 @@ export class AgentCore {
     const have = new Set<string>();
     const paths = new Set<string>();
     for (const [i, f] of (p.files as WireFile[]).entries()) {
-      if (typeof f !== 'object' || f === null || !isSafeTreePath(f.path)) throw new RpcError(RpcErrorCode.ArtifactRefused, `job.run: files[${i}].path refused: ${JSON.stringify(f?.path)?.slice(0, 120)}`, { expected: 'a relative path of [A-Za-z0-9._+-] segments, no . or ..' });
-      if (!isSha256(f.sha256)) throw new RpcError(RpcErrorCode.ArtifactRefused, `job.run: files[${i}].sha256 refused`, { expected: '64 lowercase hex digits' });
+      if (typeof f !== 'object' || f === null || !isSafeTreePath(f.path)) throw new RpcError(RpcCode.ArtifactRefused, `job.run: files[${i}].path refused: ${JSON.stringify(f?.path)?.slice(0, 120)}`, { expected: 'a relative path of [A-Za-z0-9._+-] segments, no . or ..' });
+      if (!isSha256(f.sha256)) throw new RpcError(RpcCode.ArtifactRefused, `job.run: files[${i}].sha256 refused`, { expected: '64 lowercase hex digits' });
       if (paths.has(f.path)) throw invalid(`job.run: files[${i}].path "${f.path}" is listed twice`);
       paths.add(f.path);
-      if (!(await this.store.has(f.sha256)).present) throw new RpcError(RpcErrorCode.ArtifactMissing, `job.run: files[${i}] (${f.path}): artifact ${f.sha256} is not on this agent`, { sha256: f.sha256 });
+      if (!(await this.store.has(f.sha256)).present) throw new RpcError(RpcCode.ArtifactMissing, `job.run: files[${i}] (${f.path}): artifact ${f.sha256} is not on this agent`, { sha256: f.sha256 });
       have.add(f.sha256);
     }
     const refs: Array<[unknown, string]> = [[job.model.path, 'job.model.path']];
@@ -372,8 +371,8 @@ export class AgentCore {
     };
     const resolveDir = (ref: string, field: string): string => {
       const rel = typeof ref === 'string' && ref.startsWith('tree:') ? ref.slice(5).replace(/\/+$/, '') : undefined;
-      if (rel === undefined || !isSafeTreePath(rel)) throw new RpcError(RpcErrorCode.ArtifactRefused, `${field}: ${JSON.stringify(ref)?.slice(0, 120)} refused`, { expected: 'tree:<relative folder of the job files>' });
-      if (!dirs.has(rel)) throw new RpcError(RpcErrorCode.ArtifactMissing, `${field}: no job file lies under "${rel}"`);
+      if (rel === undefined || !isSafeTreePath(rel)) throw new RpcError(RpcCode.ArtifactRefused, `${field}: ${JSON.stringify(ref)?.slice(0, 120)} refused`, { expected: 'tree:<relative folder of the job files>' });
+      if (!dirs.has(rel)) throw new RpcError(RpcCode.ArtifactMissing, `${field}: no job file lies under "${rel}"`);
       return join(tree, ...rel.split('/'));
     };
     const job = fromWireJob(p.job, resolveFile, resolveDir);
@@ -405,7 +404,7 @@ export class AgentCore {
     try {
       if (p.wait === false) {
         release = this.lease.tryAcquire();
-        if (!release) throw new RpcError(RpcErrorCode.Busy, 'the agent is busy with another job', { queued: this.lease.queued });
+        if (!release) throw new RpcError(RpcCode.Busy, 'the agent is busy with another job', { queued: this.lease.queued });
       } else {
         entry.waiter = this.lease.acquire();
         release = await entry.waiter.acquired;
@@ -435,24 +434,24 @@ export class AgentCore {
         const wire = encodeOutcome(outcome);
         const outputsBytes = wire.outputs.reduce((n, t) => n + t.npy.length, 0);
         if (outputsBytes > MAX_OUTPUTS_BASE64_BYTES) {
-          throw new RpcError(RpcErrorCode.JobFailed, `the outputs take ${outputsBytes} bytes in base64, over the protocol's ${MAX_OUTPUTS_BASE64_BYTES} per result`, { status: 'errored', code: 'E_UNSUPPORTED' } satisfies JobFailureData);
+          throw new RpcError(RpcCode.JobFailed, `the outputs take ${outputsBytes} bytes in base64, over the protocol's ${MAX_OUTPUTS_BASE64_BYTES} per result`, { status: 'errored', code: 'E_UNSUPPORTED' } satisfies JobFailureData);
         }
         this.log(`benchalign agent: job ${p.jobId} done`);
         return { outcome: wire };
       } catch (e) {
         await this.disposeRunner(job.engine.name);
         if (entry.stopReason) throw this.jobError(entry.stopReason);
-        if (e instanceof RepeatFailure) throw new RpcError(RpcErrorCode.JobFailed, e.message, failureData(e));
+        if (e instanceof RepeatFailure) throw new RpcError(RpcCode.JobFailed, e.message, failureData(e));
         throw e;
       } finally {
         if (timer) clearTimeout(timer);
       }
     } catch (e) {
       if (e instanceof RpcError) {
-        if (e.code === RpcErrorCode.JobFailed) this.log(`benchalign agent: job ${p.jobId} failed: ${e.message.split('\n')[0]}`);
+        if (e.code === RpcCode.JobFailed) this.log(`benchalign agent: job ${p.jobId} failed: ${e.message.split('\n')[0]}`);
         throw e;
       }
-      throw new RpcError(RpcErrorCode.JobFailed, describeError(e), { status: 'errored', code: (e as { code?: string }).code } satisfies Partial<JobFailureData>);
+      throw new RpcError(RpcCode.JobFailed, describeError(e), { status: 'errored', code: (e as { code?: string }).code } satisfies Partial<JobFailureData>);
     } finally {
       release?.();
       this.jobs.delete(p.jobId);

@@ -17,7 +17,8 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BenchalignError, describeError } from '../../src/errors.js';
-import { MAX_REQUEST_BYTES, RpcError, isSha256, type JsonRpcMessage } from '../../src/agents/protocol.js';
+import { MAX_REQUEST_BYTES, isSha256 } from '../../src/agents/protocol.js';
+import { RpcCode, RpcError, type JsonRpcMessage } from '../../src/rpc/index.js';
 import { AgentConnection } from './connection.js';
 import { AgentCore, type AgentOptions } from './core.js';
 
@@ -164,7 +165,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       core.store.putStream(name, req, declared).then(
         (r) => json(res, 201, r),
         (e: unknown) => {
-          const status = e instanceof RpcError ? (/limit|more data/.test(e.message) ? 413 : e.code === -32003 ? 422 : 400) : 500;
+          const status = e instanceof RpcError ? (/limit|more data/.test(e.message) ? 413 : e.code === RpcCode.ArtifactRefused ? 422 : 400) : 500;
           if (!res.headersSent) plain(res, status, e instanceof Error ? e.message : String(e), { connection: 'close' });
           if (status === 413) req.destroy();
         },

@@ -14,7 +14,8 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buildJobResult, failedJobResult, type JobFailure } from '../../src/execution/job-result.js';
-import { Methods, RpcError, RpcErrorCode, decodeOutcome, failureFromError, fromWireJob, parseArtifactRef, sha256Hex, type InfoResult, type JobRunParams, type JobRunResult } from '../../src/agents/protocol.js';
+import { Methods, decodeOutcome, failureFromError, fromWireJob, parseArtifactRef, sha256Hex, type InfoResult, type JobRunParams, type JobRunResult } from '../../src/agents/protocol.js';
+import { RpcCode, RpcError } from '../../src/rpc/index.js';
 import { DEFAULT_HEARTBEAT_MS, FleetDb, checkQueueUrl } from '../../src/agents/queue/db.js';
 import { reapStaleJobs, type FleetPayload } from '../../src/agents/queue/runs.js';
 import { loadReference } from '../../src/execution/inputs.js';
@@ -175,8 +176,8 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
         continue;
       }
       const [row] = await db.query<{ size: string; data: Buffer }>('SELECT size, data FROM fleet_artifacts WHERE sha256 = $1', [sha]);
-      if (!row) throw new RpcError(RpcErrorCode.ArtifactMissing, `artifact ${sha} is not in the queue database`);
-      if (Number(row.size) !== row.data.length || sha256Hex(row.data) !== sha) throw new RpcError(RpcErrorCode.ArtifactRefused, `artifact ${sha} in the queue database does not match its sha256 or size: refused`);
+      if (!row) throw new RpcError(RpcCode.ArtifactMissing, `artifact ${sha} is not in the queue database`);
+      if (Number(row.size) !== row.data.length || sha256Hex(row.data) !== sha) throw new RpcError(RpcCode.ArtifactRefused, `artifact ${sha} in the queue database does not match its sha256 or size: refused`);
       await core.store.putStream(sha, Readable.from([row.data]), row.data.length);
       verified.add(sha);
     }
@@ -255,7 +256,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       }
     } catch (e) {
       if (c.takenAway !== undefined) return undefined;
-      if (e instanceof RpcError && e.code === RpcErrorCode.JobFailed) {
+      if (e instanceof RpcError && e.code === RpcCode.JobFailed) {
         const f = failureFromError({ code: e.code, message: e.message, data: e.data });
         const status = f.code !== undefined && UNSUPPORTED_CODES.has(f.code) ? 'skipped' : f.status;
         return fail({ status, reason: f.message, ...(f.stderrTail ? { stderrTail: f.stderrTail } : {}), ...(f.code ? { code: f.code } : {}) });

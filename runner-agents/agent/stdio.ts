@@ -4,7 +4,8 @@
  * (console.log and console.info are redirected there).
  */
 import { once } from 'node:events';
-import { MAX_REQUEST_BYTES, NdjsonSplitter, encodeLine, type JsonRpcMessage } from '../../src/agents/protocol.js';
+import { MAX_REQUEST_BYTES } from '../../src/agents/protocol.js';
+import { NdjsonSplitter, encodeLine, type JsonRpcMessage } from '../../src/rpc/index.js';
 import { AgentConnection } from './connection.js';
 import { AgentCore, type AgentOptions } from './core.js';
 

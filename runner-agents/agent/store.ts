@@ -9,7 +9,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { link, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RpcError, RpcErrorCode, isSha256, type ArtifactHasResult, type ArtifactPutParams, type ArtifactPutResult } from '../../src/agents/protocol.js';
+import { isSha256, type ArtifactHasResult, type ArtifactPutParams, type ArtifactPutResult } from '../../src/agents/protocol.js';
+import { RpcCode, RpcError } from '../../src/rpc/index.js';
 import { MAX_CHUNK_BYTES } from '../../src/agents/protocol.js';
 
 interface Upload {
@@ -24,7 +25,7 @@ interface Upload {
 }
 
 function refused(message: string, data?: unknown): RpcError {
-  return new RpcError(RpcErrorCode.ArtifactRefused, message, data);
+  return new RpcError(RpcCode.ArtifactRefused, message, data);
 }
 
 function writeAll(out: WriteStream, bytes: Uint8Array): Promise<void> {
@@ -65,7 +66,7 @@ export class ArtifactStore {
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
   }
 
-  /** The file of a stored artifact. Throws -32003 for a name that is not a sha256. */
+  /** The file of a stored artifact. Throws RpcCode.ArtifactRefused for a name that is not a sha256. */
   pathOf(sha256: unknown): string {
     if (!isSha256(sha256)) throw refused(`artifact name refused: ${JSON.stringify(sha256)?.slice(0, 100)}`, { expected: '64 lowercase hex digits (sha256)' });
     return join(this.dir, sha256);
@@ -82,7 +83,7 @@ export class ArtifactStore {
   }
 
   private checkSize(size: unknown): number {
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: size: expected a non-negative integer');
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new RpcError(RpcCode.InvalidParams, 'artifact.put: size: expected a non-negative integer');
     if (size > this.maxBytes) throw refused(`artifact of ${size} bytes refused: the limit is ${this.maxBytes} bytes (--max-artifact-bytes)`, { size, maxBytes: this.maxBytes });
     return size;
   }
@@ -132,7 +133,7 @@ export class ArtifactStore {
    * upload the same artifact at once without disturbing each other.
    */
   async put(p: ArtifactPutParams, owner = 'rpc'): Promise<ArtifactPutResult> {
-    if (typeof p !== 'object' || p === null) throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: expected {sha256, size, offset, data, final}');
+    if (typeof p !== 'object' || p === null) throw new RpcError(RpcCode.InvalidParams, 'artifact.put: expected {sha256, size, offset, data, final}');
     this.pathOf(p.sha256);
     const size = this.checkSize(p.size);
     const key = `${owner}:${p.sha256}`;
@@ -155,22 +156,22 @@ export class ArtifactStore {
       await this.abort(key);
       return { received: have.size ?? size, stored: true };
     }
-    if (typeof p.offset !== 'number' || !Number.isSafeInteger(p.offset) || p.offset < 0) throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: offset: expected a non-negative integer');
-    if (typeof p.data !== 'string') throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: data: expected base64');
-    if (typeof p.final !== 'boolean') throw new RpcError(RpcErrorCode.InvalidParams, 'artifact.put: final: expected a boolean');
+    if (typeof p.offset !== 'number' || !Number.isSafeInteger(p.offset) || p.offset < 0) throw new RpcError(RpcCode.InvalidParams, 'artifact.put: offset: expected a non-negative integer');
+    if (typeof p.data !== 'string') throw new RpcError(RpcCode.InvalidParams, 'artifact.put: data: expected base64');
+    if (typeof p.final !== 'boolean') throw new RpcError(RpcCode.InvalidParams, 'artifact.put: final: expected a boolean');
     if (p.data.length > Math.ceil(MAX_CHUNK_BYTES / 3) * 4 + 4) throw refused(`artifact.put chunk refused: over ${MAX_CHUNK_BYTES} bytes`);
     const bytes = Buffer.from(p.data, 'base64');
     let up = this.uploads.get(key);
     if (p.offset === 0 && (!up || up.received !== 0)) up = await this.begin(key, p.sha256, size);
-    if (!up) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: no upload in progress at offset ${p.offset}`, { expected: 'offset 0 first' });
+    if (!up) throw new RpcError(RpcCode.InvalidParams, `artifact.put ${p.sha256}: no upload in progress at offset ${p.offset}`, { expected: 'offset 0 first' });
     const u = up;
     const run = u.chain.then(async () => {
-      if (this.uploads.get(key) !== u) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: the upload was restarted or dropped`);
+      if (this.uploads.get(key) !== u) throw new RpcError(RpcCode.InvalidParams, `artifact.put ${p.sha256}: the upload was restarted or dropped`);
       if (size !== u.size) {
         await this.abort(key);
         throw refused(`artifact.put ${p.sha256}: size changed from ${u.size} to ${size} during the upload`);
       }
-      if (p.offset !== u.received) throw new RpcError(RpcErrorCode.InvalidParams, `artifact.put ${p.sha256}: offset ${p.offset}, expected ${u.received}`, { received: u.received });
+      if (p.offset !== u.received) throw new RpcError(RpcCode.InvalidParams, `artifact.put ${p.sha256}: offset ${p.offset}, expected ${u.received}`, { received: u.received });
       if (u.received + bytes.length > u.size) {
         await this.abort(key);
         throw refused(`artifact ${p.sha256}: more data than the declared ${u.size} bytes; upload discarded`);

@@ -20,9 +20,36 @@ import type { InputsSpec, ReferenceSpec } from '../model/suite.js';
 import { encodeNpy, parseNpy } from '../tensors/npy.js';
 import { makeTensor, type NamedTensors, type Tensor } from '../tensors/tensor.js';
 import { RepeatFailure, type JobProgress, type RepeatOutcome, type RunMode, type TargetFloor } from '../execution/execute-job.js';
+import { MAX_LINE_BYTES as RPC_MAX_LINE_BYTES, RpcCode, type JsonRpcErrorObject } from '../rpc/index.js';
 
-/** Version of this protocol; `info` reports it. Bumped on incompatible changes. */
-export const AGENT_PROTOCOL_VERSION = 1;
+// The JSON-RPC layer lives in src/rpc; these names stay importable from here.
+export {
+  NdjsonSplitter,
+  RpcCode,
+  RpcError,
+  encodeLine,
+  isNotification,
+  isRequest,
+  isResponse,
+  parseMessage,
+  rpcError,
+  rpcNotification,
+  rpcRequest,
+  rpcResult,
+  type JsonRpcErrorObject,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../rpc/index.js';
+
+/**
+ * Version of this protocol; `info` reports it and the client refuses an agent that speaks
+ * another (checkInfo in transports/rpc.ts). Bumped on incompatible changes. 2: the agent error
+ * codes moved to -32010..-32013 (src/rpc/codes.ts), apart from the worker protocol's.
+ */
+export const AGENT_PROTOCOL_VERSION = 2;
 
 /** Largest `data` chunk of one `artifact.put`, in bytes (before base64). */
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -35,54 +62,17 @@ export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
  * `job.run` result carries every output tensor in base64. 512 MiB, about the longest string
  * V8 can hold; an agent fails a job whose outputs would not fit ({@link MAX_OUTPUTS_BASE64_BYTES}).
  */
-export const MAX_LINE_BYTES = 512 * 1024 * 1024;
+export const MAX_LINE_BYTES = RPC_MAX_LINE_BYTES;
 /** Largest total of the outputs' base64 text in one `job.run` result (the rest of the outcome gets 32 MiB). */
 export const MAX_OUTPUTS_BASE64_BYTES = MAX_LINE_BYTES - 32 * 1024 * 1024;
 
-/** JSON-RPC error codes. */
-export const RpcErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  Internal: -32603,
-  /** The agent is running a job and the client asked `{wait: false}`. */
-  Busy: -32001,
-  /** A job or `artifact.has` named an artifact the agent does not have. */
-  ArtifactMissing: -32002,
-  /** An artifact was refused: its name, its size or its hash. */
-  ArtifactRefused: -32003,
-  /** The job ran and failed; `data` is a {@link JobFailureData}. */
-  JobFailed: -32004,
-} as const;
-export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
-
-export type JsonRpcId = number | string;
-
-export interface JsonRpcRequest<P = unknown> {
-  jsonrpc: '2.0';
-  id: JsonRpcId;
-  method: string;
-  params?: P;
-}
-
-export interface JsonRpcNotification<P = unknown> {
-  jsonrpc: '2.0';
-  method: string;
-  params?: P;
-}
-
-export interface JsonRpcErrorObject {
-  code: number;
-  message: string;
-  data?: unknown;
-}
-
-export type JsonRpcResponse<R = unknown> =
-  | { jsonrpc: '2.0'; id: JsonRpcId | null; result: R }
-  | { jsonrpc: '2.0'; id: JsonRpcId | null; error: JsonRpcErrorObject };
-
-export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
+/**
+ * The agent protocol's codes in the one table of both protocols (src/rpc/codes.ts): Busy,
+ * ArtifactMissing, ArtifactRefused, JobFailed (-32010..-32013) and the JSON-RPC standard ones.
+ * @deprecated an alias of {@link RpcCode}, kept for code written before the table was shared.
+ */
+export const RpcErrorCode = RpcCode;
+export type RpcErrorCode = RpcCode;
 
 // ---------------------------------------------------------------- methods
 
@@ -172,7 +162,7 @@ export interface JobRunParams {
    * an agent that predates it runs to the suite's targets.
    */
   targetFloor?: TargetFloor;
-  /** False: answer -32001 busy at once instead of waiting for the device. Default true. */
+  /** False: answer RpcCode.Busy (-32010) at once instead of waiting for the device. Default true. */
   wait?: boolean;
 }
 
@@ -204,7 +194,7 @@ export interface JobCancelResult {
   cancelled: boolean;
 }
 
-/** `data` of a -32004 error: mirrors RepeatFailure. */
+/** `data` of a RpcCode.JobFailed (-32013) error: mirrors RepeatFailure. */
 export interface JobFailureData {
   status: 'errored' | 'skipped';
   code?: string;
@@ -219,129 +209,6 @@ export const Methods = {
   jobCancel: 'job.cancel',
   jobProgress: 'job.progress',
 } as const;
-
-// ---------------------------------------------------------------- messages
-
-export function rpcRequest<P>(id: JsonRpcId, method: string, params?: P): JsonRpcRequest<P> {
-  return params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
-}
-
-export function rpcNotification<P>(method: string, params?: P): JsonRpcNotification<P> {
-  return params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
-}
-
-export function rpcResult<R>(id: JsonRpcId | null, result: R): JsonRpcResponse<R> {
-  return { jsonrpc: '2.0', id, result };
-}
-
-export function rpcError(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcResponse<never> {
-  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
-}
-
-/** An error a method handler throws to answer with a JSON-RPC error. */
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-}
-
-export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {
-  return 'method' in m && 'id' in m && m.id !== undefined;
-}
-export function isNotification(m: JsonRpcMessage): m is JsonRpcNotification {
-  return 'method' in m && !('id' in m);
-}
-export function isResponse(m: JsonRpcMessage): m is JsonRpcResponse {
-  return !('method' in m) && ('result' in m || 'error' in m);
-}
-
-/**
- * Parses one message (a line or a frame). Throws RpcError(-32700) for bad JSON and
- * RpcError(-32600) for JSON that is not a JSON-RPC 2.0 message.
- */
-export function parseMessage(text: string): JsonRpcMessage {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new RpcError(RpcErrorCode.ParseError, `not JSON: ${(e as Error).message}`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RpcError(RpcErrorCode.InvalidRequest, 'expected a JSON-RPC 2.0 object (batches are not supported)');
-  const o = v as Record<string, unknown>;
-  if (o.jsonrpc !== '2.0') throw new RpcError(RpcErrorCode.InvalidRequest, 'jsonrpc: expected "2.0"');
-  if ('id' in o && !(typeof o.id === 'number' || typeof o.id === 'string' || o.id === null)) throw new RpcError(RpcErrorCode.InvalidRequest, 'id: expected a number or a string');
-  if ('method' in o) {
-    if (typeof o.method !== 'string') throw new RpcError(RpcErrorCode.InvalidRequest, 'method: expected a string');
-    if ('params' in o && (typeof o.params !== 'object' || o.params === null)) throw new RpcError(RpcErrorCode.InvalidRequest, 'params: expected an object or an array');
-    return o as unknown as JsonRpcMessage;
-  }
-  if (!('result' in o) && !('error' in o)) throw new RpcError(RpcErrorCode.InvalidRequest, 'expected method, result or error');
-  if ('error' in o) {
-    const err = o.error as Record<string, unknown> | null;
-    if (typeof err !== 'object' || err === null || typeof err.code !== 'number' || typeof err.message !== 'string') {
-      throw new RpcError(RpcErrorCode.InvalidRequest, 'error: expected {code: number, message: string}');
-    }
-  }
-  return o as unknown as JsonRpcMessage;
-}
-
-/** One message as an NDJSON line (JSON.stringify never emits a raw newline). */
-export function encodeLine(message: JsonRpcMessage): string {
-  return `${JSON.stringify(message)}\n`;
-}
-
-/**
- * Splits a byte stream into NDJSON lines. A line longer than `maxLineBytes` is dropped and
- * reported through `onOverflow` (the stream stays usable from the next newline).
- */
-export class NdjsonSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private dropping = false;
-
-  constructor(
-    private readonly onLine: (line: string) => void,
-    private readonly maxLineBytes = MAX_LINE_BYTES,
-    private readonly onOverflow: (bytes: number) => void = () => undefined,
-  ) {}
-
-  push(chunk: Buffer | string): void {
-    let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    while (buf.length > 0) {
-      const nl = buf.indexOf(0x0a);
-      const piece = nl < 0 ? buf : buf.subarray(0, nl);
-      if (!this.dropping) {
-        if (this.size + piece.length > this.maxLineBytes) {
-          this.dropping = true;
-          this.onOverflow(this.size + piece.length);
-          this.parts = [];
-        } else {
-          this.parts.push(piece);
-        }
-      }
-      this.size += piece.length;
-      if (nl < 0) return;
-      if (!this.dropping) {
-        const line = Buffer.concat(this.parts).toString('utf8').replace(/\r$/, '');
-        if (line.trim() !== '') this.onLine(line);
-      }
-      this.parts = [];
-      this.size = 0;
-      this.dropping = false;
-      buf = buf.subarray(nl + 1);
-    }
-  }
-
-  /** Bytes of an unterminated last line still buffered. */
-  get pendingBytes(): number {
-    return this.size;
-  }
-}
 
 // ---------------------------------------------------------------- artifacts
 
@@ -571,7 +438,7 @@ export function failureData(f: RepeatFailure): JobFailureData {
   return d;
 }
 
-/** The RepeatFailure a -32004 error stands for. */
+/** The RepeatFailure a RpcCode.JobFailed (-32013) error stands for. */
 export function failureFromError(e: JsonRpcErrorObject): RepeatFailure {
   const d = (typeof e.data === 'object' && e.data !== null ? e.data : {}) as Partial<JobFailureData>;
   const status = d.status === 'skipped' ? 'skipped' : 'errored';

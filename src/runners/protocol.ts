@@ -1,28 +1,19 @@
 /**
  * The worker protocol (docs/workers.md): JSON-RPC 2.0, one JSON object per line, requests on
- * the worker's stdin and responses on its stdout. The worker's stderr is free-form log text.
+ * the worker's stdin and responses on its stdout (the framing and messages of src/rpc). The
+ * worker's stderr is free-form log text.
  * Tensors never travel inside messages: they are .npy files named by absolute path.
  * Any worker in any language that speaks this is an engine worker.
  */
 import type { ErrorCode } from '../errors.js';
 import type { TensorMeta } from '../model/model-ref.js';
 import type { OutputReconciliation } from '../model/model-ref.js';
+import type { JsonRpcErrorObject, JsonRpcResponse } from '../rpc/index.js';
+
+/** The one error-code table of both protocols (src/rpc/codes.ts); the worker codes are Engine, Unsupported, State. */
+export { RpcCode } from '../rpc/index.js';
 
 export const PROTOCOL_VERSION = 1;
-
-export interface RpcRequest {
-  jsonrpc: '2.0';
-  id: number;
-  method: string;
-  params?: unknown;
-}
-
-export interface RpcError {
-  /** JSON-RPC code: -32700..-32600 protocol errors, see {@link RpcCode} for the rest. */
-  code: number;
-  message: string;
-  data?: RpcErrorData;
-}
 
 /** What a worker may attach to an error. */
 export interface RpcErrorData {
@@ -33,23 +24,14 @@ export interface RpcErrorData {
   detail?: string;
 }
 
-export type RpcResponse =
-  | { jsonrpc: '2.0'; id: number; result: unknown }
-  | { jsonrpc: '2.0'; id: number | null; error: RpcError };
+/** A worker's `error` member: codes from {@link RpcCode}, data as above. */
+export type WorkerErrorObject = JsonRpcErrorObject<RpcErrorData>;
 
-export const RpcCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  Internal: -32603,
-  /** The engine failed (load, inference). */
-  Engine: -32000,
-  /** The request is valid but the engine cannot do it (precision, dtype, provider). */
-  Unsupported: -32001,
-  /** A request came in an order the worker cannot serve (infer before load). */
-  State: -32002,
-} as const;
+/** A worker's response line (ids are numbers; `null` for a line it could not read). */
+export type WorkerResponse = JsonRpcResponse<unknown, RpcErrorData>;
+
+/** Largest request line a Node worker reads (requests name files; they never carry tensors). */
+export const MAX_WORKER_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /** `hello` result. */
 export interface HelloResult {
@@ -149,10 +131,4 @@ export interface ProfileResultMsg {
 /** `fusedLayers` result (optional method): engine nodes of the loaded model made of several ONNX nodes; absent `layers` when the engine does not say. */
 export interface FusedLayersResultMsg {
   layers?: Array<{ name: string; opType: string; onnxNodes: string[] }>;
-}
-
-export function isRpcResponse(v: unknown): v is RpcResponse {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return o.jsonrpc === '2.0' && 'id' in o && ('result' in o || 'error' in o);
 }

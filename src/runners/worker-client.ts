@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { BenchalignError, type ErrorCode } from '../errors.js';
-import { RpcCode, isRpcResponse, type RpcError, type RpcResponse } from './protocol.js';
+import { NdjsonSplitter, RpcCode, encodeLine, isResponse, isStandardCode, parseMessage, rpcRequest, type JsonRpcMessage } from '../rpc/index.js';
+import type { WorkerErrorObject, WorkerResponse } from './protocol.js';
 import type { WorkerCommand } from './worker-entry.js';
 
 /** Limits and bookkeeping for one worker. */
@@ -44,7 +44,7 @@ export class WorkerFailure extends BenchalignError {
     message: string,
     readonly stderrTail: string,
     readonly exit?: WorkerExit,
-    readonly rpcError?: RpcError,
+    readonly rpcError?: WorkerErrorObject,
   ) {
     super(code, message);
   }
@@ -166,8 +166,13 @@ export class WorkerProcess {
     child.stdin?.on('error', () => {});
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.appendStderr(chunk));
-    const rl = createInterface({ input: child.stdout!, crlfDelay: Infinity });
-    rl.on('line', (line) => this.onLine(live, line));
+    const lines = new NdjsonSplitter(
+      (line) => this.onLine(live, line),
+      undefined,
+      (bytes) => this.appendStderr(`[protocol] dropped a ${bytes}-byte stdout line\n`),
+    );
+    child.stdout?.on('data', (chunk: Buffer) => lines.push(chunk));
+    child.stdout?.on('end', () => lines.end());
     let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.on('exit', (code, signal) => {
       live.exited = true;
@@ -213,7 +218,7 @@ export class WorkerProcess {
             }, timeoutMs)
           : undefined;
       live.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
-      live.child.stdin?.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+      live.child.stdin?.write(encodeLine(rpcRequest(id, method, params)));
     });
   }
 
@@ -251,21 +256,21 @@ export class WorkerProcess {
   }
 
   private onLine(live: Live, line: string): void {
-    let msg: unknown;
+    let msg: JsonRpcMessage | undefined;
     try {
-      msg = JSON.parse(line);
+      msg = parseMessage(line);
     } catch {
       msg = undefined;
     }
-    if (!isRpcResponse(msg)) {
+    if (msg === undefined || !isResponse(msg)) {
       this.appendStderr(`[stdout] ${line}\n`);
       return;
     }
-    this.settle(live, msg);
+    this.settle(live, msg as WorkerResponse);
   }
 
-  private settle(live: Live, msg: RpcResponse): void {
-    if (msg.id === null) {
+  private settle(live: Live, msg: WorkerResponse): void {
+    if (typeof msg.id !== 'number') {
       this.appendStderr(`[protocol] ${JSON.stringify(msg)}\n`);
       return;
     }
@@ -280,7 +285,7 @@ export class WorkerProcess {
     const err = msg.error;
     const code: ErrorCode =
       err.data?.benchalignCode ??
-      (err.code === RpcCode.Unsupported ? 'E_UNSUPPORTED' : err.code <= -32600 && err.code >= -32700 ? 'E_INTERNAL' : 'E_ENGINE');
+      (err.code === RpcCode.Unsupported ? 'E_UNSUPPORTED' : isStandardCode(err.code) ? 'E_INTERNAL' : 'E_ENGINE');
     const expected = err.data?.expected !== undefined ? ` (expected ${err.data.expected})` : '';
     p.reject(new WorkerFailure(code, `${this.opts.label} "${p.method}" failed: ${err.message}${expected}`, this.stderrTail(), undefined, err));
   }

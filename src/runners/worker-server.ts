@@ -3,9 +3,9 @@
  * runs one handler at a time, writes one response line per request to stdout. Anything
  * else the process prints goes to stderr, so stdout carries only protocol lines.
  */
-import { createInterface } from 'node:readline';
 import { isBenchalignError } from '../errors.js';
-import { RpcCode, type RpcErrorData, type RpcRequest, type RpcResponse } from './protocol.js';
+import { NdjsonSplitter, RpcCode, RpcError, encodeLine, isRequest, parseMessage, rpcError, rpcResult, type JsonRpcId } from '../rpc/index.js';
+import { MAX_WORKER_REQUEST_BYTES, type RpcErrorData, type WorkerResponse } from './protocol.js';
 
 export type Handler = (params: unknown) => unknown;
 
@@ -20,25 +20,19 @@ export class WorkerError extends Error {
   }
 }
 
-function send(msg: RpcResponse): void {
-  process.stdout.write(JSON.stringify(msg) + '\n');
+function send(msg: WorkerResponse): void {
+  process.stdout.write(encodeLine(msg));
 }
 
-function errorResponse(id: number | null, e: unknown): RpcResponse {
-  if (e instanceof WorkerError) {
-    return { jsonrpc: '2.0', id, error: { code: e.rpcCode, message: e.message, ...(e.data ? { data: e.data } : {}) } };
-  }
+function errorResponse(id: JsonRpcId | null, e: unknown): WorkerResponse {
+  if (e instanceof WorkerError) return rpcError(id, e.rpcCode, e.message, e.data);
   if (isBenchalignError(e)) {
     const code = e.code === 'E_UNSUPPORTED' ? RpcCode.Unsupported : RpcCode.Engine;
     const data: RpcErrorData = { benchalignCode: e.code, ...(e.expected !== undefined ? { expected: e.expected } : {}) };
-    return { jsonrpc: '2.0', id, error: { code, message: e.message, data } };
+    return rpcError(id, code, e.message, data);
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  return {
-    jsonrpc: '2.0',
-    id,
-    error: { code: RpcCode.Engine, message: err.message, data: { benchalignCode: 'E_ENGINE', detail: err.stack ?? '' } },
-  };
+  return rpcError(id, RpcCode.Engine, err.message, { benchalignCode: 'E_ENGINE', detail: err.stack ?? '' });
 }
 
 /** Serves `handlers` on stdio until stdin closes or `shutdown` is called. */
@@ -51,41 +45,47 @@ export function serveWorker(handlers: Record<string, Handler>): void {
   console.debug = toStderr;
 
   let queue: Promise<void> = Promise.resolve();
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  rl.on('line', (line) => {
-    if (line.trim() === '') return;
-    queue = queue.then(() => handleLine(line, handlers));
-  });
-  rl.on('close', () => {
+  const lines = new NdjsonSplitter(
+    (line) => {
+      queue = queue.then(() => handleLine(line, handlers));
+    },
+    MAX_WORKER_REQUEST_BYTES,
+    (bytes) => send(rpcError(null, RpcCode.InvalidRequest, `request line of ${bytes} bytes refused: over the limit of ${MAX_WORKER_REQUEST_BYTES}`)),
+  );
+  process.stdin.on('data', (chunk: Buffer) => lines.push(chunk));
+  process.stdin.on('end', () => {
+    lines.end();
     void queue.then(() => process.exit(0));
   });
 }
 
 async function handleLine(line: string, handlers: Record<string, Handler>): Promise<void> {
-  let req: RpcRequest;
+  let msg;
   try {
-    req = JSON.parse(line) as RpcRequest;
+    msg = parseMessage(line);
   } catch (e) {
-    send({ jsonrpc: '2.0', id: null, error: { code: RpcCode.ParseError, message: `parse error: ${(e as Error).message}` } });
+    const code = e instanceof RpcError ? e.code : RpcCode.ParseError;
+    send(rpcError(null, code, `${code === RpcCode.ParseError ? 'parse error' : 'invalid request'}: ${(e as Error).message}`));
     return;
   }
-  if (typeof req !== 'object' || req === null || req.jsonrpc !== '2.0' || typeof req.method !== 'string' || typeof req.id !== 'number') {
-    send({ jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'invalid request: expected {jsonrpc:"2.0", id:number, method:string}' } });
+  if (!isRequest(msg) || typeof msg.id !== 'number') {
+    send(rpcError(null, RpcCode.InvalidRequest, 'invalid request: expected {jsonrpc:"2.0", id:number, method:string}'));
     return;
   }
+  const req = msg;
   if (req.method === 'shutdown') {
     await handlers.shutdown?.(req.params);
-    process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: null }) + '\n', () => process.exit(0));
+    process.stdout.write(encodeLine(rpcResult(req.id, null)), () => process.exit(0));
     return;
   }
   const handler = handlers[req.method];
   if (handler === undefined) {
-    send({ jsonrpc: '2.0', id: req.id, error: { code: RpcCode.MethodNotFound, message: `method not found: ${req.method}` } });
+    send(rpcError(req.id, RpcCode.MethodNotFound, `method not found: ${req.method}`));
     return;
   }
   try {
     const result = await handler(req.params ?? {});
-    send({ jsonrpc: '2.0', id: req.id, result: result ?? null });
+    send(rpcResult(req.id, result ?? null));
   } catch (e) {
     send(errorResponse(req.id, e));
   }

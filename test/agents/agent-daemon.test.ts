@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildJobResult } from '../../src/execution/job-result.js';
-import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
+import { RpcCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
 import { getRunner } from '../../src/runners/registry.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
 import { type Job } from '../../src/model/job.js';
@@ -126,21 +126,21 @@ describe('agent daemon on loopback with a token', () => {
     const c = await connect();
     for (const name of ['../../etc/passwd', '..', `${h}/../x`, h.toUpperCase(), `%2e%2e%2f${h.slice(9)}`, `/${h.slice(1)}`, h.slice(2)]) {
       const e1 = await rpcError(c.call('artifact.put', { sha256: name, size: body.length, offset: 0, data: body.toString('base64'), final: true }));
-      expect(e1.code).toBe(RpcErrorCode.ArtifactRefused);
+      expect(e1.code).toBe(RpcCode.ArtifactRefused);
       const e2 = await rpcError(c.call('artifact.has', { sha256: name }));
-      expect(e2.code).toBe(RpcErrorCode.ArtifactRefused);
+      expect(e2.code).toBe(RpcCode.ArtifactRefused);
     }
     // a job's tree paths and refs are checked too: no path, no traversal
     const job = await cnnJob();
     const params = await wireJobFor(c, job, 'trav-1', { mode: 'accuracy-only' });
     const withBadTree = { ...params, files: [...params.files, { path: '../../escape.onnx', sha256: params.files[0]?.sha256 }] };
-    expect((await rpcError(c.call('job.run', withBadTree))).code).toBe(RpcErrorCode.ArtifactRefused);
+    expect((await rpcError(c.call('job.run', withBadTree))).code).toBe(RpcCode.ArtifactRefused);
     const withPath = { ...params, jobId: 'trav-2', job: { ...params.job, model: { ...params.job.model, path: job.model.path } } };
     const e3 = await rpcError(c.call('job.run', withPath));
-    expect(e3.code).toBe(RpcErrorCode.InvalidParams);
+    expect(e3.code).toBe(RpcCode.InvalidParams);
     expect(e3.message).toMatch(/not an artifact:<sha256> ref/);
     const unknown = { ...params, jobId: 'trav-3', job: { ...params.job, model: { ...params.job.model, path: `artifact:${'ab'.repeat(32)}` } } };
-    expect((await rpcError(c.call('job.run', unknown))).code).toBe(RpcErrorCode.ArtifactMissing);
+    expect((await rpcError(c.call('job.run', unknown))).code).toBe(RpcCode.ArtifactMissing);
     // engine options that name a program or file, unknown model fields and PyTorch code forms are refused
     const trt = { ...params, jobId: 'trav-8', job: { ...params.job, engine: { ...params.job.engine, options: { intraOpThreads: 1, trtexecPath: '/bin/sh' } } } };
     expect((await rpcError(c.call('job.run', trt))).message).toMatch(/options\.trtexecPath: names a program/);
@@ -152,9 +152,9 @@ describe('agent daemon on loopback with a token', () => {
     const smuggle = { ...params, jobId: 'trav-4', job: { ...params.job, model: { ...params.job.model, inputs: { source: 'other', dataSets: ['/etc'] } } } };
     expect((await rpcError(c.call('job.run', smuggle))).message).toMatch(/inputs\.source: expected/);
     const smuggle2 = { ...params, jobId: 'trav-5', job: { ...params.job, model: { ...params.job.model, inputs: { source: 'onnx-test-data', dataSets: ['/etc'] } } } };
-    expect((await rpcError(c.call('job.run', smuggle2))).code).toBe(RpcErrorCode.ArtifactRefused);
+    expect((await rpcError(c.call('job.run', smuggle2))).code).toBe(RpcCode.ArtifactRefused);
     const smuggle3 = { ...params, jobId: 'trav-6', job: { ...params.job, model: { ...params.job.model, reference: { source: 'onnx-test-data', dataSets: ['tree:../../etc'] } } } };
-    expect((await rpcError(c.call('job.run', smuggle3))).code).toBe(RpcErrorCode.ArtifactRefused);
+    expect((await rpcError(c.call('job.run', smuggle3))).code).toBe(RpcCode.ArtifactRefused);
     const smuggle4 = { ...params, jobId: 'trav-7', job: { ...params.job, model: { ...params.job.model, reference: { source: 'dir', path: '/etc/passwd' } } } };
     expect((await rpcError(c.call('job.run', smuggle4))).message).toMatch(/reference\.source: expected/);
     expect(readdirSync(join(workDir, 'artifacts')).every((n) => /^[0-9a-f]{64}$/.test(n))).toBe(true);
@@ -170,12 +170,12 @@ describe('agent daemon on loopback with a token', () => {
     expect([413, -1]).toContain(streamed.status);
     const c = await connect();
     const e1 = await rpcError(c.call('artifact.put', { sha256: fake, size: limit + 1, offset: 0, data: '', final: false }));
-    expect(e1.code).toBe(RpcErrorCode.ArtifactRefused);
+    expect(e1.code).toBe(RpcCode.ArtifactRefused);
     expect(e1.message).toMatch(/limit/);
     // declares 1 KiB, then sends more
     await c.call('artifact.put', { sha256: fake, size: 1024, offset: 0, data: Buffer.alloc(1000).toString('base64'), final: false });
     const e2 = await rpcError(c.call('artifact.put', { sha256: fake, size: 1024, offset: 1000, data: Buffer.alloc(100).toString('base64'), final: false }));
-    expect(e2.code).toBe(RpcErrorCode.ArtifactRefused);
+    expect(e2.code).toBe(RpcCode.ArtifactRefused);
     expect(await c.call('artifact.has', { sha256: fake })).toEqual({ present: false });
     expect(readdirSync(join(workDir, 'tmp'))).toEqual([]);
     expect(existsSync(join(workDir, 'artifacts', fake))).toBe(false);
@@ -188,7 +188,7 @@ describe('agent daemon on loopback with a token', () => {
     expect(await c.call('artifact.has', { sha256: h })).toEqual({ present: false });
     const wrong = randomBytes(300_000);
     const bad = await rpcError(c.call('artifact.put', { sha256: h, size: wrong.length, offset: 0, data: wrong.toString('base64'), final: true }));
-    expect(bad.code).toBe(RpcErrorCode.ArtifactRefused);
+    expect(bad.code).toBe(RpcCode.ArtifactRefused);
     expect(bad.message).toMatch(/hash/);
     expect(await c.call('artifact.has', { sha256: h })).toEqual({ present: false });
     expect(await c.upload(bytes, 100_000, 3)).toBe(h); // three chunks in flight: handled in order
@@ -286,7 +286,7 @@ describe('agent daemon on loopback with a token', () => {
     });
     while (!a.notifications.some((n) => (n.params as { jobId?: string }).jobId === 'lease-a')) await new Promise((r) => setTimeout(r, 20));
     const busy = await rpcError(b.call('job.run', { ...pb, jobId: 'lease-b0', wait: false }));
-    expect(busy.code).toBe(RpcErrorCode.Busy);
+    expect(busy.code).toBe(RpcCode.Busy);
     const runB = b.call<JobRunResult>('job.run', pb).then((r) => {
       order.push('b');
       return r;
@@ -321,7 +321,7 @@ describe('agent daemon on loopback with a token', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await b.call('job.cancel', { jobId: 'cancel-b' })).toEqual({ cancelled: true });
     const eb = await runB;
-    expect(eb.code).toBe(RpcErrorCode.JobFailed);
+    expect(eb.code).toBe(RpcCode.JobFailed);
     const workers = childPids(agent.proc.pid as number);
     expect(workers.length).toBeGreaterThan(0);
     const t0 = performance.now();
@@ -329,7 +329,7 @@ describe('agent daemon on loopback with a token', () => {
     const ea = await runA;
     const tookMs = performance.now() - t0;
     for (const w of workers) expect(alive(w)).toBe(false);
-    expect(ea.code).toBe(RpcErrorCode.JobFailed);
+    expect(ea.code).toBe(RpcCode.JobFailed);
     expect(ea.message).toMatch(/cancelled/);
     expect(ea.data).toMatchObject({ status: 'errored', code: 'E_INFRA' });
     expect(tookMs).toBeLessThan(15_000);
@@ -388,7 +388,7 @@ describe('agent daemon security and lifecycle', () => {
     while (!c.notifications.some((n) => (n.params as { progress?: { phase: string } }).progress?.phase === 'measure')) await new Promise((r) => setTimeout(r, 20));
     a.proc.kill('SIGTERM');
     const e = await run;
-    expect(e.code).toBe(RpcErrorCode.JobFailed);
+    expect(e.code).toBe(RpcCode.JobFailed);
     expect(e.message).toMatch(/shutting down/);
     expect(await a.exited).toBe(0);
     expect(a.stderr()).toMatch(/SIGTERM: shutting down[\s\S]*stopped/);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcErrorCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
+import { RpcCode, decodeOutcome, type InfoResult, type JobRunResult } from '../../src/agents/protocol.js';
 import { getRunner } from '../../src/runners/registry.js';
 import { expandJobs, loadSuite, suiteFromOnnxTests } from '../../src/suite/index.js';
 import { type Job } from '../../src/model/job.js';
@@ -37,12 +37,12 @@ describe('agent on stdio', () => {
   it('answers info, and a parse error or an unknown method with the JSON-RPC codes', async () => {
     const info = await agent.client.call<InfoResult>('info');
     expect(info.labels).toMatchObject({ board: 'stdio-test', arch: process.arch });
-    expect(info.protocolVersion).toBe(1);
+    expect(info.protocolVersion).toBe(2);
     agent.client.sendRaw('{not json');
     agent.client.sendRaw('{"jsonrpc":"1.0","id":5,"method":"info"}');
-    await expect(agent.client.call('nope')).rejects.toMatchObject({ code: RpcErrorCode.MethodNotFound });
-    expect(agent.client.orphanErrors.map((e) => e.code)).toEqual([RpcErrorCode.ParseError, RpcErrorCode.InvalidRequest]);
-    await expect(agent.client.call('artifact.has', [])).rejects.toMatchObject({ code: RpcErrorCode.InvalidParams });
+    await expect(agent.client.call('nope')).rejects.toMatchObject({ code: RpcCode.MethodNotFound });
+    expect(agent.client.orphanErrors.map((e) => e.code)).toEqual([RpcCode.ParseError, RpcCode.InvalidRequest]);
+    await expect(agent.client.call('artifact.has', [])).rejects.toMatchObject({ code: RpcCode.InvalidParams });
   });
 
   it('runs the bundled CNN: outputs equal a local run bit for bit; stdout carried only protocol lines', async () => {
@@ -100,7 +100,7 @@ describe('agent on stdio', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(RpcFailure);
-    expect((err as RpcFailure).code).toBe(RpcErrorCode.JobFailed);
+    expect((err as RpcFailure).code).toBe(RpcCode.JobFailed);
     expect((err as RpcFailure).data).toMatchObject({ status: 'errored', code: 'E_TIMEOUT' });
     expect(performance.now() - t0).toBeLessThan(20_000);
     expect(await agent.client.call<InfoResult>('info')).toMatchObject({ busy: false, queued: 0 });
@@ -148,7 +148,7 @@ describe('agent on stdio', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(RpcFailure);
-    expect((err as RpcFailure).code).toBe(RpcErrorCode.JobFailed);
+    expect((err as RpcFailure).code).toBe(RpcCode.JobFailed);
     expect((err as RpcFailure).message).toMatch(/unknown engine "no-such-engine"/);
     expect((err as RpcFailure).data).toMatchObject({ status: 'errored', code: 'E_ENGINE_MISSING' });
   });

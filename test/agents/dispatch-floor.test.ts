@@ -23,7 +23,7 @@ import { cnnModel, tempDir, writeSuite } from './helpers.js';
 const quiet: ProgressReporter = { start: () => undefined, jobStarted: () => undefined, jobProgress: () => undefined, jobFinished: () => undefined, stop: () => undefined };
 
 function fakeClient(requests: Array<TargetFloor | undefined>): AgentClient {
-  const info = { agentVersion: 'test', protocolVersion: 1, fingerprint: { hash: 'h' }, engines: [], labels: {}, busy: false, queued: 0 } as unknown as InfoResult;
+  const info = { agentVersion: 'test', protocolVersion: 2, fingerprint: { hash: 'h' }, engines: [], labels: {}, busy: false, queued: 0 } as unknown as InfoResult;
   return {
     def: { name: 'fake', url: 'local', kind: 'local', labels: {}, connectTimeoutMs: 0 },
     info: () => Promise.resolve(info),

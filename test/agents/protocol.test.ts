@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   NdjsonSplitter,
-  RpcErrorCode,
+  RpcCode,
   decodeOutcome,
   encodeLine,
   encodeOutcome,
@@ -51,14 +51,14 @@ describe('messages', () => {
   it('parses requests, notifications and responses, and refuses the rest with JSON-RPC codes', () => {
     expect(parseMessage('{"jsonrpc":"2.0","id":1,"method":"info"}')).toMatchObject({ id: 1, method: 'info' });
     const bad: Array<[string, number]> = [
-      ['nope', RpcErrorCode.ParseError],
-      ['[]', RpcErrorCode.InvalidRequest],
-      ['{"id":1,"method":"info"}', RpcErrorCode.InvalidRequest],
-      ['{"jsonrpc":"2.0","id":{},"method":"info"}', RpcErrorCode.InvalidRequest],
-      ['{"jsonrpc":"2.0","id":1,"method":3}', RpcErrorCode.InvalidRequest],
-      ['{"jsonrpc":"2.0","id":1,"method":"x","params":"s"}', RpcErrorCode.InvalidRequest],
-      ['{"jsonrpc":"2.0","id":1}', RpcErrorCode.InvalidRequest],
-      ['{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}', RpcErrorCode.InvalidRequest],
+      ['nope', RpcCode.ParseError],
+      ['[]', RpcCode.InvalidRequest],
+      ['{"id":1,"method":"info"}', RpcCode.InvalidRequest],
+      ['{"jsonrpc":"2.0","id":{},"method":"info"}', RpcCode.InvalidRequest],
+      ['{"jsonrpc":"2.0","id":1,"method":3}', RpcCode.InvalidRequest],
+      ['{"jsonrpc":"2.0","id":1,"method":"x","params":"s"}', RpcCode.InvalidRequest],
+      ['{"jsonrpc":"2.0","id":1}', RpcCode.InvalidRequest],
+      ['{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}', RpcCode.InvalidRequest],
     ];
     for (const [text, code] of bad) expect(() => parseMessage(text)).toThrow(expect.objectContaining({ code }));
   });
@@ -150,9 +150,9 @@ describe('outcomes on the wire', () => {
 
   it('maps a RepeatFailure to -32004 data and back', () => {
     const f = new RepeatFailure('skipped', 'no string tensors', 'tail', 'E_UNSUPPORTED');
-    const back = failureFromError({ code: RpcErrorCode.JobFailed, message: f.message, data: failureData(f) });
+    const back = failureFromError({ code: RpcCode.JobFailed, message: f.message, data: failureData(f) });
     expect(back).toBeInstanceOf(RepeatFailure);
     expect([back.status, back.message, back.stderrTail, back.code]).toEqual(['skipped', 'no string tensors', 'tail', 'E_UNSUPPORTED']);
-    expect(failureFromError({ code: RpcErrorCode.JobFailed, message: 'm' }).status).toBe('errored');
+    expect(failureFromError({ code: RpcCode.JobFailed, message: 'm' }).status).toBe('errored');
   });
 });

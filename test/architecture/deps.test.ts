@@ -28,6 +28,9 @@ describe('folder floors (npm run deps)', () => {
     // The check saw the real tree, not an empty one.
     expect(edges.get('src/workflows')?.has('src/agents')).toBe(true);
     expect(edges.get('runner-agents')?.has('src/execution')).toBe(true);
+    // Both protocols (worker and agent) speak the one JSON-RPC layer.
+    expect(edges.get('src/runners')?.has('src/rpc')).toBe(true);
+    expect(edges.get('src/agents')?.has('src/rpc')).toBe(true);
   });
 
   it('catches an upward import, a mutual pair, src -> runner-agents and a folder on no floor', () => {

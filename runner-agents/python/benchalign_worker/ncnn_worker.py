@@ -24,7 +24,7 @@ import platform
 from typing import Any
 
 from .options import Options
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta
+from .protocol import UNSUPPORTED, Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta
 
 _POWERSAVE = {"all": 0, "little": 1, "big": 2}
 _POWERSAVE_NAME = {v: k for k, v in _POWERSAVE.items()}
@@ -291,7 +291,7 @@ class NcnnEngine(Engine):
                 raise WorkerError(
                     f"ncnn: input {i['name']!r} has batch {shape[0]} ({shape}); ncnn Mats have no batch dimension and this "
                     f"model was converted to run batch {self.batch} ({want})",
-                    rpc_code=-32001,
+                    rpc_code=UNSUPPORTED,
                     benchalign_code="E_UNSUPPORTED",
                     expected=f"batch {self.batch} (shapes: in the suite sets it)",
                 )

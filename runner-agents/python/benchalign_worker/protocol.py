@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 PROTOCOL_VERSION = 1
 
+# JSON-RPC error codes: the worker part of benchalign's one code table (src/rpc/codes.ts, RpcCode;
+# test/rpc/python-codes.test.ts holds these equal to it). Engines use these names, never the numbers.
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601

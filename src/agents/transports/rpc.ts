@@ -14,14 +14,9 @@ import {
   AGENT_PROTOCOL_VERSION,
   MAX_CHUNK_BYTES,
   Methods,
-  RpcErrorCode,
   decodeOutcome,
   failureFromError,
-  isNotification,
-  isResponse,
   jobLocalFiles,
-  parseMessage,
-  rpcRequest,
   toWireJob,
   type ArtifactHasResult,
   type ArtifactPutResult,
@@ -29,8 +24,8 @@ import {
   type JobProgressParams,
   type JobRunParams,
   type JobRunResult,
-  type JsonRpcErrorObject,
 } from '../protocol.js';
+import { RpcCode, isNotification, isResponse, parseMessage, rpcRequest, type JsonRpcErrorObject } from '../../rpc/index.js';
 import { AgentFailure, type AgentClient, type RepeatRequest } from './types.js';
 
 /** A bidirectional message channel: one JSON-RPC message per `send`/`onMessage`. */
@@ -140,6 +135,10 @@ let jobCounter = 0;
 /** Checks the parts of an `info` answer the dispatcher relies on; the message names what is wrong. */
 export function checkInfo(v: unknown): InfoResult {
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  // Another version first: its other fields (and its error codes) may differ, so they are not judged.
+  if (typeof o.protocolVersion === 'number' && o.protocolVersion !== AGENT_PROTOCOL_VERSION) {
+    throw new Error(`agent protocol version ${o.protocolVersion}, but this benchalign speaks version ${AGENT_PROTOCOL_VERSION} (docs/agents.md); update benchalign on one side`);
+  }
   const problems: string[] = [];
   const labels = o.labels;
   if (typeof labels !== 'object' || labels === null || Array.isArray(labels) || Object.values(labels).some((x) => typeof x !== 'string')) problems.push('labels: expected a mapping of strings');
@@ -301,12 +300,12 @@ export class RpcAgentClient implements AgentClient {
       }
     } catch (e) {
       if (e instanceof RpcCallError) {
-        if (e.error.code === RpcErrorCode.JobFailed) throw failureFromError(e.error);
-        if (e.error.code === RpcErrorCode.ArtifactMissing) {
+        if (e.error.code === RpcCode.JobFailed) throw failureFromError(e.error);
+        if (e.error.code === RpcCode.ArtifactMissing) {
           this.present.clear();
           throw new AgentFailure(this.def.name, `artifact missing on the agent: ${e.message}`, false);
         }
-        if (e.error.code === RpcErrorCode.InvalidParams) throw new RepeatFailure('errored', `agent ${this.def.name} refused the job: ${e.message}`);
+        if (e.error.code === RpcCode.InvalidParams) throw new RepeatFailure('errored', `agent ${this.def.name} refused the job: ${e.message}`);
         throw new AgentFailure(this.def.name, `job.run: ${e.message} (${e.error.code})`, false);
       }
       throw e;

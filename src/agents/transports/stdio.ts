@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../../errors.js';
 import type { AgentDef } from '../../model/agents.js';
-import { NdjsonSplitter } from '../protocol.js';
+import { NdjsonSplitter } from '../../rpc/index.js';
 import { RpcAgentClient, type Channel } from './rpc.js';
 
 /** This benchalign's own CLI entry (bin/benchalign.js), to start a local agent. */
