@@ -21,26 +21,11 @@ import { enqueueRun, waitRun } from '../../src/agents/queue/runs.js';
 import { finishRun } from '../../src/workflows/fleet.js';
 import type { RunResults } from '../../src/model/record.js';
 import { expandJobs, loadSuite } from '../../src/suite/index.js';
-import { ALICE_PASSWORD, startPostgres, type PgServer } from '../results/postgres-server.js';
+import { ALICE_PASSWORD, postgresForTests } from '../results/postgres-server.js';
 import { BIN } from './agent-harness.js';
 import { QUICK, cnnModel, tempDir, transformerModel, writeSuite } from './helpers.js';
 
-// Skipped only where the server cannot be started and this is not root (as the store tests).
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-let server: PgServer | undefined;
-let unavailable: string | undefined;
-try {
-  server = await startPostgres();
-} catch (e) {
-  unavailable = e instanceof Error ? e.message : String(e);
-}
-const skip = unavailable !== undefined && !isRoot;
-if (skip) console.log(`skipped: the fleet queue tests need a PostgreSQL server, which cannot be started here: ${unavailable}`);
-
-function need(): PgServer {
-  if (!server) throw new Error(`as root the PostgreSQL server must start: ${unavailable}`);
-  return server;
-}
+const { skip, need, server } = await postgresForTests('the fleet queue tests');
 
 const ORT = { name: 'onnxruntime', precision: 'fp32', options: { intraOpThreads: 1, interOpThreads: 1 } };
 /** Jobs of about 1.5 s each: long enough to kill things in the middle of a run. */

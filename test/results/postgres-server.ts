@@ -139,3 +139,26 @@ export async function startPostgres(): Promise<PgServer> {
     throw e;
   }
 }
+
+/**
+ * A PostgreSQL server for one test file: skipped (saying why, for `what`) only where it cannot
+ * be started and this is not root; as root it must be there (scripts/setup-test-env.sh installs
+ * postgresql), and `need()` fails the tests when it is not.
+ */
+export async function postgresForTests(what: string): Promise<{ skip: boolean; need: () => PgServer; server: PgServer | undefined }> {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  let server: PgServer | undefined;
+  let unavailable: string | undefined;
+  try {
+    server = await startPostgres();
+  } catch (e) {
+    unavailable = e instanceof Error ? e.message : String(e);
+  }
+  const skip = unavailable !== undefined && !isRoot;
+  if (skip) console.log(`skipped: ${what} need a PostgreSQL server, which cannot be started here: ${unavailable}`);
+  const need = (): PgServer => {
+    if (!server) throw new Error(`as root the PostgreSQL server must start: ${unavailable}`);
+    return server;
+  };
+  return { skip, need, server };
+}

@@ -15,26 +15,10 @@ import type { RegressReport } from '../../src/results/regress/compare-runs.js';
 import { PG_MIGRATIONS } from '../../src/results/store/migrations.js';
 import { displayStoreLocation, openStore, redactPostgresUrl, redactStoreUrls } from '../../src/results/store/store.js';
 import { QUICK, REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
-import { ALICE_PASSWORD, freePort, startPostgres, type PgServer } from './postgres-server.js';
+import { ALICE_PASSWORD, freePort, postgresForTests } from './postgres-server.js';
 import { openError, storeContract, syntheticRun } from './store-contract.js';
 
-// Skipped only where the server cannot be started and this is not root; as root it must be
-// there (scripts/setup-test-env.sh installs postgresql), and its absence fails the tests.
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-let server: PgServer | undefined;
-let unavailable: string | undefined;
-try {
-  server = await startPostgres();
-} catch (e) {
-  unavailable = e instanceof Error ? e.message : String(e);
-}
-const skip = unavailable !== undefined && !isRoot;
-if (skip) console.log(`skipped: the PostgreSQL store tests need a PostgreSQL server, which cannot be started here: ${unavailable}`);
-
-function need(): PgServer {
-  if (!server) throw new Error(`as root the PostgreSQL server must start: ${unavailable}`);
-  return server;
-}
+const { skip, need, server } = await postgresForTests('the PostgreSQL store tests');
 
 let dbCount = 0;
 const dbName = (location: string): string => new URL(location).pathname.slice(1);
