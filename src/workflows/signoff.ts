@@ -16,7 +16,8 @@ import { historyNoise } from '../results/regress/io.js';
 import { gitInfo, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { evaluateSignoff, type BaselineContext } from '../results/signoff/evaluate.js';
 import { loadPolicy } from '../results/signoff/policy.js';
-import { SIGNOFF_SCHEMA_VERSION, devicesOf, resultsSha256, signoffMarkdown, type SignoffRecord } from '../results/signoff/record.js';
+import { SIGNOFF_SCHEMA_VERSION, devicesOf, resultsSha256, type SignoffRecord } from '../results/signoff/record.js';
+import { signoffMarkdown } from '../reports/signoff.js';
 
 export interface SignoffOptions {
   /** A suite file (run first), a run id or tag in the store, or a results.json / run folder. */

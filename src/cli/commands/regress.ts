@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { BenchalignError, ExitCode } from '../../errors.js';
 import type { RunResults } from '../../model/record.js';
 import { compareRuns } from '../../results/regress/compare-runs.js';
-import { boundedMarkdown, regressJunit, regressMarkdown } from '../../results/regress/format.js';
+import { boundedMarkdown, regressJunit, regressMarkdown } from '../../reports/regress.js';
 import { historyNoise, isFileRef, readResultsFile } from '../../results/regress/io.js';
 import { DEFAULT_STORE_PATH, displayStoreLocation, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
 

@@ -1,7 +1,7 @@
 /** `benchalign signoff`: check a run against a release policy (docs/signoff.md). */
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { signoffText } from '../../results/signoff/record.js';
+import { signoffText } from '../../reports/signoff.js';
 import { signoff } from '../../workflows/signoff.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
 

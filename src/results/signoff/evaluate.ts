@@ -277,12 +277,3 @@ export function evaluateSignoff(run: RunResults, policy: PolicyFile, baseline: B
   });
   return checks;
 }
-
-/** The checklist for the terminal: one line per check, ✔ or ✘, and why when ✘. */
-export function checklistLines(checks: readonly SignoffCheck[]): string[] {
-  return checks.map((c) => {
-    const who = c.job !== undefined ? ` ${c.job}` : '';
-    const why = c.why !== undefined ? (c.passed ? ` (${c.why})` : ` — ${c.why}`) : '';
-    return `${c.passed ? '✔' : '✘'} ${c.source}${who}: ${c.text}${why}`;
-  });
-}
