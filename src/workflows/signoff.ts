@@ -11,7 +11,7 @@ import { VERSION } from '../version.js';
 import type { RunResults } from '../model/record.js';
 import { writeFileAtomic } from '../reports/run-dir.js';
 import { readRunFile } from '../results/run-file.js';
-import { compareRuns } from '../results/regress/compare-runs.js';
+import { compareForRegress } from '../results/regress/compare-runs.js';
 import { historyNoise } from '../results/regress/io.js';
 import { gitInfo, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { evaluateSignoff, type BaselineContext } from '../results/signoff/evaluate.js';
@@ -135,7 +135,7 @@ export async function signoff(options: SignoffOptions): Promise<SignoffOutcome> 
         if (!base) baseline.missing = `no run tagged ${tag} in ${store.path}`;
         else {
           baseline.runId = base.run.id;
-          baseline.report = compareRuns(base, results, {
+          baseline.report = compareForRegress(base, results, {
             minEffect: { p50: policy.regress.minEffectP50, p99: policy.regress.minEffectP99 },
             allowEnvChange: policy.regress.allowEnvChange,
             noiseFor: await historyNoise(store, [results.run.id], results.jobs),

@@ -7,6 +7,7 @@ import { cancelRun, runStatus, waitRun } from '../../agents/queue/runs.js';
 import { finishRun } from '../../workflows/fleet.js';
 import { addSchedule, listSchedules, removeSchedule, runScheduler } from '../../agents/queue/schedule.js';
 import { toMarkdown } from '../../reports/markdown.js';
+import { runFolderLine } from '../../reports/run-summary.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
 
 async function withDb<T>(url: string, fn: (db: FleetDb) => Promise<T>): Promise<T> {
@@ -59,7 +60,7 @@ export function registerRuns(program: Command): void {
         }
         const done = await finishRun(db, runId, { ...(opts.out !== undefined ? { outDir: opts.out } : {}), ...(typeof opts.store === 'string' ? { store: opts.store } : {}), tags: opts.tag ?? [] });
         process.stdout.write(`${toMarkdown(done.results)}\n`);
-        process.stdout.write(`Results: ${done.runDir}/ (results.json, results.csv, report.md, junit.xml)\n`);
+        process.stdout.write(runFolderLine(done.runDir));
         process.exitCode = done.exitCode;
       });
     });
