@@ -8,7 +8,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runSuite } from '../src/workflows/run.js';
-import { compareRuns } from '../src/reports/compare.js';
+import { compareEngines } from '../src/workflows/compare.js';
 import type { JobResult, RunResults } from '../src/model/record.js';
 import { QUICK, cnnModel, tempDir, writeSuite } from '../test/agents/helpers.js';
 import { browserUnavailable, launch } from '../test/reports/browser.js';
@@ -94,7 +94,7 @@ export async function run(): Promise<void> {
   const file = join(dir, 'results-500.json');
   writeFileSync(file, JSON.stringify(big));
   const t0 = performance.now();
-  const { files } = await compareRuns({ inputs: [file], outDir: join(dir, 'compare') });
+  const { files } = await compareEngines({ inputs: [file], outDir: join(dir, 'compare') });
   const compareMs = performance.now() - t0;
   console.log(`${big.jobs.length} jobs, ${SAMPLES_PER_JOB} raw samples each: results.json ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB, report.html ${(statSync(files.html).size / 2 ** 20).toFixed(2)} MiB, written by compare in ${compareMs.toFixed(0)} ms`);
 

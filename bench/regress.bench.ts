@@ -21,7 +21,7 @@ import { runSuite } from '../src/workflows/run.js';
 import { percentileOfSorted, samplesNsToMs, sortSamples } from '../src/metrics/percentile.js';
 import { createPrng, type Prng } from '../src/metrics/prng.js';
 import type { JobResult, RunResults } from '../src/model/record.js';
-import { compareRuns, type RegressMetric } from '../src/results/regress/compare-runs.js';
+import { compareForRegress, type RegressMetric } from '../src/results/regress/compare-runs.js';
 import { DEFAULT_BETWEEN_RUN_CV, betweenRunNoise } from '../src/metrics/comparison.js';
 
 const SUITE = fileURLToPath(new URL('../suites/smoke.yaml', import.meta.url));
@@ -37,7 +37,7 @@ function shuffle(n: number, rng: Prng): number[] {
 }
 
 function runOf(id: string, template: JobResult, samplesNs: number[][]): RunResults {
-  // compareRuns reads the samples; of the summary only that it exists and its repeat count
+  // compareForRegress reads the samples; of the summary only that it exists and its repeat count
   const job: JobResult = { ...template, samplesNs, latency: { ...(template.latency as NonNullable<JobResult['latency']>), repeats: samplesNs.length } };
   delete job.alignment;
   return {
@@ -95,7 +95,7 @@ export async function run(): Promise<void> {
         const cur = order.slice(K, 2 * K).map((i) => (reps[i] as number[]).map((ns) => Math.round(ns * sc.factor)));
         const hist = order.slice(2 * K);
         const history: Record<RegressMetric, number[]> = { p50: hist.map((i) => p50s[i] as number), p99: hist.map((i) => p99s[i] as number) };
-        const report = compareRuns(runOf('base', job, base), runOf('cur', job, cur), {
+        const report = compareForRegress(runOf('base', job, base), runOf('cur', job, cur), {
           seed: t + 1,
           ...(process.env.BENCH_REGRESS_ALPHA ? { alpha: Number(process.env.BENCH_REGRESS_ALPHA) } : {}),
           noiseFor: (_j, m) => betweenRunNoise(history[m], DEFAULT_BETWEEN_RUN_CV[m]),

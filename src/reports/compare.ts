@@ -1,45 +1,17 @@
 /**
- * `benchalign compare`: reads several runs' results.json, merges their jobs and writes
- * report.html (self-contained, with charts), report.md and report.csv.
+ * The engine comparison report of `benchalign compare`: merges several runs' jobs and renders report.html
+ * (self-contained, with charts), report.md and report.csv. Reading the runs and writing the files:
+ * workflows/compare.ts.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { BenchalignError } from '../errors.js';
 import { RESULTS_SCHEMA_VERSION, type JobResult, type RunResults } from '../model/record.js';
-import { writeFileAtomic } from './run-dir.js';
 import { VERSION } from '../version.js';
 import { toCsv } from './csv.js';
 import { fmtMs, mdTable } from './format.js';
-import { toHtml } from './html/render.js';
-import { buildReportData, jobVariant, runLabel, type LoadedRun, type ReportData } from './html/view-model.js';
+import { jobVariant, runLabel, type LoadedRun, type ReportData } from './html/view-model.js';
 import { toMarkdown } from './markdown.js';
 import { slowerOpsSection } from './profile.js';
-import { findLocalizeReports } from './html/localize.js';
-import { DEFAULT_STORE_PATH, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { readRunFile } from '../results/run-file.js';
-
-export interface CompareOptions {
-  /** results.json files, run folders holding one, or run ids / tags in the results store. */
-  inputs: string[];
-  /** The results store that run ids and tags are looked up in. Default reports/benchalign.db. */
-  storePath?: string;
-  /**
-   * Engine the speedups are relative to: an engine name (`onnxruntime`, its first variant is
-   * used) or a variant as shown in the report (`onnxruntime/fp32/t2`). Default: the first engine.
-   */
-  baselineEngine?: string;
-  /** Output folder. Default `reports/<timestamp>-compare/` under the current directory. */
-  outDir?: string;
-  now?: Date;
-}
-
-export interface CompareOutcome {
-  outDir: string;
-  /** Absolute paths of report.html, report.md and report.csv. */
-  files: { html: string; md: string; csv: string };
-  merged: RunResults;
-  data: ReportData;
-}
 
 function timestamp(d: Date): string {
   return d.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -48,15 +20,6 @@ function timestamp(d: Date): string {
 /** Reads one run from a results.json path or a run folder (see readRunFile). */
 export function loadRun(input: string): LoadedRun {
   return { source: input, results: readRunFile(input) };
-}
-
-/** A run from a file or folder when `input` exists, else by run id or tag from the store. */
-export async function loadRunOrStored(input: string, store: ResultsStore | undefined): Promise<LoadedRun> {
-  if (!existsSync(resolve(input)) && store) {
-    const stored = await store.getRun(input);
-    if (stored) return { source: `store:${input}`, results: stored };
-  }
-  return { source: input, results: readRunFile(input, store !== undefined) };
 }
 
 /** The engine variant a baseline name picks, or an error naming the ones present. */
@@ -104,7 +67,8 @@ export function mergeRuns(runs: readonly LoadedRun[], now: Date): RunResults {
   return merged;
 }
 
-function compareMarkdown(merged: RunResults, data: ReportData): string {
+/** report.md of a comparison: the merged report, the runs, the devices, the speedups, the slower ops. */
+export function compareMarkdown(merged: RunResults, data: ReportData): string {
   const out = [toMarkdown(merged).trimEnd(), ''];
   out.push('## Runs compared', '');
   out.push(mdTable(['label', 'run', 'suite', 'read from', 'started', 'status', 'jobs'], data.runs.map((r, i) => [r.label, r.id, r.suite, r.source, r.startedAt, r.status, String(data.jobs.filter((j) => j.run === i).length)])));
@@ -136,7 +100,7 @@ function compareMarkdown(merged: RunResults, data: ReportData): string {
 }
 
 /** CSV of every run, each row with its own run id; one header. */
-function compareCsv(runs: readonly LoadedRun[]): string {
+export function compareCsv(runs: readonly LoadedRun[]): string {
   return runs
     .map((r, i) => {
       const csv = toCsv({ ...r.results, jobs: r.results.jobs.map((j) => ({ ...j, device: j.device ?? r.results.device }) as JobResult) });
@@ -145,30 +109,11 @@ function compareCsv(runs: readonly LoadedRun[]): string {
     .join('');
 }
 
-/** Reads the runs and writes report.html, report.md and report.csv into the output folder. */
-export async function compareRuns(options: CompareOptions): Promise<CompareOutcome> {
-  if (options.inputs.length === 0) throw new BenchalignError('E_USAGE', 'nothing to compare', { expected: 'at least one results.json or run folder' });
-  const now = options.now ?? new Date();
-  const storePath = options.storePath !== undefined && isPostgresUrl(options.storePath) ? options.storePath : resolve(options.storePath ?? DEFAULT_STORE_PATH);
-  const needsStore = options.inputs.some((i) => !existsSync(resolve(i)));
-  const store = needsStore && (isPostgresUrl(storePath) || existsSync(storePath)) ? await openStore(storePath, { mustExist: true }) : undefined;
-  const runs: LoadedRun[] = [];
-  try {
-    for (const i of options.inputs) runs.push(await loadRunOrStored(i, store));
-  } finally {
-    await store?.close();
-  }
-  const merged = mergeRuns(runs, now);
-  const baseline = resolveBaseline(runs.flatMap((r) => r.results.jobs), options.baselineEngine);
-  const suites = [...new Set(runs.map((r) => r.results.suite.name))].join(', ');
-  const data = buildReportData(runs, baseline, `benchalign compare: ${suites}`, VERSION, now);
-  const localized = options.inputs.flatMap((i) => findLocalizeReports(i));
-  if (localized.length > 0) data.localize = localized;
-  const outDir = resolve(options.outDir ?? join('reports', `${timestamp(now)}-compare`));
-  mkdirSync(outDir, { recursive: true });
-  const files = { html: join(outDir, 'report.html'), md: join(outDir, 'report.md'), csv: join(outDir, 'report.csv') };
-  writeFileAtomic(files.html, toHtml(data));
-  writeFileAtomic(files.md, compareMarkdown(merged, data));
-  writeFileAtomic(files.csv, compareCsv(runs));
-  return { outDir, files, merged, data };
+/** What `benchalign compare` prints: the counts, the baseline, the problems, and where the report is. */
+export function compareSummaryText(data: ReportData, outDir: string): string {
+  const notOk = data.jobs.filter((j) => j.status !== 'ok').length;
+  return (
+    `${data.jobs.length} job(s) from ${data.runs.length} run(s) on ${data.devices.length} device(s), baseline ${data.baseline}${notOk > 0 ? `, ${notOk} not ok (listed under Problems)` : ''}\n` +
+    `Report: ${outDir}/ (report.html, report.md, report.csv)\n`
+  );
 }

@@ -11,12 +11,13 @@ import { VERSION } from '../version.js';
 import type { RunResults } from '../model/record.js';
 import { writeFileAtomic } from '../reports/run-dir.js';
 import { readRunFile } from '../results/run-file.js';
-import { compareRuns } from '../results/regress/compare-runs.js';
+import { compareForRegress } from '../results/regress/compare-runs.js';
 import { historyNoise } from '../results/regress/io.js';
 import { gitInfo, isPostgresUrl, openStore, type ResultsStore } from '../results/store/store.js';
 import { evaluateSignoff, type BaselineContext } from '../results/signoff/evaluate.js';
 import { loadPolicy } from '../results/signoff/policy.js';
-import { SIGNOFF_SCHEMA_VERSION, devicesOf, resultsSha256, signoffMarkdown, type SignoffRecord } from '../results/signoff/record.js';
+import { SIGNOFF_SCHEMA_VERSION, devicesOf, resultsSha256, type SignoffRecord } from '../results/signoff/record.js';
+import { signoffMarkdown } from '../reports/signoff.js';
 
 export interface SignoffOptions {
   /** A suite file (run first), a run id or tag in the store, or a results.json / run folder. */
@@ -134,7 +135,7 @@ export async function signoff(options: SignoffOptions): Promise<SignoffOutcome> 
         if (!base) baseline.missing = `no run tagged ${tag} in ${store.path}`;
         else {
           baseline.runId = base.run.id;
-          baseline.report = compareRuns(base, results, {
+          baseline.report = compareForRegress(base, results, {
             minEffect: { p50: policy.regress.minEffectP50, p99: policy.regress.minEffectP99 },
             allowEnvChange: policy.regress.allowEnvChange,
             noiseFor: await historyNoise(store, [results.run.id], results.jobs),

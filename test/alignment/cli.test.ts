@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { alignFiles } from '../../src/alignment/align-files.js';
-import { alignReportToJson, formatAlignReport } from '../../src/alignment/format.js';
+import { alignReportToJson, formatAlignReport } from '../../src/reports/align.js';
 import { parseOutputOverride } from '../../src/cli/commands/align.js';
 import { BenchalignError } from '../../src/errors.js';
 import { FIXTURES } from './helpers.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../src/metrics/prng.js';
 import { detectChangePoints } from '../../src/metrics/changepoint.js';
 import { sparkline } from '../../src/reports/sparkline.js';
-import { boundedMarkdown } from '../../src/results/regress/format.js';
+import { boundedMarkdown } from '../../src/reports/regress.js';
 import { benjaminiHochberg, normalCdf, tCdf, tQuantile, twoSidedP, twoSidedT } from '../../src/metrics/distributions.js';
 import { betweenRunNoise, compareMetric, perfVerdict, repeatsNeeded } from '../../src/metrics/comparison.js';
 import { REPO } from '../agents/helpers.js';

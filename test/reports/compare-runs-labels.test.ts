@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareRuns } from '../../src/reports/compare.js';
+import { compareEngines } from '../../src/workflows/compare.js';
 import type { ReportData } from '../../src/reports/html/view-model.js';
 import { tempDir } from '../agents/helpers.js';
 import { syntheticRun } from '../results/store-contract.js';
@@ -13,7 +13,7 @@ describe('compare of two runs of one suite on one device', () => {
     const b = join(dir, 'b.json');
     writeFileSync(a, JSON.stringify(syntheticRun('2026-01-05T020000Z-s-1111aaaa', '2026-01-05T02:00:00.000Z', 1)));
     writeFileSync(b, JSON.stringify(syntheticRun('2026-01-05T020000Z-s-2222bbbb', '2026-01-05T02:00:00.000Z', 2)));
-    const { files, data } = await compareRuns({ inputs: [a, b], outDir: join(dir, 'out'), baselineEngine: 'onnxruntime' });
+    const { files, data } = await compareEngines({ inputs: [a, b], outDir: join(dir, 'out'), baselineEngine: 'onnxruntime' });
     expect(data.multiRun).toBe(true);
     expect(data.runs.map((r) => r.label)).toEqual(['#1 (…1111aaaa)', '#2 (…2222bbbb)']);
     const md = readFileSync(files.md, 'utf8');

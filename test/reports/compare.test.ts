@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { BenchalignError, ExitCode } from '../../src/errors.js';
-import { compareRuns, loadRun, type CompareOutcome } from '../../src/reports/compare.js';
+import { compareEngines, type CompareOutcome } from '../../src/workflows/compare.js';
+import { loadRun } from '../../src/reports/compare.js';
 import { jsonForScript } from '../../src/reports/html/render.js';
 import { cdfQuantiles, type ReportData } from '../../src/reports/html/view-model.js';
 import { openStore } from '../../src/results/store/store.js';
@@ -14,7 +15,7 @@ let fx: ReportFixture;
 let out: CompareOutcome;
 beforeAll(async () => {
   fx = await makeReportFixture();
-  out = await compareRuns({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') });
+  out = await compareEngines({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') });
 }, 120_000);
 
 /** RFC 4180 rows with a header, enough for results.csv. */
@@ -53,7 +54,7 @@ function embedded(html: string): ReportData {
   return JSON.parse(m[1]) as ReportData;
 }
 
-describe('compareRuns on a real run and a copy from a second device', () => {
+describe('compareEngines on a real run and a copy from a second device', () => {
   it('merges every job of both runs, failed and errored ones included', () => {
     expect(fx.results.jobs.map((j) => j.status).sort()).toEqual(['errored', 'errored', 'errored', 'failed', 'failed', 'ok', 'ok', 'ok', 'ok']);
     expect(out.merged.jobs).toHaveLength(18);
@@ -124,9 +125,9 @@ describe('compareRuns on a real run and a copy from a second device', () => {
 
   it('takes the baseline by engine variant or engine name, and names the engines when it is unknown', async () => {
     const dir = join(fx.dir, 'b2');
-    expect((await compareRuns({ inputs: [fx.runDir], baselineEngine: 'onnxruntime/fp32/t2', outDir: dir })).data.baseline).toBe('onnxruntime/fp32/t2');
-    expect((await compareRuns({ inputs: [fx.runDir], baselineEngine: 'test-fault', outDir: dir })).data.baseline).toBe('test-fault/fp32/loadfail');
-    await expect(compareRuns({ inputs: [fx.runDir], baselineEngine: 'tensorrt', outDir: dir })).rejects.toThrow(/--baseline-engine tensorrt: no job ran that engine \(expected one of onnxruntime, test-fault, onnxruntime\/fp32\/t1/);
+    expect((await compareEngines({ inputs: [fx.runDir], baselineEngine: 'onnxruntime/fp32/t2', outDir: dir })).data.baseline).toBe('onnxruntime/fp32/t2');
+    expect((await compareEngines({ inputs: [fx.runDir], baselineEngine: 'test-fault', outDir: dir })).data.baseline).toBe('test-fault/fp32/loadfail');
+    await expect(compareEngines({ inputs: [fx.runDir], baselineEngine: 'tensorrt', outDir: dir })).rejects.toThrow(/--baseline-engine tensorrt: no job ran that engine \(expected one of onnxruntime, test-fault, onnxruntime\/fp32\/t1/);
   });
 });
 
@@ -137,12 +138,12 @@ describe('compare inputs from the results store', () => {
     const store = await openStore(db);
     const id = await store.recordRun(loadRun(fx.runDir).results, { tags: ['nightly'], git: { commit: null, branch: null } });
     await store.close();
-    const byTag = await compareRuns({ inputs: ['nightly', fx.otherDevicePath], storePath: db, outDir: join(dir, 'a') });
+    const byTag = await compareEngines({ inputs: ['nightly', fx.otherDevicePath], storePath: db, outDir: join(dir, 'a') });
     expect(byTag.data.runs).toHaveLength(2);
     expect(byTag.merged.jobs.length).toBe(out.merged.jobs.length);
-    const byId = await compareRuns({ inputs: [id], storePath: db, outDir: join(dir, 'b') });
+    const byId = await compareEngines({ inputs: [id], storePath: db, outDir: join(dir, 'b') });
     expect(byId.merged.jobs.map((j) => j.key)).toEqual(loadRun(fx.runDir).results.jobs.map((j) => j.key));
-    await expect(compareRuns({ inputs: ['no-such-tag'], storePath: db, outDir: join(dir, 'c') })).rejects.toThrow(/no such run id or tag in the results store/);
+    await expect(compareEngines({ inputs: ['no-such-tag'], storePath: db, outDir: join(dir, 'c') })).rejects.toThrow(/no such run id or tag in the results store/);
   });
 });
 

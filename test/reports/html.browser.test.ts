@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareRuns } from '../../src/reports/compare.js';
+import { compareEngines } from '../../src/workflows/compare.js';
 import { fmtBytes, fmtEstimateMs, fmtNum, fmtPct } from '../../src/reports/format.js';
 import { displayStatus, singleStreamThroughput, summarizeAlignment } from '../../src/reports/summary.js';
 import type { JobResult, RunResults } from '../../src/model/record.js';
@@ -62,7 +62,7 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     errored.reason = INJECTED;
     writeFileSync(fx.otherDevicePath, JSON.stringify(other));
     runs = [fx.results, other];
-    html = (await compareRuns({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') })).files.html;
+    html = (await compareEngines({ inputs: [fx.runDir, fx.otherDevicePath], outDir: join(fx.dir, 'compare') })).files.html;
     session = await launch();
     page = await session.context.newPage();
     page.on('console', (m) => {

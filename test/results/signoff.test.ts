@@ -14,7 +14,7 @@ import { runSuite } from '../../src/workflows/run.js';
 import { summarizeLatency } from '../../src/metrics/latency.js';
 import { samplesNsToMs } from '../../src/metrics/percentile.js';
 import type { RunResults } from '../../src/model/record.js';
-import { compareRuns } from '../../src/results/regress/compare-runs.js';
+import { compareForRegress } from '../../src/results/regress/compare-runs.js';
 import { budgetVerdict, evaluateSignoff, globToRegExp, repeatsToDecide, type BaselineContext, type SignoffCheck } from '../../src/results/signoff/evaluate.js';
 import { PolicyConfigError, loadPolicy, parsePolicy, policyJsonSchemaText, type PolicyFile } from '../../src/results/signoff/policy.js';
 import type { SignoffRecord } from '../../src/results/signoff/record.js';
@@ -171,7 +171,7 @@ describe('criteria pass and fail', () => {
     const current = copyOf(run);
     current.run.id = `${run.run.id}-again`;
     const p = policy({ criteria: [{ noRegression: true }], regress: { metrics: ['p50'] } });
-    const ctx = (cur: RunResults): BaselineContext => ({ tag: 'release', runId: run.run.id, report: compareRuns(run, cur) });
+    const ctx = (cur: RunResults): BaselineContext => ({ tag: 'release', runId: run.run.id, report: compareForRegress(run, cur) });
     const same = evaluateSignoff(current, p, ctx(current));
     expect(failed(same)).toEqual([]);
     expect(of(same, 'noRegression')[0]?.text).toMatch(/p50 \+0\.0% .* unchanged/);
@@ -195,12 +195,12 @@ describe('criteria pass and fail', () => {
     const moved = copyOf(current);
     job(moved).device = { ...run.device!, cpuModel: 'Another CPU', hash: 'f'.repeat(64) };
     expect(failed(evaluateSignoff(moved, p, ctx(moved)))[0]?.why).toMatch(/device fingerprint changed .*regress\.allowEnvChange/);
-    const allowed = evaluateSignoff(moved, policy({ criteria: [{ noRegression: true }], regress: { metrics: ['p50'], allowEnvChange: true } }), { tag: 'release', runId: run.run.id, report: compareRuns(run, moved, { allowEnvChange: true }) });
+    const allowed = evaluateSignoff(moved, policy({ criteria: [{ noRegression: true }], regress: { metrics: ['p50'], allowEnvChange: true } }), { tag: 'release', runId: run.run.id, report: compareForRegress(run, moved, { allowEnvChange: true }) });
     expect(failed(allowed)).toEqual([]);
     expect(of(allowed, 'noRegression')[0]?.why).toMatch(/compared anyway/);
 
     // inconclusive (a CI too wide for the minimum effect) fails unless the policy lets it pass
-    const report = compareRuns(run, current);
+    const report = compareForRegress(run, current);
     const perf = report.jobs[0]!.perf.find((x) => x.metric === 'p50')!;
     perf.verdict = 'inconclusive';
     perf.recommendation = 'measure both sides with --repeats 5';

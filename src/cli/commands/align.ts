@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { alignFiles, type AlignFilesOptions } from '../../alignment/align-files.js';
-import { alignReportToJson, formatAlignReport } from '../../alignment/format.js';
+import { alignReportToJson, formatAlignReport } from '../../reports/align.js';
 import type { LayoutMode } from '../../alignment/layout.js';
 import { ALIGN_PRECISIONS, isAlignPrecision, type ToleranceOverrides } from '../../alignment/tolerances.js';
 import type { Tolerance } from '../../model/alignment.js';

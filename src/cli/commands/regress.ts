@@ -1,12 +1,8 @@
 /** `benchalign regress`: compare a current run against a baseline (docs/regress.md). */
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BenchalignError, ExitCode } from '../../errors.js';
-import type { RunResults } from '../../model/record.js';
-import { compareRuns } from '../../results/regress/compare-runs.js';
-import { boundedMarkdown, regressJunit, regressMarkdown } from '../../results/regress/format.js';
-import { historyNoise, isFileRef, readResultsFile } from '../../results/regress/io.js';
-import { DEFAULT_STORE_PATH, displayStoreLocation, isPostgresUrl, openStore, type ResultsStore } from '../../results/store/store.js';
+import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
+import { regress } from '../../workflows/regress.js';
 
 interface RegressOpts {
   baseline: string;
@@ -26,11 +22,6 @@ function fraction(v: string): number {
   return x;
 }
 
-function nothing(message: string): void {
-  process.stderr.write(`benchalign regress: ${message}\n`);
-  process.exitCode = ExitCode.NothingMeasured;
-}
-
 export function registerRegress(program: Command): void {
   program
     .command('regress')
@@ -45,44 +36,20 @@ export function registerRegress(program: Command): void {
     .option('--github-summary', 'append the Markdown report to $GITHUB_STEP_SUMMARY (kept under 1 MiB)')
     .option('--allow-env-change', 'compare even when the device fingerprint or engine version changed')
     .action(async (opts: RegressOpts) => {
-      const storePath = opts.store ?? DEFAULT_STORE_PATH;
-      const needStore = !isFileRef(opts.baseline) || opts.current === undefined || !isFileRef(opts.current);
-      let store: ResultsStore | undefined;
-      if (isPostgresUrl(storePath)) store = await openStore(storePath, { mustExist: true });
-      else if (needStore || existsSync(storePath)) {
-        if (!existsSync(storePath)) throw new BenchalignError('E_INFRA', `no results store at ${storePath}`, { expected: 'a store written by `benchalign run --store`' });
-        store = await openStore(storePath, { mustExist: true });
-      }
-      try {
-        const load = async (ref: string): Promise<RunResults | undefined> => (isFileRef(ref) ? readResultsFile(ref) : store?.getRun(ref));
-        const baseline = await load(opts.baseline);
-        if (!baseline) return nothing(`no run or tag "${opts.baseline}" in ${displayStoreLocation(storePath)}: nothing to compare against`);
-        let current: RunResults | undefined;
-        if (opts.current !== undefined) {
-          current = await load(opts.current);
-          if (!current) return nothing(`no run or tag "${opts.current}" in ${displayStoreLocation(storePath)}`);
-        } else {
-          const latest = (await store?.listRuns({ limit: 2 }))?.find((r) => r.id !== baseline.run.id);
-          current = latest ? await store?.getRun(latest.id) : undefined;
-          if (!current) return nothing(`no run other than the baseline in ${displayStoreLocation(storePath)}`);
-        }
-        const report = compareRuns(baseline, current, {
-          minEffect: { p50: opts.minEffectP50, p99: opts.minEffectP99 },
-          allowEnvChange: opts.allowEnvChange === true,
-          noiseFor: await historyNoise(store, [current.run.id], current.jobs),
-        });
-        const md = regressMarkdown(report);
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 1)}\n` : `${md}\n`);
-        if (report.exitCode === ExitCode.NothingMeasured) process.stderr.write(`benchalign regress: ${report.summary}\n`);
-        if (opts.junit !== undefined) writeFileSync(opts.junit, regressJunit(report));
-        if (opts.githubSummary) {
-          const target = process.env.GITHUB_STEP_SUMMARY;
-          if (target) appendFileSync(target, `${boundedMarkdown(md)}\n`);
-          else process.stderr.write('benchalign regress: warning: --github-summary but $GITHUB_STEP_SUMMARY is not set\n');
-        }
-        process.exitCode = report.exitCode;
-      } finally {
-        await store?.close();
-      }
+      const outcome = await regress({
+        baseline: opts.baseline,
+        ...(opts.current !== undefined ? { current: opts.current } : {}),
+        ...(opts.store !== undefined ? { store: opts.store } : {}),
+        minEffect: { p50: opts.minEffectP50, p99: opts.minEffectP99 },
+        allowEnvChange: opts.allowEnvChange === true,
+        ...(opts.junit !== undefined ? { junit: opts.junit } : {}),
+        githubSummary: opts.githubSummary === true,
+      });
+      if (outcome.report) {
+        process.stdout.write(opts.json ? `${JSON.stringify(outcome.report, null, 1)}\n` : `${outcome.markdown}\n`);
+        if (outcome.exitCode === ExitCode.NothingMeasured) process.stderr.write(`benchalign regress: ${outcome.report.summary}\n`);
+      } else if (outcome.message !== undefined) process.stderr.write(`benchalign regress: ${outcome.message}\n`);
+      for (const w of outcome.warnings) process.stderr.write(`benchalign regress: warning: ${w}\n`);
+      process.exitCode = outcome.exitCode;
     });
 }

@@ -1,13 +1,9 @@
 /** `benchalign run`: commander wiring for runSuite. */
 import type { Command } from 'commander';
-import { runSuite } from '../../workflows/run.js';
-import { localizeFailedJobs } from '../../execution/localize.js';
-import { ExitCode } from '../../errors.js';
-import { toMarkdown } from '../../reports/markdown.js';
+import { runAndLocalize } from '../../workflows/run-localize.js';
+import { localizeLine, runSummaryText } from '../../reports/run-summary.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
-
-/** Above this many jobs the report stays in its file and the terminal gets the counts. */
-const MAX_JOBS_PRINTED = 50;
+import { interruptOnSignals } from '../interrupt.js';
 
 function list(v: string, prev: string[] = []): string[] {
   return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -39,19 +35,10 @@ export function registerRun(program: Command): void {
     .option('--queue <url>', 'run the jobs on the pull agents of this fleet queue, postgres://user@host:port/db (docs/fleet.md)')
     .option('--detach', 'with --queue: print the run id and return at once (`benchalign runs wait <id>` finishes it)')
     .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean; queue?: string; detach?: boolean }) => {
-      const controller = new AbortController();
-      const onSigint = (): void => {
-        if (controller.signal.aborted) process.exit(ExitCode.Infra);
-        process.stderr.write('\nbenchalign: interrupted; finishing the run folder (Ctrl-C again to quit at once)\n');
-        controller.abort();
-      };
       // Installed once the suite is loaded (onRunStart): while loading, Ctrl-C ends the process at once.
-      const install = (): void => {
-        process.on('SIGINT', onSigint);
-        process.on('SIGTERM', onSigint);
-      };
+      const interrupt = interruptOnSignals();
       try {
-        const outcome = await runSuite({
+        const outcome = await runAndLocalize({
           ...(suite !== undefined ? { suitePath: suite } : {}),
           ...(opts.onnxTests !== undefined ? { onnxTests: opts.onnxTests } : {}),
           ...(opts.engines ? { engines: opts.engines } : {}),
@@ -64,39 +51,28 @@ export function registerRun(program: Command): void {
           ...(opts.profile === true ? { profile: true } : {}),
           quiet: opts.quiet === true || opts.json === true,
           argv: process.argv.slice(2),
-          signal: controller.signal,
+          signal: interrupt.signal,
           ...(typeof opts.store === 'string' ? { store: opts.store } : {}),
           ...(opts.tag ? { tags: opts.tag } : {}),
           ...(typeof opts.agents === 'string' ? { agentsFile: opts.agents } : {}),
           ...(opts.agents === false ? { noAgents: true } : {}),
-          onRunStart: install,
+          onRunStart: interrupt.install,
           ...(opts.allowPrograms === true ? { allowPrograms: true } : {}),
           ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
           ...(opts.detach === true ? { detach: true } : {}),
+          localize: opts.localize === true,
+          ...(opts.quiet || opts.json ? {} : { onLocalizeLog: (line: string) => process.stderr.write(`${line}\n`) }),
         });
         if (outcome.queued?.detached) {
           process.stdout.write(`${outcome.queued.runId}\n`);
           process.exitCode = outcome.exitCode;
           return;
         }
-        if (opts.localize === true && suite !== undefined) {
-          for (const l of await localizeFailedJobs(suite, outcome.results.jobs, outcome.runDir, opts.quiet || opts.json ? undefined : (line) => process.stderr.write(`${line}\n`))) {
-            const d = l.firstDivergence;
-            process.stderr.write(`localize ${l.key}: ${l.error !== undefined ? `not localized: ${l.error}` : d ? `first divergent layer ${d.node} (${d.opType}${d.modules?.[0] ? `, ${d.modules[0]}` : ''})` : 'no divergent layer'}\n`);
-          }
-        }
-        if (opts.json) process.stdout.write(`${JSON.stringify(outcome.results, null, 1)}\n`);
-        else {
-          const jobs = outcome.results.jobs;
-          if (jobs.length <= MAX_JOBS_PRINTED) process.stdout.write(`${toMarkdown(outcome.results)}\n`);
-          const counts = (['ok', 'failed', 'errored', 'skipped'] as const).map((s) => `${jobs.filter((j) => j.status === s).length} ${s}`);
-          process.stdout.write(`\n${jobs.length} job(s): ${counts.join(', ')}${outcome.results.run.status === 'interrupted' ? ' (interrupted)' : ''}\n`);
-          process.stdout.write(`Results: ${outcome.runDir}/ (results.json, results.csv, report.md, junit.xml)\n`);
-        }
+        for (const l of outcome.localized) process.stderr.write(localizeLine(l));
+        process.stdout.write(opts.json ? `${JSON.stringify(outcome.results, null, 1)}\n` : runSummaryText(outcome.results, outcome.runDir));
         process.exitCode = outcome.exitCode;
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        interrupt.dispose();
       }
     });
 }

@@ -1,12 +1,13 @@
 /** `benchalign runs status|wait|cancel <id> --queue URL`: follow a run on the fleet queue from any machine (docs/fleet.md). */
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { statusPrinter } from '../../agents/queue/coordinator.js';
 import { FleetDb } from '../../agents/queue/db.js';
-import { cancelRun, runStatus, waitRun } from '../../agents/queue/runs.js';
-import { finishRun } from '../../workflows/fleet.js';
+import { cancelRun, runStatus } from '../../agents/queue/runs.js';
+import { waitAndFinishRun } from '../../workflows/fleet-runs.js';
 import { addSchedule, listSchedules, removeSchedule, runScheduler } from '../../agents/queue/schedule.js';
 import { toMarkdown } from '../../reports/markdown.js';
+import { runFolderLine } from '../../reports/run-summary.js';
+import { runStatusText } from '../../reports/fleet.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
 
 async function withDb<T>(url: string, fn: (db: FleetDb) => Promise<T>): Promise<T> {
@@ -31,11 +32,7 @@ export function registerRuns(program: Command): void {
     .action(async (runId: string, opts: { queue: string; json?: boolean }) => {
       await withDb(opts.queue, async (db) => {
         const s = await runStatus(db, runId);
-        if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-        else {
-          process.stdout.write(`run ${s.runId}: ${s.state}; ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
-          for (const j of s.jobs) process.stdout.write(`  ${j.key}: ${j.state}${j.agent !== undefined ? ` on ${j.agent}` : ''}${j.state === 'running' && s.spec.repeats > 1 ? ` (${j.repeatsDone}/${s.spec.repeats} repeats)` : ''}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}${j.status !== undefined ? ` - ${j.status}` : ''}\n`);
-        }
+        process.stdout.write(opts.json ? `${JSON.stringify(s, null, 1)}\n` : runStatusText(s));
       });
     });
   runs
@@ -50,18 +47,21 @@ export function registerRuns(program: Command): void {
     .option('--timeout <s>', 'give up after this many seconds (exit 3; the run goes on)', (v) => Number(v))
     .option('--quiet', 'no progress output')
     .action(async (runId: string, opts: { queue: string; out?: string; store?: string | false; tag?: string[]; timeout?: number; quiet?: boolean }) => {
-      await withDb(opts.queue, async (db) => {
-        const s = await waitRun(db, runId, { onStatus: statusPrinter(opts.quiet === true), ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}) });
-        if (!s.settled) {
-          process.stderr.write(`benchalign: run ${runId} still has ${s.counts.queued} queued and ${s.counts.running} running job(s) after ${opts.timeout} s\n`);
-          process.exitCode = ExitCode.Infra;
-          return;
-        }
-        const done = await finishRun(db, runId, { ...(opts.out !== undefined ? { outDir: opts.out } : {}), ...(typeof opts.store === 'string' ? { store: opts.store } : {}), tags: opts.tag ?? [] });
-        process.stdout.write(`${toMarkdown(done.results)}\n`);
-        process.stdout.write(`Results: ${done.runDir}/ (results.json, results.csv, report.md, junit.xml)\n`);
-        process.exitCode = done.exitCode;
+      const done = await waitAndFinishRun(opts.queue, runId, {
+        quiet: opts.quiet === true,
+        ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
+        ...(opts.out !== undefined ? { outDir: opts.out } : {}),
+        ...(typeof opts.store === 'string' ? { store: opts.store } : {}),
+        tags: opts.tag ?? [],
       });
+      if (!done.settled) {
+        process.stderr.write(`benchalign: run ${runId} still has ${done.status.counts.queued} queued and ${done.status.counts.running} running job(s) after ${opts.timeout} s\n`);
+        process.exitCode = ExitCode.Infra;
+        return;
+      }
+      process.stdout.write(`${toMarkdown(done.results)}\n`);
+      process.stdout.write(runFolderLine(done.runDir));
+      process.exitCode = done.exitCode;
     });
   runs
     .command('cancel')

@@ -1,9 +1,9 @@
 /** `benchalign signoff`: check a run against a release policy (docs/signoff.md). */
 import type { Command } from 'commander';
-import { ExitCode } from '../../errors.js';
-import { signoffText } from '../../results/signoff/record.js';
+import { signoffText } from '../../reports/signoff.js';
 import { signoff } from '../../workflows/signoff.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
+import { interruptOnSignals } from '../interrupt.js';
 
 interface SignoffOpts {
   policy: string;
@@ -28,13 +28,8 @@ export function registerSignoff(program: Command): void {
     .option('--json', 'print signoff.json to stdout instead of the checklist')
     .option('--quiet', 'no progress output while running a suite')
     .action(async (target: string, opts: SignoffOpts) => {
-      const controller = new AbortController();
-      const onSigint = (): void => {
-        if (controller.signal.aborted) process.exit(ExitCode.Infra);
-        process.stderr.write('\nbenchalign: interrupted; finishing the run folder (Ctrl-C again to quit at once)\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const interrupt = interruptOnSignals();
+      interrupt.install();
       try {
         const outcome = await signoff({
           target,
@@ -45,13 +40,13 @@ export function registerSignoff(program: Command): void {
           ...(opts.baselineTag !== undefined ? { baselineTag: opts.baselineTag } : {}),
           quiet: opts.quiet === true || opts.json === true,
           argv: process.argv.slice(2),
-          signal: controller.signal,
+          signal: interrupt.signal,
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(outcome.record, null, 1)}\n`);
         else process.stdout.write(`${signoffText(outcome.record)}\nSign-off: ${outcome.outDir}/ (signoff.json, signoff.md)\n`);
         process.exitCode = outcome.exitCode;
       } finally {
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
       }
     });
 }

@@ -126,7 +126,7 @@ function fmtNum(x: number): string {
 const RANK: Record<string, number> = { regressed: 6, inconclusive: 4, improved: 3, unchanged: 2, refused: 5, missing: 5, 'not-measured': 1 };
 
 /** Compares `current` against `baseline` (docs/regress.md). */
-export function compareRuns(baseline: RunResults, current: RunResults, options: RegressOptions = {}): RegressReport {
+export function compareForRegress(baseline: RunResults, current: RunResults, options: RegressOptions = {}): RegressReport {
   const minEffect: Record<RegressMetric, number> = { p50: options.minEffect?.p50 ?? 0.03, p99: options.minEffect?.p99 ?? 0.05 };
   const alpha = options.alpha ?? 0.01;
   const allowEnvChange = options.allowEnvChange === true;

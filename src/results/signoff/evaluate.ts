@@ -1,7 +1,7 @@
 /**
  * `benchalign signoff`, the pure part: match the policy's selectors to the run's jobs and
  * decide every check. No I/O: the regression comparison against the baseline comes in
- * already computed (compareRuns), or with the reason there is none.
+ * already computed (compareForRegress), or with the reason there is none.
  */
 import type { DeviceFingerprint, JobResult, RunResults } from '../../model/record.js';
 import type { JobComparison, PerfComparison, RegressReport } from '../regress/compare-runs.js';
@@ -33,7 +33,7 @@ export interface BaselineContext {
   tag: string;
   /** The baseline run id, when one was found. */
   runId?: string;
-  /** compareRuns(baseline, current) when a baseline was found. */
+  /** compareForRegress(baseline, current) when a baseline was found. */
   report?: RegressReport;
   /** Why there is no baseline (no store, no run with the tag, store unreadable). */
   missing?: string;
@@ -276,13 +276,4 @@ export function evaluateSignoff(run: RunResults, policy: PolicyFile, baseline: B
     }
   });
   return checks;
-}
-
-/** The checklist for the terminal: one line per check, ✔ or ✘, and why when ✘. */
-export function checklistLines(checks: readonly SignoffCheck[]): string[] {
-  return checks.map((c) => {
-    const who = c.job !== undefined ? ` ${c.job}` : '';
-    const why = c.why !== undefined ? (c.passed ? ` (${c.why})` : ` — ${c.why}`) : '';
-    return `${c.passed ? '✔' : '✘'} ${c.source}${who}: ${c.text}${why}`;
-  });
 }

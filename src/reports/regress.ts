@@ -1,5 +1,5 @@
 /** Renderings of a RegressReport: Markdown, JUnit XML, and the bounded GitHub step summary. */
-import type { JobComparison, PerfComparison, RegressReport } from './compare-runs.js';
+import type { JobComparison, PerfComparison, RegressReport } from '../results/regress/compare-runs.js';
 
 const ICON: Record<string, string> = {
   regressed: '❌ regressed',

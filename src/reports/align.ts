@@ -1,8 +1,8 @@
 /**
  * Reporters for an AlignReport: readable text and JSON (non-finite numbers as strings).
  */
-import type { AlignReport } from './align-files.js';
-import { fmtNum } from './num.js';
+import type { AlignReport } from '../alignment/align-files.js';
+import { fmtNum } from '../alignment/num.js';
 import type { OutputAlignment, Tolerance } from '../model/alignment.js';
 
 const BAR_WIDTH = 40;
