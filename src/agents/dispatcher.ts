@@ -15,6 +15,8 @@ import type { Job } from '../model/job.js';
 import { RepeatFailure, type RepeatOutcome, type RunMode, type TargetFloor } from '../execution/execute-job.js';
 import type { AgentDef } from '../model/agents.js';
 import type { JobFailure } from '../execution/job-result.js';
+import type { RepeatsStop } from '../model/measurements.js';
+import type { RepeatDecision } from '../metrics/repeat-stopping.js';
 import type { ProgressReporter } from './progress.js';
 import type { InfoResult } from './protocol.js';
 import { effectiveLabels, formatLabels, jobNeeds, labelsMatch, missingLabels } from './selection.js';
@@ -34,7 +36,7 @@ export interface AgentRunState {
 
 /** How a job ended on the agents. */
 type JobEnd =
-  | { kind: 'done'; job: Job; outcomes: RepeatOutcome[]; agent: AgentRunState; attempts: number; notes: string[] }
+  | { kind: 'done'; job: Job; outcomes: RepeatOutcome[]; agent: AgentRunState; attempts: number; notes: string[]; repeatsStop?: RepeatsStop }
   | { kind: 'failed'; job: Job; failure: JobFailure; agent?: AgentRunState; attempts: number; notes: string[] };
 export type DispatchedJob = JobEnd & {
   /** When its first repeat started (ISO 8601); when it ended, for a job that never started. */
@@ -63,6 +65,12 @@ export interface DispatchOptions {
    * (docs/methodology.md, "Stopping"); absent or undefined: the suite's targets.
    */
   targetFloor?: (job: Job, outcomes: readonly RepeatOutcome[], agent: AgentRunState) => Promise<TargetFloor | undefined>;
+  /**
+   * Adaptive repeats: asked after each finished repeat from the `repeats`-th on, with the
+   * job's repeats and the time they took together (ms); `more` runs one more repeat of the
+   * job (docs/methodology.md, "Adaptive repeats"). Absent: exactly `repeats` repeats.
+   */
+  moreRepeats?: (job: Job, outcomes: readonly RepeatOutcome[], spentMs: number) => RepeatDecision;
   /** Called once per job as soon as it ends (all its repeats done, or failed); awaited. It may return the job's one-line summary for progress. */
   onJobEnd: (r: DispatchedJob) => Promise<string | void>;
 }
@@ -89,6 +97,8 @@ interface JobState {
   /** Agents that failed this job: others are preferred. */
   avoid: Set<AgentRunState>;
   startedAt?: string;
+  /** Time its repeats took together (on the agent it is pinned to), ms. */
+  spentMs: number;
 }
 
 /** The url and fingerprint of the agent, for a job's record. */
@@ -124,7 +134,7 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
     }),
   );
 
-  const states: JobState[] = options.jobs.map((job, index) => ({ job, index, needs: jobNeeds(job), outcomes: [], running: false, ended: false, attempts: 0, notes: [], failures: [], avoid: new Set() }));
+  const states: JobState[] = options.jobs.map((job, index) => ({ job, index, needs: jobNeeds(job), outcomes: [], running: false, ended: false, attempts: 0, notes: [], failures: [], avoid: new Set(), spentMs: 0 }));
   const live = (): AgentRunState[] => agents.filter((a) => a.lost === undefined);
   const canRun = (a: AgentRunState, s: JobState): boolean => a.lost === undefined && (options.matchLabels === false || labelsMatch(a.labels, s.needs));
 
@@ -188,13 +198,14 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
       s.pinned = a;
       s.startedAt ??= new Date().toISOString();
       const rep = s.outcomes.length;
-      const label = `${s.job.model.name} × ${s.job.engine.name}${repeats > 1 ? ` (repeat ${rep + 1}/${repeats})` : ''}`;
+      const label = `${s.job.model.name} × ${s.job.engine.name}${repeats > 1 || rep > 0 ? ` (repeat ${rep + 1}/${repeats}${rep >= repeats ? ', added' : ''})` : ''}`;
       progress.jobStarted(step++, label, a.def.name);
       try {
         const floor = options.targetFloor ? await options.targetFloor(s.job, s.outcomes, a) : undefined;
+        const t0 = performance.now();
         const o = await a.client.runRepeat(s.job, {
           mode: options.mode,
-          fresh: repeats > 1,
+          fresh: repeats > 1 || options.moreRepeats !== undefined,
           timeoutMs: s.job.measurement.timeoutMs,
           queueTimeoutMs: options.queueTimeoutMs,
           timeoutGraceMs: options.timeoutGraceMs,
@@ -203,11 +214,14 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
           ...(options.signal ? { signal: options.signal } : {}),
         });
         a.jobsRun++;
+        s.spentMs += performance.now() - t0;
         s.outcomes.push(o);
         s.running = false;
-        if (s.outcomes.length === repeats) {
-          await end(s, { kind: 'done', job: s.job, outcomes: s.outcomes, agent: a, attempts: s.attempts + 1, notes: s.notes }, label, 'done', a.def.name);
-        } else progress.jobFinished(label, 'repeat done', a.def.name);
+        const decision = s.outcomes.length >= repeats && options.moreRepeats ? options.moreRepeats(s.job, s.outcomes, s.spentMs) : undefined;
+        if (s.outcomes.length >= repeats && decision?.more !== true) {
+          const repeatsStop = decision?.more === false ? decision.stop : undefined;
+          await end(s, { kind: 'done', job: s.job, outcomes: s.outcomes, agent: a, attempts: s.attempts + 1, notes: s.notes, ...(repeatsStop ? { repeatsStop } : {}) }, label, 'done', a.def.name);
+        } else progress.jobFinished(label, decision?.more === true ? `repeat done; one more${decision.halfWidthPct !== undefined ? ` (p50 ±${decision.halfWidthPct.toFixed(2)}%)` : ''}` : 'repeat done', a.def.name);
       } catch (e) {
         s.running = false;
         if (options.signal?.aborted) break;
@@ -223,6 +237,7 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
           s.avoid.add(a);
           if (s.outcomes.length > 0) s.notes.push(`${s.outcomes.length} repeat(s) run on agent ${a.def.name} were discarded when it failed (${why}); the job was run again from its first repeat`);
           s.outcomes = [];
+          s.spentMs = 0;
           s.pinned = undefined;
           if (s.attempts >= options.maxAttempts) {
             const reason = `${s.attempts} attempt(s) on runner agents failed: ${s.failures.join('; ')}`;

@@ -79,6 +79,26 @@ export interface WarmupInfo {
   hitMax: boolean;
 }
 
+/**
+ * How many repeats a job ran and why no more were added (adaptive repeats,
+ * docs/methodology.md): `planned` (adaptive repeats off: `maxRepeats` = `repeats`), `target`
+ * (the combined p50 interval reached its target), `max-repeats`, `time-budget`.
+ */
+export interface RepeatsStop {
+  reason: 'planned' | 'target' | 'max-repeats' | 'time-budget';
+  /** Repeats planned (`repeats`), most allowed (`maxRepeats`), and run. */
+  planned: number;
+  max: number;
+  ran: number;
+  /** Relative half-width of the combined (in-run, t on log per-repeat p50s) 95% interval of p50 at the end, percent; absent with one repeat. */
+  p50HalfWidthPct?: number;
+  /** Its target, percent (`targetCiHalfWidthPct`). */
+  targetHalfWidthPct: number;
+  /** Time the job's repeats took, all together, ms; and the budget (`repeatsBudgetMs`), when set. */
+  spentMs: number;
+  budgetMs?: number;
+}
+
 /** Why the timing loop stopped. */
 export interface StoppingInfo {
   reason: 'ci-target' | 'max-duration' | 'max-iterations' | 'fixed';

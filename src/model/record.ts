@@ -8,6 +8,7 @@ import type {
   LatencyStats,
   ResourceSample,
   ResourceSummary,
+  RepeatsStop,
   StoppingInfo,
   ThroughputPoint,
   WarmupInfo,
@@ -92,6 +93,8 @@ export interface JobResult {
   stopping?: StoppingInfo;
   /** Why each repeat's timing loop stopped, in repeat order. */
   stoppingPerRepeat?: StoppingInfo[];
+  /** With adaptive repeats (`maxRepeats` > `repeats`): how many repeats ran and why no more were added. */
+  repeatsStop?: RepeatsStop;
   throughput?: ThroughputPoint[];
   resources?: ResourceSummary;
   resourceTimeline?: ResourceSample[];

@@ -56,6 +56,10 @@ export interface Measurement {
   targetCiHalfWidthPctP99: number;
   /** Independent worker processes per job. Default 1. */
   repeats: number;
+  /** Adaptive repeats: most repeats per job, added one at a time after `repeats` while the combined p50 interval is wider than `targetCiHalfWidthPct`. Absent: `repeats` (off). */
+  maxRepeats?: number;
+  /** Adaptive repeats: no repeat is added once the job's repeats took this long together (or one more of their mean length would pass it), ms. Absent: no budget. */
+  repeatsBudgetMs?: number;
   /** Concurrency levels for throughput; single-stream is always measured too. Default [1]. */
   concurrency: number[];
   /** Batch sizes to sweep. Default [1]. */

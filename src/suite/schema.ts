@@ -142,6 +142,16 @@ export const MeasurementSchema = strict(
       .min(1)
       .optional()
       .describe('Independent worker processes per job, interleaved across the jobs of the run. Default 1.'),
+    maxRepeats: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('Adaptive repeats: after `repeats`, add one repeat at a time while the combined 95% interval of p50 is wider than targetCiHalfWidthPct, up to this many (never fewer than repeats). Default: repeats (off).'),
+    repeatsBudgetMs: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Adaptive repeats: add no repeat once the job\'s repeats took this long together, or one more of their mean length would pass it, in milliseconds. Default: no budget.'),
     concurrency: z
       .array(z.int().min(1))
       .min(1)

@@ -23,6 +23,7 @@ import { reasonLine, worstText } from '../reports/summary.js';
 import { VERSION } from '../version.js';
 import type { RepeatOutcome, RunMode, TargetFloor } from '../execution/execute-job.js';
 import { loadReference } from '../execution/inputs.js';
+import { adaptiveRepeatsOn, moreRepeatsHook } from '../execution/adaptive-repeats.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_TIMEOUT_GRACE_MS, loadAgentsFile, type AgentsConfig } from '../config/agents-file.js';
 import { agentDevice, agentRecord, dispatch, type AgentRunState, type DispatchSummary } from '../agents/dispatcher.js';
 import { buildJobResult, failedJobResult, nextRepeatTargetFloor } from '../execution/job-result.js';
@@ -45,6 +46,8 @@ export interface RunSuiteOptions {
   mode?: RunMode;
   /** Overrides the suite's repeats. */
   repeats?: number;
+  /** Overrides the suite's measurement.maxRepeats (adaptive repeats; at least `repeats`). */
+  maxRepeats?: number;
   /** Keep each job's output tensors as .npy under <run>/outputs/<job>/. */
   saveOutputs?: boolean;
   /** Profile each job with the engine's own profiler after its timed loop (sets measurement.profile). */
@@ -156,10 +159,14 @@ export async function runSuite(options: RunSuiteOptions): Promise<RunSuiteOutcom
   const mode: RunMode = options.mode ?? 'benchmark';
   const repeats = options.repeats ?? Math.max(...jobs.map((j) => j.measurement.repeats));
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new BenchalignError('E_USAGE', `--repeats ${repeats}`, { expected: 'a positive integer' });
+  if (options.maxRepeats !== undefined && !(Number.isInteger(options.maxRepeats) && options.maxRepeats >= 1)) {
+    throw new BenchalignError('E_USAGE', `--max-repeats ${options.maxRepeats}`, { expected: 'a positive integer' });
+  }
 
   if (options.detach && options.queue === undefined) throw new BenchalignError('E_USAGE', '--detach needs --queue', { expected: '--queue postgres://... --detach' });
   if (options.queue !== undefined) {
     if (options.saveOutputs) throw new BenchalignError('E_USAGE', '--save-outputs does not work with --queue', { expected: 'a run without --queue to keep the output tensors' });
+    if (options.maxRepeats !== undefined) throw new BenchalignError('E_USAGE', '--max-repeats does not work with --queue (a queued job runs its planned repeats)', { expected: 'a run without --queue for adaptive repeats' });
     options.onRunStart?.();
     const finish = { ...(options.outDir !== undefined ? { outDir: options.outDir } : {}), ...(options.store !== undefined ? { store: options.store } : {}), tags: options.tags ?? [] };
     const q = await runOnQueue({ ...options, queue: options.queue }, suite, jobs, repeats, mode, new Date(), (db, runId) => finishRun(db, runId, finish));
@@ -267,6 +274,7 @@ async function runOnAgents(
     }
     return (await floors).get(job.key);
   };
+  const adaptive = mode === 'benchmark' && adaptiveRepeatsOn(jobs, repeats, options.maxRepeats);
   progress.start(jobs.length * repeats);
   try {
     summary = await dispatch({
@@ -279,13 +287,15 @@ async function runOnAgents(
       timeoutGraceMs: config.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS,
       progress,
       ...(local ? { matchLabels: false } : {}),
-      ...(repeats > 1 && mode === 'benchmark' ? { targetFloor } : {}),
+      ...((repeats > 1 || adaptive) && mode === 'benchmark' ? { targetFloor } : {}),
+      ...(adaptive ? { moreRepeats: moreRepeatsHook(repeats, options.maxRepeats) } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onJobEnd: async (r) => {
         const t0 = r.startedAt;
         if (r.kind === 'done') {
           const device = agentDevice(r.agent);
           const result = withAgent(await finishJob(r.job, r.outcomes, t0, device, runDir, options.saveOutputs === true), r.agent, r.attempts, r.notes);
+          if (r.repeatsStop && result.status !== 'errored') result.repeatsStop = r.repeatsStop;
           out.addJob(result);
           return summaryOf(result);
         }

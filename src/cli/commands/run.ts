@@ -21,6 +21,7 @@ export function registerRun(program: Command): void {
     .option('--overwrite', 'empty an --out folder that already holds a run instead of refusing it')
     .option('--accuracy-only', 'load, infer once and align; no timing loop')
     .option('--repeats <k>', 'measure each job in k fresh worker processes, interleaved', (v) => Number(v))
+    .option('--max-repeats <m>', 'adaptive repeats: add repeats (up to m) while a job\'s combined p50 interval is wider than its target (docs/methodology.md)', (v) => Number(v))
     .option('--save-outputs', 'keep each job\'s output tensors in the run folder (outputs/<job>.safetensors), for `benchalign align`')
     .option('--profile', 'after each timed loop, profile the job with the engine\'s own profiler: per-layer and per-op times (docs/profile.md)')
     .option('--localize', 'for each job that fails alignment, find the first divergent layer (benchalign localize) into <run>/localize/ (docs/localize.md)')
@@ -34,7 +35,7 @@ export function registerRun(program: Command): void {
     .option('--allow-programs', 'run jobs of the `command` engine here: it runs the program the suite names (default: refused; an agent decides with its own --allow-programs)')
     .option('--queue <url>', 'run the jobs on the pull agents of this fleet queue, postgres://user@host:port/db (docs/fleet.md)')
     .option('--detach', 'with --queue: print the run id and return at once (`benchalign runs wait <id>` finishes it)')
-    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean; queue?: string; detach?: boolean }) => {
+    .action(async (suite: string | undefined, opts: { onnxTests?: string; engines?: string[]; models?: string[]; out?: string; overwrite?: boolean; accuracyOnly?: boolean; repeats?: number; maxRepeats?: number; saveOutputs?: boolean; profile?: boolean; localize?: boolean; json?: boolean; quiet?: boolean; store?: string | false; tag?: string[]; agents?: string | false; allowPrograms?: boolean; queue?: string; detach?: boolean }) => {
       // Installed once the suite is loaded (onRunStart): while loading, Ctrl-C ends the process at once.
       const interrupt = interruptOnSignals();
       try {
@@ -47,6 +48,7 @@ export function registerRun(program: Command): void {
           ...(opts.overwrite === true ? { overwrite: true } : {}),
           mode: opts.accuracyOnly ? 'accuracy-only' : 'benchmark',
           ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
+          ...(opts.maxRepeats !== undefined ? { maxRepeats: opts.maxRepeats } : {}),
           saveOutputs: opts.saveOutputs === true,
           ...(opts.profile === true ? { profile: true } : {}),
           quiet: opts.quiet === true || opts.json === true,

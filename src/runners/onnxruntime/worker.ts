@@ -16,6 +16,7 @@ import type { TensorMeta } from '../../model/model-ref.js';
 import { WorkerError, serveWorker } from '../worker-server.js';
 import { parseOrtOptions, type OrtOptions } from './options.js';
 import { profileSession } from './profile.js';
+import { Lanes } from './lanes.js';
 
 interface State {
   session: ort.InferenceSession;
@@ -24,6 +25,8 @@ interface State {
   inputs: TensorMeta[];
   outputs: TensorMeta[];
   feeds: Record<string, ort.Tensor> | undefined;
+  /** Threads with their own sessions for concurrency > 1 (./lanes.ts), started on first use. */
+  lanes: Lanes;
 }
 let state: State | undefined;
 
@@ -134,7 +137,10 @@ function requireFeeds(s: State): Record<string, ort.Tensor> {
 async function unload(): Promise<null> {
   const s = state;
   state = undefined;
-  if (s) await s.session.release();
+  if (s) {
+    await s.lanes.close();
+    await s.session.release();
+  }
   return null;
 }
 
@@ -172,7 +178,7 @@ serveWorker({
     try {
       const { effective, notes } = decidePrecision(p.precision, inputs, outputs);
       notes.push(...checkShapes(p.shapes ?? {}, inputs));
-      state = { session, modelPath: p.modelPath, options, feeds: undefined, inputs, outputs };
+      state = { session, modelPath: p.modelPath, options, feeds: undefined, inputs, outputs, lanes: new Lanes({ modelPath: p.modelPath, sessionOptions: sessionOptions(options) }) };
       return { loadMs, inputs, outputs, effectivePrecision: effective, notes, appliedOptions: { ...options } };
     } catch (e) {
       await session.release();
@@ -241,18 +247,13 @@ serveWorker({
         if (end >= deadline) break;
       }
     } else {
-      let started = 0;
-      const lane = async (): Promise<void> => {
-        while (started < iterations && (started === 0 || process.hrtime.bigint() < deadline)) {
-          started++;
-          const t0 = process.hrtime.bigint();
-          await session.run(feeds);
-          const t1 = process.hrtime.bigint();
-          samplesNs.push(Number(t1 - t0));
-          if (t1 > end) end = t1;
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, lane));
+      // N requests in flight need N threads: session.run blocks the JS thread (./lanes.ts).
+      try {
+        const r = await s.lanes.measure(feeds, concurrency, iterations, p.maxDurationMs);
+        return { samplesNs: r.samplesNs, wallNs: r.wallNs, startedAtNs: r.startedAtNs };
+      } catch (e) {
+        throw new WorkerError(RpcCode.Engine, (e as Error).message, { benchalignCode: 'E_ENGINE' });
+      }
     }
     return { samplesNs, wallNs: Number(end - start), startedAtNs: Number(start) };
   },
