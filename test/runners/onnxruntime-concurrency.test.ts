@@ -53,8 +53,10 @@ describe.skipIf(skipWhy !== undefined)('OnnxRuntimeRunner concurrency (real onnx
     expect(two.samplesNs.length).toBeGreaterThan(10);
     // One request at a time cannot use more than one core (1 intra-op thread).
     expect(cpuPerWall1).toBeLessThan(1.25);
-    // Two requests at a time do: serialised requests (the worker before lanes) measured ~1.0.
-    expect(cpuPerWall2).toBeGreaterThan(1.35);
+    // Two requests at a time can, when two cores are free (2.0x throughput at 1.99 cores measured idle,
+    // docs/engines.md). Not asserted: other test files share these two cores, so CPU/wall says how
+    // busy the machine is as much as how concurrent the worker is. The overlap below does not
+    // depend on free cores: two requests in flight on one core each take twice as long.
     // Each latency is taken on its own lane around its own run, so no queueing inflates it.
     expect(overlap2).toBeGreaterThan(1.35);
   });

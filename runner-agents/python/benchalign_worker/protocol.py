@@ -140,6 +140,32 @@ class Engine:
         pass
 
 
+def timed_loop(
+    call: Callable[[], Any], iterations: int, max_ms: float, sample: Callable[[int], int] | None = None
+) -> dict[str, Any]:
+    """The single-stream timing loop: ``perf_counter_ns`` right before and after each ``call()``.
+
+    Stops after ``iterations`` or once ``max_ms`` have passed. ``sample`` (optional) turns the host
+    time of an iteration into the recorded sample, after the clock is read (an engine's own device
+    timing, e.g. CUDA events); it is not timed. Returns what ``measure`` answers.
+    """
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    append = samples.append
+    started_at = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    first = clock()
+    deadline = first + int(max_ms * 1e6)
+    end = first
+    for _ in range(iterations):
+        t0 = clock()
+        call()
+        end = clock()
+        append(end - t0 if sample is None else sample(end - t0))
+        if end >= deadline:
+            break
+    return {"samplesNs": samples, "wallNs": end - first, "startedAtNs": started_at}
+
+
 def _tensor_meta(name: str, dtype: str, dims: list[Any]) -> dict[str, Any]:
     return {"name": name, "dtype": dtype, "dims": list(dims)}
 
@@ -265,22 +291,7 @@ class _Server:
 
     # -- timing loops --------------------------------------------------------------------------
     def _measure_single(self, iterations: int, max_ms: float) -> dict[str, Any]:
-        call = self.engine.callers(self.prepared, 1)[0]
-        clock = time.perf_counter_ns
-        samples: list[int] = []
-        append = samples.append
-        started_at = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        first = clock()
-        deadline = first + int(max_ms * 1e6)
-        end = first
-        for _ in range(iterations):
-            t0 = clock()
-            call()
-            end = clock()
-            append(end - t0)
-            if end >= deadline:
-                break
-        return {"samplesNs": samples, "wallNs": end - first, "startedAtNs": started_at}
+        return timed_loop(self.engine.callers(self.prepared, 1)[0], iterations, max_ms)
 
     def _measure_concurrent(self, iterations: int, max_ms: float, n: int) -> dict[str, Any]:
         callers = self.engine.callers(self.prepared, n)

@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from .options import Options
-from .protocol import INVALID_PARAMS, Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta
+from .protocol import INVALID_PARAMS, Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta, timed_loop
 
 NEEDS = "needs tensorrt and an NVIDIA GPU"
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
@@ -458,27 +458,21 @@ class TensorRtEngine(Engine):
 
     def measure_single(self, iterations: int, max_ms: float) -> dict[str, Any] | None:
         cudart, ev = self.cudart, self.events
-        clock = time.perf_counter_ns
-        samples: list[int] = []
         phases: dict[str, list[int]] = {"h2d": [], "compute": [], "d2h": []}
-        started_at = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        first = clock()
-        deadline = first + int(max_ms * 1e6)
-        end = first
-        for _ in range(iterations):
-            t0 = clock()
+
+        def step() -> None:
             self._enqueue()
             self._sync()
-            end = clock()
+
+        def sample(host_ns: int) -> int:
             split = []
             for key, a, b in (("h2d", 0, 1), ("compute", 1, 2), ("d2h", 2, 3)):
                 ms = _ok(cudart, cudart.cudaEventElapsedTime(ev[a], ev[b]), "cudaEventElapsedTime")
                 split.append(int(round(ms * 1e6)))
                 phases[key].append(split[-1])
-            samples.append(end - t0 if self.timing == "host" else sum(split))
-            if end >= deadline:
-                break
-        return {"samplesNs": samples, "wallNs": end - first, "startedAtNs": started_at, "phasesNs": phases}
+            return host_ns if self.timing == "host" else sum(split)
+
+        return {**timed_loop(step, iterations, max_ms, sample), "phasesNs": phases}
 
     def unload(self) -> None:
         if self.stream is not None:
