@@ -96,18 +96,20 @@ export function engineRequirements(name: string): Readonly<Record<string, string
   return factories.get(name)?.requires;
 }
 
-/** Every registered engine with its availability here. Starts (and ends) each engine's worker once. */
+/**
+ * Every registered engine with its availability here, in registration order. Starts (and ends)
+ * each engine's worker once; the probes run side by side (each is mostly an import that waits on
+ * the disk), so the slowest engine, not the sum, sets how long `engines list` takes.
+ */
 export async function listEngines(): Promise<EngineListing[]> {
-  const out: EngineListing[] = [];
-  for (const f of visible()) {
+  return Promise.all(visible().map(async (f) => {
     const runner = f.create();
     try {
-      out.push({ name: f.name, availability: await runner.available() });
+      return { name: f.name, availability: await runner.available() };
     } finally {
       await runner.dispose?.();
     }
-  }
-  return out;
+  }));
 }
 
 registerRunner({ name: 'onnxruntime', create: (config) => new OnnxRuntimeRunner(config) });

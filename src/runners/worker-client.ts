@@ -38,6 +38,22 @@ export interface WorkerExit {
 }
 
 /** A failed request: the error code and, when the worker died, how and its stderr tail. */
+/**
+ * What to do when the harness process exits (kill the workers still alive). One `exit` listener
+ * for all of them: a listener per worker trips Node's 10-listener warning as soon as eleven
+ * workers are alive at once (`engines list` probes every engine side by side).
+ */
+const harnessExitHooks = new Set<() => void>();
+let harnessExitListening = false;
+function onHarnessExit(hook: () => void): void {
+  if (!harnessExitListening) process.on('exit', runHarnessExitHooks);
+  harnessExitListening = true;
+  harnessExitHooks.add(hook);
+}
+function runHarnessExitHooks(): void {
+  for (const hook of harnessExitHooks) hook();
+}
+
 export class WorkerFailure extends BenchalignError {
   constructor(
     code: ErrorCode,
@@ -192,8 +208,8 @@ export class WorkerProcess {
     const killOnHarnessExit = (): void => {
       if (!live.exited) child.kill('SIGKILL');
     };
-    process.on('exit', killOnHarnessExit);
-    void live.closed.then(() => process.off('exit', killOnHarnessExit));
+    onHarnessExit(killOnHarnessExit);
+    void live.closed.then(() => harnessExitHooks.delete(killOnHarnessExit));
     if (this.opts.maxRssBytes !== undefined) this.startWatchdog(live, this.opts.maxRssBytes);
   }
 

@@ -17,6 +17,8 @@ describe('benchalign engines', () => {
   it('list --json: every registered engine, with a version or the reason it is unavailable', () => {
     const r = cli(['engines', 'list', '--json']);
     expect(r.status).toBe(0);
+    // The engines are probed side by side: eleven workers alive at once, one harness exit hook.
+    expect(r.stderr).not.toMatch(/MaxListenersExceededWarning/);
     const list = JSON.parse(r.stdout) as EngineListing[];
     const names = list.map((e) => e.name);
     expect(names).toContain('onnxruntime');
