@@ -12,7 +12,7 @@ import { REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 import { engineAvailability } from '../runners/engine-suite.js';
 
 const BIN = join(REPO, 'bin/benchalign.js');
-const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn'] as const;
+const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn', 'opencv'] as const;
 const present: string[] = ['onnxruntime'];
 for (const e of PYTHON_ENGINES) {
   const a = await engineAvailability(e);
@@ -49,6 +49,8 @@ describe('benchalign run --profile', () => {
       expect(convShare, `${j.engine.name}: ${p.ops.map((o) => `${o.opType} ${o.sharePct.toFixed(1)}%`).join(', ')}`).toBeGreaterThan(40);
       // OpenVINO maps its runtime nodes back to the ONNX nodes they were made of
       if (j.engine.name === 'openvino') expect(p.layers.some((l) => (l.onnxNodes ?? []).some((n) => n.startsWith('/')))).toBe(true);
+      // OpenCV-DNN names its layers after the ONNX nodes: the convolutions keep theirs
+      if (j.engine.name === 'opencv') expect(p.layers.filter((l) => opFamily(l.opType) === 'conv').map((l) => l.name)).toContain('/layer1/conv1/Conv');
       // the timed loop is as long as without --profile: its samples are the loop's only
       expect(j.latency?.count).toBeGreaterThan(0);
     }
