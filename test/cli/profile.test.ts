@@ -12,7 +12,7 @@ import { REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 import { engineAvailability } from '../runners/engine-suite.js';
 
 const BIN = join(REPO, 'bin/benchalign.js');
-const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn', 'opencv'] as const;
+const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn', 'opencv', 'tvm'] as const;
 const present: string[] = ['onnxruntime'];
 for (const e of PYTHON_ENGINES) {
   const a = await engineAvailability(e);
@@ -52,6 +52,11 @@ describe('benchalign run --profile', () => {
         const mean = j.latency?.meanMs ?? 0;
         expect(p.layerMsPerInference, `ncnn: layers ${p.layerMsPerInference} ms, timed mean ${mean} ms`).toBeGreaterThan(0.6 * mean);
         expect(p.layerMsPerInference).toBeLessThan(1.5 * mean);
+      }
+      // TVM: per kernel (numbered repeats conv2d, conv2d1, ... share the op type conv2d) and the VM's builtins
+      if (j.engine.name === 'tvm') {
+        expect(p.layers.some((l) => l.name.startsWith('vm.builtin.'))).toBe(true);
+        expect(p.ops.filter((o) => opFamily(o.opType) === 'conv').every((o) => !/\d$/.test(o.opType))).toBe(true);
       }
       // the timed loop is as long as without --profile: its samples are the loop's only
       expect(j.latency?.count).toBeGreaterThan(0);
