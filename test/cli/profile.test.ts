@@ -12,7 +12,7 @@ import { REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
 import { engineAvailability } from '../runners/engine-suite.js';
 
 const BIN = join(REPO, 'bin/benchalign.js');
-const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn', 'opencv', 'tvm'] as const;
+const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn', 'opencv', 'tvm', 'executorch'] as const;
 const present: string[] = ['onnxruntime'];
 for (const e of PYTHON_ENGINES) {
   const a = await engineAvailability(e);
@@ -57,6 +57,11 @@ describe('benchalign run --profile', () => {
       if (j.engine.name === 'tvm') {
         expect(p.layers.some((l) => l.name.startsWith('vm.builtin.'))).toBe(true);
         expect(p.ops.filter((o) => opFamily(o.opType) === 'conv').every((o) => !/\d$/.test(o.opType))).toBe(true);
+      }
+      // ExecuTorch: the ETDump's XNNPACK op events ("Convolution (NHWC, F32) IGEMM #3 @0")
+      if (j.engine.name === 'executorch') {
+        expect(p.profiler).toBe('executorch ETDump');
+        expect(p.layers.some((l) => /IGEMM #\d+ @\d+$/.test(l.name))).toBe(true);
       }
       // the timed loop is as long as without --profile: its samples are the loop's only
       expect(j.latency?.count).toBeGreaterThan(0);
