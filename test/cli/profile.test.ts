@@ -86,7 +86,7 @@ describe('benchalign run --profile', () => {
     expect(md).toContain('## Per-op profile');
     expect(md).toMatch(/\| # \| onnxruntime fp32 \|/);
     expect(md).toMatch(/\| 1 \| Conv \d/);
-  });
+  }, 600_000); // every installed engine on both bundled models; cold caches convert and build each first
 
   it('profiles on a runner agent too (the job carries measurement.profile, the outcome its profile)', () => {
     const dir = tempDir('profile-agent');
