@@ -53,11 +53,11 @@ export function summarizeProfile(raw: RawProfile, steadyMeanMs?: number): Profil
 const FAMILIES: Array<[RegExp, string]> = [
   [/conv/, 'conv'],
   [/matmul|gemm|fullyconnected|linear|addmm|^mm$|^bmm$|innerproduct|inner_product/, 'matmul'],
-  [/pool|reducemean|^mean$/, 'pool/reduce'],
-  [/relu|sigmoid|gelu|tanh|swish|silu|clip|hardswish|erf|eltwise_activation/, 'activation'],
+  [/pool|reducemean|^mean$|^reduce\d*$/, 'pool/reduce'],
+  [/relu|sigmoid|gelu|tanh|swish|silu|clip|clamp|hardswish|erf|eltwise_activation/, 'activation'],
   [/batchnorm|batch_norm|layernorm|layer_norm|normaliz|mvn|instancenorm|groupnorm/, 'norm'],
   [/softmax/, 'softmax'],
-  [/^add$|^sub$|^mul$|^div$|eltwise|binaryop|^add_$|^pow$/, 'eltwise'],
+  [/^add$|^sub$|^mul$|^div$|eltwise|binaryop|^add_$|^pow$|^subtract$|^multiply$|^divide$/, 'eltwise'],
   [/reshape|flatten|transpose|permute|squeeze|view|concat|split|slice|gather|expand|reorder|copy|contiguous/, 'layout'],
 ];
 
@@ -67,7 +67,7 @@ const FAMILIES: Array<[RegExp, string]> = [
  * lowercased name. A heuristic: both names are always shown.
  */
 export function opFamily(opType: string): string {
-  const t = opType.toLowerCase().replace(/^aten::/, '').replace(/_\d+$/, '');
+  const t = opType.toLowerCase().replace(/^aten::/, '').replace(/_\d+$/, '').replace(/\s*\(.*$/, '').replace(/\s+/g, '');
   for (const [re, family] of FAMILIES) if (re.test(t)) return family;
   return t;
 }

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { opFamily } from '../../src/metrics/profile.js';
 import type { RunResults } from '../../src/model/record.js';
-import { REPO, cnnModel, tempDir, writeSuite } from '../agents/helpers.js';
+import { REPO, cnnModel, tempDir, transformerModel, writeSuite } from '../agents/helpers.js';
 import { engineAvailability } from '../runners/engine-suite.js';
 
 const BIN = join(REPO, 'bin/benchalign.js');
-const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn'] as const;
+const PYTHON_ENGINES = ['openvino', 'mnn', 'pytorch', 'ncnn', 'opencv', 'tvm', 'executorch', 'litert'] as const;
 const present: string[] = ['onnxruntime'];
 for (const e of PYTHON_ENGINES) {
   const a = await engineAvailability(e);
@@ -24,17 +24,21 @@ describe('benchalign run --profile', () => {
   it('records per-layer and per-op times from each engine\'s profiler, after the timed loop', () => {
     const dir = tempDir('profile');
     const out = join(dir, 'out');
-    const suite = writeSuite(dir, { models: [cnnModel({ pytorch: { torchscript: join(REPO, 'suites/models/cnn/model.torchscript.pt') } })], engines: present.map((name) => ({ name, options: name === 'onnxruntime' ? { intraOpThreads: 1 } : { threads: 1 } })) });
+    const models = [
+      cnnModel({ pytorch: { torchscript: join(REPO, 'suites/models/cnn/model.torchscript.pt') } }),
+      transformerModel({ pytorch: { factory: `${join(REPO, 'suites/models/pytorch_models.py')}:transformer` }, outputs: { '*': { cosineMin: 0.99999 } } }),
+    ];
+    const suite = writeSuite(dir, { models, engines: present.map((name) => ({ name, options: name === 'onnxruntime' ? { intraOpThreads: 1 } : { threads: 1 } })) });
     const r = spawnSync(process.execPath, [BIN, 'run', suite, '--profile', '--no-store', '--quiet', '--out', out], { encoding: 'utf8', timeout: 600_000 });
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
-    expect(results.jobs.map((j) => j.engine.name).sort()).toEqual([...present].sort());
+    expect(results.jobs.map((j) => `${j.model.name} ${j.engine.name}`).sort()).toEqual(['cnn', 'transformer'].flatMap((m) => present.map((e) => `${m} ${e}`)).sort());
     expect(results.jobs.map((j) => [j.engine.name, j.status])).toEqual(results.jobs.map((j) => [j.engine.name, 'ok']));
     for (const j of results.jobs) {
-      if (j.engine.name === 'ncnn') {
-        // the pip build of ncnn has no per-layer timing: said, and the job is still ok
+      if (j.engine.name === 'litert') {
+        // ai-edge-litert's Python Interpreter has no per-op profiler: said, and the job is still ok
         expect(j.profile).toBeUndefined();
-        expect(j.notes?.join(' ')).toMatch(/profile: not taken: .*NCNN_BENCHMARK/);
+        expect(j.notes?.join(' ')).toMatch(/profile: not taken: .*litert: .*no per-op profiler/);
         continue;
       }
       const p = j.profile;
@@ -44,11 +48,37 @@ describe('benchalign run --profile', () => {
       expect(p.layers.length).toBeGreaterThan(0);
       expect(p.ops.reduce((s, o) => s + o.sharePct, 0)).toBeCloseTo(100, 6);
       expect(p.overheadPct).toBeDefined();
+      if (j.model.name === 'transformer') {
+        // every engine's table covers the transformer too; its linear layers are there by some
+        // name (MNN runs them as 1x1 Convolutions, ncnn inside MultiHeadAttention)
+        expect(p.ops.some((o) => ['matmul', 'conv'].includes(opFamily(o.opType)) || /attention/i.test(o.opType)), `${j.engine.name}: ${p.ops.map((o) => o.opType).join(', ')}`).toBe(true);
+        continue;
+      }
       // a CNN spends most of its time in convolutions, whatever the engine calls them
       const convShare = p.ops.filter((o) => opFamily(o.opType) === 'conv').reduce((s, o) => s + o.sharePct, 0);
       expect(convShare, `${j.engine.name}: ${p.ops.map((o) => `${o.opType} ${o.sharePct.toFixed(1)}%`).join(', ')}`).toBeGreaterThan(40);
       // OpenVINO maps its runtime nodes back to the ONNX nodes they were made of
       if (j.engine.name === 'openvino') expect(p.layers.some((l) => (l.onnxNodes ?? []).some((n) => n.startsWith('/')))).toBe(true);
+      // OpenCV-DNN names its layers after the ONNX nodes: the convolutions keep theirs
+      if (j.engine.name === 'opencv') expect(p.layers.filter((l) => opFamily(l.opType) === 'conv').map((l) => l.name)).toContain('/layer1/conv1/Conv');
+      // ncnn's pip build has no per-layer timer: times by incremental extraction, whose layer
+      // times add up to about an inference of the timed loop (each layer run once, none twice)
+      if (j.engine.name === 'ncnn') {
+        expect(p.profiler).toBe('ncnn incremental extraction');
+        const mean = j.latency?.meanMs ?? 0;
+        expect(p.layerMsPerInference, `ncnn: layers ${p.layerMsPerInference} ms, timed mean ${mean} ms`).toBeGreaterThan(0.6 * mean);
+        expect(p.layerMsPerInference).toBeLessThan(1.5 * mean);
+      }
+      // TVM: per kernel (numbered repeats conv2d, conv2d1, ... share the op type conv2d) and the VM's builtins
+      if (j.engine.name === 'tvm') {
+        expect(p.layers.some((l) => l.name.startsWith('vm.builtin.'))).toBe(true);
+        expect(p.ops.filter((o) => opFamily(o.opType) === 'conv').every((o) => !/\d$/.test(o.opType))).toBe(true);
+      }
+      // ExecuTorch: the ETDump's XNNPACK op events ("Convolution (NHWC, F32) IGEMM #3 @0")
+      if (j.engine.name === 'executorch') {
+        expect(p.profiler).toBe('executorch ETDump');
+        expect(p.layers.some((l) => /IGEMM #\d+ @\d+$/.test(l.name))).toBe(true);
+      }
       // the timed loop is as long as without --profile: its samples are the loop's only
       expect(j.latency?.count).toBeGreaterThan(0);
     }
@@ -56,7 +86,7 @@ describe('benchalign run --profile', () => {
     expect(md).toContain('## Per-op profile');
     expect(md).toMatch(/\| # \| onnxruntime fp32 \|/);
     expect(md).toMatch(/\| 1 \| Conv \d/);
-  });
+  }, 600_000); // every installed engine on both bundled models; cold caches convert and build each first
 
   it('profiles on a runner agent too (the job carries measurement.profile, the outcome its profile)', () => {
     const dir = tempDir('profile-agent');

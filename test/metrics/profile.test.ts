@@ -60,6 +60,16 @@ describe('op families across engines', () => {
       ['Add', 'eltwise'],
       ['GlobalAveragePool', 'pool/reduce'],
       ['Raster', 'raster'],
+      // XNNPACK's names (ExecuTorch's ETDump), TVM's kernels, OpenCV-DNN's layer types
+      ['Convolution (NHWC, F32) IGEMM', 'conv'],
+      ['Fully Connected (NC, F32) GEMM', 'matmul'],
+      ['Clamp (NC)', 'activation'],
+      ['Static Reshape (NC)', 'layout'],
+      ['Mean (ND) Reduce2', 'pool/reduce'],
+      ['multiply', 'eltwise'],
+      ['conv2d', 'conv'],
+      ['NaryEltwise', 'eltwise'],
+      ['Reduce2', 'pool/reduce'],
     ] as const) {
       expect(opFamily(name), name).toBe(family);
     }

@@ -184,6 +184,17 @@ class LiteRtEngine(Engine):
             out[name] = a.astype(np.int64 if a.dtype.kind in "iu" else np.float64) if name in self.widen else a
         return out
 
+    def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
+        # Checked on ai-edge-litert 2.3.0: the Interpreter (and its InterpreterWrapper) has no
+        # profiling call; LiteRT's C library has a profiler (LiteRtCompiledModelGetProfiler) but
+        # only for a CompiledModel whose runtime options enable profiling, which the Python
+        # package cannot set (its Options carry no such switch)
+        raise Unsupported(
+            "litert: ai-edge-litert's Python Interpreter has no per-op profiler (LiteRT's op profiling is in its C++ "
+            "benchmark_model tool and the C API's CompiledModel profiler, neither reachable from the Python package)",
+            "LiteRT's benchmark_model --enable_op_profiling, or another engine's profile",
+        )
+
     def unload(self) -> None:
         self.interp = None
 

@@ -90,6 +90,7 @@ class OpenCvEngine(Engine):
         self.net: Any = None
         self.input_meta: list[dict[str, Any]] = []
         self.output_names: list[str] = []
+        self.backend = "opencv"
 
     def version(self) -> str:
         return str(self.cv2.__version__)
@@ -132,6 +133,7 @@ class OpenCvEngine(Engine):
             tail = " ".join("".join(log).split())[-800:]
             raise WorkerError(f"opencv: readNetFromONNX returned an empty net for {model_path}: {tail}", benchalign_code="E_ENGINE", expected="an ONNX model OpenCV-DNN reads")
         self.net.setPreferableBackend(backend_id)
+        self.backend = backend
         self.net.setPreferableTarget(target_id)
         notes: list[str] = []
         names = [str(n) for n in self.net.getUnconnectedOutLayersNames()]
@@ -194,6 +196,68 @@ class OpenCvEngine(Engine):
         for meta, arr in zip(self._outputs_meta, raw):
             out[meta["name"]] = self.np.array(arr, copy=True)
         return out
+
+    def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
+        """OpenCV-DNN's own per-layer timings (Net.getPerfProfile, ticks per layer id of the last
+        forward; OpenCV times every forward whether asked or not) on the loaded net, summed over
+        the iterations. Layers are named after the ONNX nodes they came from; a layer OpenCV
+        fused into another keeps its id with zero ticks."""
+        import time
+
+        cv2 = self.cv2
+        if self.backend != "opencv":
+            raise Unsupported(
+                f"opencv: per-layer timings (getPerfProfile) come from DNN_BACKEND_OPENCV only; this job runs backend {self.backend}",
+                "backend: opencv",
+            )
+        freq = cv2.getTickFrequency()
+        mode = self.net.getProfilingMode() if hasattr(self.net, "getProfilingMode") else None
+        if mode is not None:
+            self.net.setProfilingMode(cv2.dnn.DNN_PROFILE_DETAILED)
+        try:
+            self.run(prepared)  # after a mode change, one forward before counting
+            names = [str(n) for n in self.net.getLayerNames()]
+            types = {n: str(self.net.getLayer(n).type) for n in names}
+            ticks = [0.0] * len(names)
+            counts = [0] * len(names)
+            deadline = time.perf_counter_ns() + int(max_ms * 1e6)
+            done = 0
+            wall = 0
+            while done < iterations:
+                t0 = time.perf_counter_ns()
+                self.run(prepared)
+                wall += time.perf_counter_ns() - t0
+                done += 1
+                _total, timings = self.net.getPerfProfile()
+                flat = [float(t) for t in self.np.asarray(timings).ravel()]
+                if len(flat) != len(names):
+                    raise WorkerError(
+                        f"opencv: getPerfProfile gave {len(flat)} layer timings for a net of {len(names)} layers",
+                        benchalign_code="E_ENGINE",
+                        expected="one timing per layer (getLayerNames)",
+                    )
+                for i, t in enumerate(flat):
+                    if t > 0:
+                        ticks[i] += t
+                        counts[i] += 1
+                if time.perf_counter_ns() >= deadline:
+                    break
+        finally:
+            if mode is not None:
+                self.net.setProfilingMode(mode)
+        layers = [
+            {"name": n, "opType": types[n], "timeNs": int(round(ticks[i] / freq * 1e9)), "count": counts[i]}
+            for i, n in enumerate(names)
+            if counts[i] > 0
+        ]
+        notes = [
+            "OpenCV-DNN's per-layer timings (Net.getPerfProfile); layers are named after the ONNX node they came from "
+            "(a fused layer keeps one of its nodes' names: the Conv for conv+bn+relu, the Add for MatMul+Add)"
+        ]
+        idle = [n for i, n in enumerate(names) if counts[i] == 0]
+        if idle:
+            notes.append(f"{len(idle)} layer(s) with no time of their own (fused into others), e.g. {', '.join(idle[:5])}")
+        return {"profiler": "opencv Net.getPerfProfile", "iterations": done, "wallNs": wall, "layers": layers, "notes": notes}
 
     def unload(self) -> None:
         self.net = None
