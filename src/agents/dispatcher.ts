@@ -221,7 +221,10 @@ export async function dispatch(options: DispatchOptions): Promise<DispatchSummar
         if (s.outcomes.length >= repeats && decision?.more !== true) {
           const repeatsStop = decision?.more === false ? decision.stop : undefined;
           await end(s, { kind: 'done', job: s.job, outcomes: s.outcomes, agent: a, attempts: s.attempts + 1, notes: s.notes, ...(repeatsStop ? { repeatsStop } : {}) }, label, 'done', a.def.name);
-        } else progress.jobFinished(label, decision?.more === true ? `repeat done; one more${decision.halfWidthPct !== undefined ? ` (p50 ±${decision.halfWidthPct.toFixed(2)}%)` : ''}` : 'repeat done', a.def.name);
+        } else {
+          if (decision?.more === true) progress.addSteps?.(1);
+          progress.jobFinished(label, decision?.more === true ? `repeat done; one more${decision.halfWidthPct !== undefined ? ` (p50 ±${decision.halfWidthPct.toFixed(2)}%)` : ''}` : 'repeat done', a.def.name);
+        }
       } catch (e) {
         s.running = false;
         if (options.signal?.aborted) break;

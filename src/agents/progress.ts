@@ -11,6 +11,8 @@ import type { JobProgress } from '../execution/execute-job.js';
  */
 export interface ProgressReporter {
   start(totalJobs: number): void;
+  /** The run added `steps` more steps to its total (adaptive repeats). */
+  addSteps?(steps: number): void;
   jobStarted(index: number, label: string, agent?: string): void;
   jobProgress(p: JobProgress, agent?: string): void;
   jobFinished(label: string, summary: string, agent?: string): void;
@@ -35,6 +37,9 @@ class BarReporter implements ProgressReporter {
 
   start(totalJobs: number): void {
     this.bar.start(totalJobs, 0, { job: '', detail: '' });
+  }
+  addSteps(steps: number): void {
+    this.bar.setTotal(this.bar.getTotal() + steps);
   }
   jobStarted(_index: number, label: string): void {
     this.label = label;
@@ -73,6 +78,9 @@ class LineReporter implements ProgressReporter {
   start(totalJobs: number): void {
     this.total = totalJobs;
     process.stderr.write(`benchalign: ${totalJobs} job(s)\n`);
+  }
+  addSteps(steps: number): void {
+    this.total += steps;
   }
   jobStarted(index: number, label: string, agent?: string): void {
     const s = this.at(agent);
@@ -117,6 +125,10 @@ class AgentBarsReporter implements ProgressReporter {
   start(totalJobs: number): void {
     this.count = totalJobs;
     this.total = this.multi.create(totalJobs, 0, { name: 'jobs', job: '', detail: '' });
+  }
+  addSteps(steps: number): void {
+    this.count += steps;
+    this.total?.setTotal(this.count);
   }
   jobStarted(_index: number, label: string, agent?: string): void {
     const b = this.agentBar(agent ?? 'local');

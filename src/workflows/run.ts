@@ -380,6 +380,7 @@ function summaryOf(j: JobResult): string {
 function withoutAgentNames(p: ProgressReporter): ProgressReporter {
   return {
     start: (total) => p.start(total),
+    addSteps: (steps) => p.addSteps?.(steps),
     jobStarted: (index, label) => p.jobStarted(index, label),
     jobProgress: (progress) => p.jobProgress(progress),
     jobFinished: (label, summary) => p.jobFinished(label, summary),

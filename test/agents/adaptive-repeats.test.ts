@@ -91,7 +91,18 @@ describe('adaptive repeats in a real run (ONNX Runtime, bundled cnn, 3 planned r
       ],
       engines: [ORT],
     });
-    const out = await runSuite({ suitePath: suite, outDir: join(dir, 'run'), repeats: 3, quiet: true });
+    // Progress counts the added repeats in its total: no step is ever past the end.
+    let total = 0;
+    const steps: number[] = [];
+    const progress = {
+      start: (n: number) => { total = n; },
+      addSteps: (n: number) => { total += n; },
+      jobStarted: (index: number) => { steps.push(index); expect(index).toBeLessThan(total); },
+      jobProgress: () => {},
+      jobFinished: () => {},
+      stop: () => {},
+    };
+    const out = await runSuite({ suitePath: suite, outDir: join(dir, 'run'), repeats: 3, quiet: true, progress });
     const byName = new Map(out.results.jobs.map((j) => [j.model.name, j]));
     const tight = byName.get('tight') as JobResult;
     const loose = byName.get('loose') as JobResult;
@@ -111,5 +122,8 @@ describe('adaptive repeats in a real run (ONNX Runtime, bundled cnn, 3 planned r
 
     expect(budget.repeatsStop).toMatchObject({ reason: 'time-budget', ran: 3, budgetMs: 1 });
     expect(budget.repeatsStop?.spentMs).toBeGreaterThan(100);
+    // 5 + 3 + 3 repeats ran: the total grew from 9 planned to 11, and every step was announced.
+    expect(total).toBe(11);
+    expect(steps).toHaveLength(11);
   }, 240_000);
 });
