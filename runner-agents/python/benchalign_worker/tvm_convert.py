@@ -46,6 +46,12 @@ def _fail(out_dir: str, message: str, ops: list[str] | None = None) -> int:
     return 1
 
 
+def _stage(out_dir: str, stage: str) -> None:
+    """What the converter is doing, for the runner's message if the process dies (a segfault)."""
+    with open(os.path.join(out_dir, "stage.txt"), "w", encoding="utf-8") as f:
+        f.write(stage)
+
+
 def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {' '.join(str(e).split())[:1500]}"
 
@@ -117,6 +123,7 @@ def main(args: list[str]) -> int:
         import psutil
 
         target = tvm.target.Target({**json.loads(str(target)), "num-cores": int(psutil.cpu_count(logical=False) or 1)})
+    _stage(out_dir, "the Relax ONNX import")
     model = onnx.load(model_path)
     try:
         mod = from_onnx(model, shape_dict=shapes, keep_params_in_input=False)
@@ -126,18 +133,21 @@ def main(args: list[str]) -> int:
         return _fail(out_dir, f"TVM cannot convert {what}: {_one_line(e)}; the Relax ONNX frontend, importing {model_path}", ops)
     tuning: dict[str, Any] | None = None
     if trials > 0:
+        _stage(out_dir, f"MetaSchedule tuning (tuneTrials {trials})")
         try:
             mod, tuning = tune(mod, target, trials, os.path.join(out_dir, "tuning"))
         except Exception as e:  # noqa: BLE001 - MetaSchedule's own message
             return _fail(out_dir, f"TVM MetaSchedule tuning failed for {model_path}: {_one_line(e)}")
     else:
         mod = relax.transform.DecomposeOpsForInference()(mod)
+    _stage(out_dir, "tvm.compile")
     try:
         with tvm.transform.PassContext(opt_level=opt_level):
             ex = tvm.compile(mod, target=target)
     except Exception as e:  # noqa: BLE001 - TVM's own message
         return _fail(out_dir, f"tvm.compile failed for {model_path}: {_one_line(e)}")
     lib = os.path.join(out_dir, "model.so")
+    _stage(out_dir, "export_library")
     ex.export_library(lib)
     pinned = {m["name"]: list(m["dims"]) for m in inputs if any(not isinstance(d, int) or d <= 0 for d in m["dims"])}
     for m in inputs:

@@ -150,7 +150,18 @@ async function convertError(e: BenchalignError, outDir: string, modelPath: strin
       expected: ops.length > 0 ? `a model whose ops the TVM Relax ONNX frontend implements` : 'an ONNX model TVM builds',
     });
   }
-  const how = e.expected !== undefined && e.message.endsWith(` (expected ${e.expected})`) ? e.message.slice(0, -` (expected ${e.expected})`.length) : e.message;
-  const tuning = tuneTrials > 0 ? ` (with MetaSchedule tuning, tuneTrials ${tuneTrials})` : '';
-  return new BenchalignError('E_CONVERT', `TVM could not build ${modelPath}${tuning}: ${how}`, { expected: 'an ONNX model TVM builds' });
+  const text = e.expected !== undefined && e.message.endsWith(` (expected ${e.expected})`) ? e.message.slice(0, -` (expected ${e.expected})`.length) : e.message;
+  // "<interpreter> was killed by SIGSEGV; its last output:\n<tail>" from runConverter
+  const m = /^\S+ (.*?); its last output:\n([\s\S]*)$/.exec(text);
+  let stage = '';
+  try {
+    stage = (await readFile(join(outDir, 'stage.txt'), 'utf8')).trim();
+  } catch {
+    // it died before its first step
+  }
+  const during = stage !== '' ? ` during ${stage}` : tuneTrials > 0 ? ` (tuneTrials ${tuneTrials})` : '';
+  // TVM's crash handler prints the whole native stack: keep TVM's own frames and messages
+  const tail = m ? m[2]!.split('\n').filter((l) => !/^\s*File "[^"]*", line \d+, in /.test(l) || /tvm/i.test(l)).join('\n') : '';
+  const message = m ? `TVM could not build ${modelPath}: tvm_convert ${m[1]}${during}; its last output:\n${tail}` : `TVM could not build ${modelPath}${during}: ${text}`;
+  return new BenchalignError('E_CONVERT', message, { expected: 'an ONNX model TVM builds' });
 }
