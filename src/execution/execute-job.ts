@@ -32,6 +32,7 @@ export interface RepeatOutcome {
   activation: ActivationInfo;
   engineVersion?: string;
   convertMs?: number;
+  tuneMs?: number;
   cacheHit?: boolean;
   firstInferenceMs?: number;
   outputs: NamedTensors;
@@ -156,6 +157,7 @@ export async function executeRepeat(job: Job, runner: Runner, options: ExecuteOp
       activation,
       engineVersion: availability.version,
       convertMs: prepared.convertMs,
+      tuneMs: prepared.tuneMs,
       cacheHit: prepared.cacheHit,
       firstInferenceMs: firstNs !== undefined ? firstNs / 1e6 : undefined,
       outputs,

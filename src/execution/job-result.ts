@@ -102,6 +102,7 @@ export function buildJobResult(job: Job, repeats: readonly RepeatOutcome[], star
   if (spec.source === 'random') r.inputs.seed = spec.seed;
   r.coldStart = { loadMs: first.activation.loadMs, totalMs: first.activation.loadMs + (first.convertMs ?? 0) };
   if (first.convertMs !== undefined) r.coldStart.convertMs = first.convertMs;
+  if (first.tuneMs !== undefined) r.coldStart.tuneMs = first.tuneMs;
   if (first.cacheHit !== undefined) r.coldStart.cacheHit = first.cacheHit;
   if (first.firstInferenceMs !== undefined) r.firstInferenceMs = first.firstInferenceMs;
 

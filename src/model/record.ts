@@ -80,7 +80,8 @@ export interface JobResult {
   notes?: string[];
   /** Inputs: where they came from. */
   inputs?: { source: 'reference' | 'random'; seed?: number; shapes: Record<string, number[]> };
-  coldStart?: { loadMs: number; convertMs?: number; totalMs: number; cacheHit?: boolean };
+  /** `tuneMs`: the engine's kernel tuning (TVM `tuneTrials`), apart from `convertMs` and not in `totalMs`. */
+  coldStart?: { loadMs: number; convertMs?: number; tuneMs?: number; totalMs: number; cacheHit?: boolean };
   firstInferenceMs?: number;
   latency?: LatencyStats;
   /**

@@ -20,6 +20,8 @@ export interface PreparedModel {
   /** The file the engine loads (converted artifact, or the model itself). */
   path: string;
   convertMs?: number;
+  /** Time spent tuning the engine's kernels for this machine (TVM MetaSchedule), apart from `convertMs` and the cold start. */
+  tuneMs?: number;
   cacheHit?: boolean;
 }
 

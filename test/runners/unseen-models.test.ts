@@ -73,6 +73,15 @@ describe.skipIf(!anyAvailable)('the new engines on six models the team has not s
           expect(first, `${j.model.name}: a bare traceback`).not.toMatch(/^(Traceback \(most recent call last\)|File ".*", line \d+|\w+(Error|Exception)(: |$))/);
           expect(first.length, `${j.model.name}: first line`).toBeGreaterThan(20);
         }
+        if (engine === 'tvm') {
+          // TVM's own message first, naming the op, with one expected clause
+          const gru = results.jobs.find((j) => j.model.name === 'gru')!;
+          expect(gru.reason).toMatch(/^TVM cannot convert op GRU: OpNotImplemented: The following operators are not supported for frontend ONNX: GRU; /);
+          expect(gru.reason?.match(/\(expected /g)).toHaveLength(1);
+          // the dynamic batch is built static at the suite's batch, and the job says so
+          const dyn = results.jobs.find((j) => j.model.name === 'dynbatch')!;
+          expect(dyn.engine.notes).toContainEqual(expect.stringMatching(/^static shapes: input x has dynamic dims \["batch", 3, 16, 16\] in the model; TVM built it for \[4, 3, 16, 16\]/));
+        }
       }, 600_000);
     }
   });

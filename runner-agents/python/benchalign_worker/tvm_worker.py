@@ -4,12 +4,14 @@ host's ``-mcpu``, exported as ``model.so``), on ``tvm.cpu()``.
 
 Options: ``threads`` (the TVM runtime thread pool, as TVM_NUM_THREADS sets it; default 1),
 and the build options the runner's `prepare` applies: ``optLevel`` (PassContext opt_level,
-0..3, default 3) and ``target`` (a TVM target as a JSON object, default the host's
-``{"kind": "llvm", "mcpu": <host cpu>}``).
+0..3, default 3), ``target`` (a TVM target as a JSON object, default the host's
+``{"kind": "llvm", "mcpu": <host cpu>}``) and ``tuneTrials`` (MetaSchedule's budget, default 0:
+no tuning).
 
 Next to the library the runner leaves ``model.so.convert.json`` (TVM version, the target as TVM
 resolved it, opt level, the inputs and outputs it was built for), parsed defensively; the
-worker reports the target. Precision: the build computes in the model's own types (fp32 for
+worker reports the target and the tuning, and notes the dynamic dims the build pinned (TVM
+builds static shapes here). Precision: the build computes in the model's own types (fp32 for
 the bundled models); fp16/bf16/int8 would need a converted model and are refused.
 """
 
@@ -98,6 +100,7 @@ class TvmEngine(Engine):
         o = Options("tvm", options)
         threads = o.int("threads", 1, minimum=1)
         opt_level = o.int("optLevel", 3)
+        tune_trials = o.int("tuneTrials", 0, minimum=0)
         o.seen.add("target")
         target_opt = options.get("target")
         o.done()
@@ -111,11 +114,22 @@ class TvmEngine(Engine):
         built_target = self.record.get("target")
         if self.record.get("optLevel") != opt_level:
             raise config_error(f"tvm: {model_path} was built at opt level {self.record.get('optLevel')}, the options say {opt_level}", "the model built with the job's options")
+        if int(self.record.get("tuneTrials") or 0) != tune_trials:
+            raise config_error(f"tvm: {model_path} was built with tuneTrials {self.record.get('tuneTrials') or 0}, the options say {tune_trials}", "the model built with the job's options")
         if target_opt is not None and isinstance(built_target, dict) and isinstance(target_opt, dict):
             differs = {k: v for k, v in target_opt.items() if built_target.get(k) != v}
             if differs:
                 raise config_error(f"tvm: {model_path} was built for {json.dumps(built_target)}, the options ask for {json.dumps(target_opt)}", "the model built with the job's options")
         notes: list[str] = []
+        pinned = self.record.get("pinned")
+        if isinstance(pinned, dict):
+            built = {m["name"]: m["dims"] for m in self.record["inputs"]}
+            for name, dims in pinned.items():
+                if isinstance(dims, list) and name in built:
+                    notes.append(
+                        f"static shapes: input {name} has dynamic dims {json.dumps(dims)} in the model; TVM built it for {json.dumps(built[name])} "
+                        f"(the Relax VM runs the shapes it was built for; another shape is another build: shapes: in the suite)"
+                    )
         if shapes:
             built = {m["name"]: m["dims"] for m in self.record["inputs"]}
             wrong = {k: v for k, v in shapes.items() if built.get(k) != list(v)}
@@ -134,7 +148,10 @@ class TvmEngine(Engine):
             "target": built_target,
             "device": "cpu",
             "tvm": self.record.get("version"),
+            "tuneTrials": tune_trials,
         }
+        if isinstance(self.record.get("tuning"), dict):
+            applied["tuning"] = self.record["tuning"]
         inputs = [tensor_meta(m["name"], m["dtype"], m["dims"]) for m in self.record["inputs"]]
         outputs = [tensor_meta(m["name"], m["dtype"], m["dims"]) for m in self.record["outputs"]]
         return LoadInfo(inputs, outputs, "fp32", notes, applied)

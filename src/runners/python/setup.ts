@@ -19,7 +19,7 @@ export const ENGINE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   mnn: ['MNN'],
   openvino: ['openvino'],
   opencv: ['opencv-python-headless'],
-  tvm: ['apache-tvm', 'apache-tvm-ffi'],
+  tvm: ['apache-tvm', 'apache-tvm-ffi', 'psutil', 'xgboost-cpu'],
   executorch: ['executorch', 'torchao'],
   litert: [
     'ai-edge-litert',
