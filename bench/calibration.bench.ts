@@ -13,12 +13,13 @@
  *    trtexec's fixed 3 s per process.
  *
  * BENCH_CALIBRATION_RUNS (default 14), BENCH_CALIBRATION_REPEATS (default 5),
- * BENCH_CALIBRATION_MODEL (cnn or transformer; default cnn), BENCH_CALIBRATION_SIMS (default 2000;
+ * BENCH_CALIBRATION_MODEL (cnn or transformer, a model of the suite BENCH_CALIBRATION_SUITE, or an
+ * ONNX file such as a model you have not benchmarked before; default cnn), BENCH_CALIBRATION_SIMS (default 2000;
  * 0 skips the simulation), BENCH_CALIBRATION_REAL=0 skips the real runs.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { runSuite } from '../src/workflows/run.js';
@@ -69,18 +70,28 @@ function simulate(sims: number): void {
   }
 }
 
+/**
+ * A one-job suite for the calibration: `model` is a model of the bundled smoke suite (cnn,
+ * transformer), a model of the suite BENCH_CALIBRATION_SUITE names, or an ONNX file (any
+ * model, random inputs, no reference: latency only); on ONNX Runtime with the smoke suite's
+ * engine settings and measurement (concurrency 1).
+ */
 function calibrationSuite(dir: string, model: string): string {
-  const raw = parse(readFileSync(SMOKE, 'utf8')) as { models: Array<Record<string, unknown>>; measurement: Record<string, unknown> };
-  const base = dirname(SMOKE);
+  type Raw = { models: Array<Record<string, unknown>>; engines?: unknown; measurement?: Record<string, unknown> };
+  const smoke = parse(readFileSync(SMOKE, 'utf8')) as Raw;
+  const source = process.env.BENCH_CALIBRATION_SUITE ?? SMOKE;
+  const raw = model.endsWith('.onnx') ? { ...smoke, models: [{ name: basename(model, '.onnx'), path: resolve(model) }] } : (parse(readFileSync(source, 'utf8')) as Raw);
+  const base = dirname(source);
   const abs = (p: unknown): unknown => (typeof p === 'string' ? resolve(base, p) : p);
   raw.models = raw.models
-    .filter((m) => m['name'] === model)
+    .filter((m) => model.endsWith('.onnx') || m['name'] === model)
     .map((m) => {
       const inputs = m['inputs'] as Record<string, unknown> | undefined;
-      return { ...m, path: abs(m['path']), reference: abs(m['reference']), ...(inputs ? { inputs: { ...inputs, ...(inputs['file'] ? { file: abs(inputs['file']) } : {}) } } : {}) };
+      return { ...m, path: abs(m['path']), ...(m['reference'] !== undefined ? { reference: abs(m['reference']) } : {}), ...(inputs ? { inputs: { ...inputs, ...(inputs['file'] ? { file: abs(inputs['file']) } : {}) } } : {}) };
     });
-  if (raw.models.length === 0) throw new Error(`no model ${model} in ${SMOKE}`);
-  raw.measurement = { ...raw.measurement, concurrency: [1] };
+  if (raw.models.length === 0) throw new Error(`no model ${model} in ${source}`);
+  raw.engines = smoke.engines;
+  raw.measurement = { ...smoke.measurement, ...raw.measurement, concurrency: [1] };
   const path = join(dir, 'calibration.yaml');
   writeFileSync(path, stringify({ ...raw, name: 'calibration' }));
   return path;
