@@ -5,7 +5,7 @@ import { outputFigure } from './summary.js';
 
 const COLUMNS = [
   'run_id', 'model', 'model_sha256', 'engine', 'engine_version', 'precision', 'effective_precision', 'status', 'reason', 'unstable',
-  'cold_start_ms', 'convert_ms', 'first_inference_ms',
+  'cold_start_ms', 'convert_ms', 'tune_ms', 'first_inference_ms',
   'samples', 'repeats', 'min_ms', 'mean_ms', 'sd_ms', 'max_ms',
   'p50_ms', 'p50_ci_low_ms', 'p50_ci_high_ms', 'p90_ms', 'p95_ms',
   'p99_ms', 'p99_ci_low_ms', 'p99_ci_high_ms', 'p999_ms',
@@ -34,6 +34,7 @@ function jobColumns(runId: string, j: JobResult): Omit<Row, 'output' | 'aligned'
     unstable: j.unstable ?? false,
     cold_start_ms: j.coldStart?.totalMs,
     convert_ms: j.coldStart?.convertMs,
+    tune_ms: j.coldStart?.tuneMs,
     first_inference_ms: j.firstInferenceMs,
     samples: l?.count,
     repeats: l?.repeats,

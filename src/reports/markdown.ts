@@ -80,16 +80,19 @@ export function toMarkdown(results: RunResults): string {
 
   const phases = results.jobs.filter((j) => j.coldStart || j.firstInferenceMs !== undefined);
   if (phases.length > 0) {
+    // Tuning (TVM's tuneTrials) is apart from cold start: a column only when some job tuned.
+    const tuned = phases.some((j) => j.coldStart?.tuneMs !== undefined);
     out.push('## Phases');
     out.push('');
     out.push(
       mdTable(
-        ['model', 'engine', 'cold start ms', 'conversion ms', 'first inference ms', 'warm-up discarded', 'stopping', 'p50 CI ±%'],
+        ['model', 'engine', 'cold start ms', 'conversion ms', ...(tuned ? ['tuning ms'] : []), 'first inference ms', 'warm-up discarded', 'stopping', 'p50 CI ±%'],
         phases.map((j) => [
           j.model.name,
           j.engine.name,
           fmtMs(j.coldStart?.totalMs),
           fmtMs(j.coldStart?.convertMs),
+          ...(tuned ? [fmtMs(j.coldStart?.tuneMs)] : []),
           fmtMs(j.firstInferenceMs),
           j.warmup ? String(j.warmup.discarded) : '–',
           j.stopping ? `${j.stopping.reason}${j.stopping.stable ? '' : ' (unstable)'}` : '–',

@@ -60,6 +60,18 @@ describe('reports say what ran and where it failed', () => {
     expect(toJunit(run())).toContain('worst element [0, 3] actual 0.75 reference 0.5 (abs diff 0.25)');
   });
 
+  it('tuning time (TVM tuneTrials) is its own column in report.md and results.csv, apart from cold start', () => {
+    expect(toMarkdown(run())).not.toContain('tuning ms');
+    const r = run();
+    (r.jobs[0] as { coldStart?: unknown }).coldStart = { loadMs: 100, convertMs: 2000, totalMs: 2100, tuneMs: 528_000, cacheHit: false };
+    expect(toMarkdown(r)).toMatch(/\| cold start ms \| conversion ms \| tuning ms \|/);
+    expect(toMarkdown(r)).toMatch(/\| cnn \| openvino \| 2,?100(\.0+)? \| 2,?000(\.0+)? \| 528,?000(\.0+)? \|/);
+    const [head, row] = toCsv(r).split('\n');
+    const cols = (head ?? '').split(',');
+    expect((row ?? '').split(',')[cols.indexOf('tune_ms')]).toBe('528000');
+    expect((row ?? '').split(',')[cols.indexOf('cold_start_ms')]).toBe('2100');
+  });
+
   it('an errored job\'s one-line reason goes past a line that only introduces what follows', () => {
     expect(reasonLine('pnnx failed (exit 1); its last output:\nloading\n\nRuntimeError: unsupported op\n')).toBe('pnnx failed (exit 1); its last output: RuntimeError: unsupported op');
     expect(reasonLine('worker exited\nstack...')).toBe('worker exited');
