@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 from .options import Options
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta, profiled_runs
 
 _SIDECAR_MAX_BYTES = 1 << 20
 #: c10::ScalarType codes (TensorInfo.dtype()) -> NumPy dtype names
@@ -176,7 +176,6 @@ class ExecuTorchEngine(Engine):
         (native_call_*) and the delegate's per-op events (XNNPACK: "Convolution (NHWC, F32) IGEMM
         #3", microsecond resolution), and per delegate call the time outside its ops."""
         import re
-        import time
         import warnings
 
         from executorch.devtools.inspector import Inspector, TimeScale
@@ -184,17 +183,7 @@ class ExecuTorchEngine(Engine):
         program = self.runtime.load_program(self._model_path, enable_etdump=True)
         method = program.load_method("forward")
         method.execute(prepared)  # first run allocates; left out below
-        clock = time.perf_counter_ns
-        deadline = clock() + int(max_ms * 1e6)
-        done = 0
-        wall = 0
-        while done < iterations:
-            t0 = clock()
-            method.execute(prepared)
-            wall += clock() - t0
-            done += 1
-            if clock() >= deadline:
-                break
+        done, wall = profiled_runs(lambda: method.execute(prepared), iterations, max_ms)
         os.makedirs(work_dir, exist_ok=True)
         etdump = os.path.join(work_dir, "executorch.etdp")
         program.write_etdump_result_to_file(etdump, os.path.join(work_dir, "executorch.debug.bin"))

@@ -30,7 +30,7 @@ import platform
 from typing import Any
 
 from .options import Options
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta, profiled_runs
 
 #: precision mode -> the value MNN's create_runtime_manager config takes ("high"/"low" are
 #: its named forms; 0 is BackendConfig::Precision_Normal, which has no named form)
@@ -352,16 +352,7 @@ class MnnEngine(Engine):
             return True
 
         interp.runSession(session)  # first run allocates; not counted
-        deadline = clock() + int(max_ms * 1e6)
-        done = 0
-        wall = 0
-        while done < iterations:
-            t0 = clock()
-            interp.runSessionWithCallBackInfo(session, begin, end)
-            wall += clock() - t0
-            done += 1
-            if clock() >= deadline:
-                break
+        done, wall = profiled_runs(lambda: interp.runSessionWithCallBackInfo(session, begin, end), iterations, max_ms)
         notes = ["times between MNN's per-op begin/end callbacks (Python callbacks: a few microseconds of overhead per op); names are the ops' output tensors"]
         return {"profiler": "mnn runSessionWithCallBackInfo", "iterations": done, "wallNs": wall, "layers": list(layers.values()), "notes": notes}
 

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from .onnx_io import onnx_io
 from .options import Options
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta, profiled_runs
 
 _LAYER = re.compile(r"(?:node|layer)\s*(?:\[|\()?\s*['\"]?([^'\"\]\)\s,:]+)", re.IGNORECASE)
 _TYPE = re.compile(r"(?:type|op(?:_type)?)\s*[=:]?\s*['\"]?([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
@@ -202,7 +202,6 @@ class OpenCvEngine(Engine):
         forward; OpenCV times every forward whether asked or not) on the loaded net, summed over
         the iterations. Layers are named after the ONNX nodes they came from; a layer OpenCV
         fused into another keeps its id with zero ticks."""
-        import time
 
         cv2 = self.cv2
         if self.backend != "opencv":
@@ -220,14 +219,8 @@ class OpenCvEngine(Engine):
             types = {n: str(self.net.getLayer(n).type) for n in names}
             ticks = [0.0] * len(names)
             counts = [0] * len(names)
-            deadline = time.perf_counter_ns() + int(max_ms * 1e6)
-            done = 0
-            wall = 0
-            while done < iterations:
-                t0 = time.perf_counter_ns()
-                self.run(prepared)
-                wall += time.perf_counter_ns() - t0
-                done += 1
+
+            def read_profile() -> None:
                 _total, timings = self.net.getPerfProfile()
                 flat = [float(t) for t in self.np.asarray(timings).ravel()]
                 if len(flat) != len(names):
@@ -240,8 +233,8 @@ class OpenCvEngine(Engine):
                     if t > 0:
                         ticks[i] += t
                         counts[i] += 1
-                if time.perf_counter_ns() >= deadline:
-                    break
+
+            done, wall = profiled_runs(lambda: self.run(prepared), iterations, max_ms, read_profile)
         finally:
             if mode is not None:
                 self.net.setProfilingMode(mode)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .options import Options
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta, profiled_runs
 
 _HINT = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
 _PRECISION_OF = {"f32": "fp32", "f16": "fp16", "bf16": "bf16"}
@@ -146,7 +146,6 @@ class OpenVinoEngine(Engine):
     def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
         """OpenVINO's performance counters (PERF_COUNT) on a second compilation of the same model
         and configuration; per-node real time of every executed node, summed over the iterations."""
-        import time
 
         compiled = self.core.compile_model(self._model, self._device, {**self._config, "PERF_COUNT": True})
         request = compiled.create_infer_request()
@@ -154,14 +153,8 @@ class OpenVinoEngine(Engine):
         originals = self._original_names(compiled)
         layers: dict[tuple[str, str], dict[str, Any]] = {}
         optimized_out: set[str] = set()
-        deadline = time.perf_counter_ns() + int(max_ms * 1e6)
-        done = 0
-        wall = 0
-        while done < iterations:
-            t0 = time.perf_counter_ns()
-            request.infer(prepared)
-            wall += time.perf_counter_ns() - t0
-            done += 1
+
+        def read_profile() -> None:
             for info in request.get_profiling_info():
                 status = str(info.status).rsplit(".", 1)[-1]
                 if status != "EXECUTED":
@@ -174,8 +167,8 @@ class OpenVinoEngine(Engine):
                     cur["onnxNodes"] = originals[info.node_name][1]
                 cur["timeNs"] += int(info.real_time.total_seconds() * 1e9)
                 cur["count"] += 1
-            if time.perf_counter_ns() >= deadline:
-                break
+
+        done, wall = profiled_runs(lambda: request.infer(prepared), iterations, max_ms, read_profile)
         notes = ["node names are OpenVINO's runtime graph names; onnxNodes lists the ONNX nodes each was made of (originalLayersNames)"]
         if optimized_out:
             notes.append(f"{len(optimized_out)} node(s) optimized out (fused into others), e.g. {', '.join(sorted(optimized_out)[:5])}")

@@ -166,6 +166,30 @@ def timed_loop(
     return {"samplesNs": samples, "wallNs": end - first, "startedAtNs": started_at}
 
 
+def profiled_runs(
+    call: Callable[[], Any], iterations: int, max_ms: float, after: Callable[[], None] | None = None
+) -> tuple[int, int]:
+    """The profile phase's loop: ``call()`` until ``iterations`` or ``max_ms``, with the engine's profiler on.
+
+    ``after`` (optional) reads the profiler after each call, outside the time counted. Returns the
+    runs done and the summed wall time of the calls (ns), from which the profile's overhead is told.
+    """
+    clock = time.perf_counter_ns
+    deadline = clock() + int(max_ms * 1e6)
+    done = 0
+    wall = 0
+    while done < iterations:
+        t0 = clock()
+        call()
+        wall += clock() - t0
+        done += 1
+        if after is not None:
+            after()
+        if clock() >= deadline:
+            break
+    return done, wall
+
+
 def _tensor_meta(name: str, dtype: str, dims: list[Any]) -> dict[str, Any]:
     return {"name": name, "dtype": dtype, "dims": list(dims)}
 

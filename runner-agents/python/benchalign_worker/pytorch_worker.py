@@ -25,7 +25,7 @@ from typing import Any
 
 from .options import Options
 from .torch_outputs import flatten_tensors
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, serve, tensor_meta, profiled_runs
 
 _TORCHSCRIPT_EXT = (".pt", ".pth", ".ts", ".jit", ".torchscript")
 #: installed packages (kept imported even when they lie below a factory's folder, e.g. a venv)
@@ -321,23 +321,13 @@ class PyTorchEngine(Engine):
     def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
         """torch.profiler over the iterations: self time of each operator (aten::conv2d, ...), so
         nested operators are not counted twice."""
-        import time
 
         from torch.profiler import ProfilerActivity, profile
 
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.device == "cuda" else [])
         self.run(prepared)
-        deadline = time.perf_counter_ns() + int(max_ms * 1e6)
-        done = 0
-        wall = 0
         with profile(activities=activities) as prof:
-            while done < iterations:
-                t0 = time.perf_counter_ns()
-                self.run(prepared)
-                wall += time.perf_counter_ns() - t0
-                done += 1
-                if time.perf_counter_ns() >= deadline:
-                    break
+            done, wall = profiled_runs(lambda: self.run(prepared), iterations, max_ms)
         layers = []
         for e in prof.key_averages():
             self_us = e.self_device_time_total if self.device == "cuda" and getattr(e, "self_device_time_total", 0) else e.self_cpu_time_total

@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 from .options import Options
-from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta
+from .protocol import Engine, LoadInfo, Unsupported, WorkerError, config_error, serve, tensor_meta, profiled_runs
 
 _SIDECAR_MAX_BYTES = 1 << 20
 
@@ -209,16 +209,7 @@ class TvmEngine(Engine):
         vm.set_instrument(instrument)
         fn(*prepared)  # first call allocates; not counted
         acc.clear()
-        deadline = clock() + int(max_ms * 1e6)
-        done = 0
-        wall = 0
-        while done < iterations:
-            t0 = clock()
-            fn(*prepared)
-            wall += clock() - t0
-            done += 1
-            if clock() >= deadline:
-                break
+        done, wall = profiled_runs(lambda: fn(*prepared), iterations, max_ms)
 
         def op_type(symbol: str) -> str:
             # TVM names a kernel after its Relax op(s) and numbers the repeats: conv2d1 -> conv2d

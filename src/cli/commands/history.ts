@@ -3,17 +3,9 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { historyJson, historyMarkdown } from '../../reports/history.js';
 import { DEFAULT_STORE_PATH } from '../../results/store/store.js';
-import { HISTORY_METRICS, history } from '../../workflows/history.js';
+import { HISTORY_METRICS, history, type HistoryRequest } from '../../workflows/history.js';
 
-interface HistoryOpts {
-  store: string;
-  model?: string;
-  engine?: string;
-  device?: string;
-  metric: string;
-  limit?: number;
-  json?: boolean;
-}
+type HistoryOpts = HistoryRequest & { json?: boolean };
 
 export function registerHistory(program: Command): void {
   program
