@@ -52,7 +52,7 @@ export function summarizeProfile(raw: RawProfile, steadyMeanMs?: number): Profil
 
 const FAMILIES: Array<[RegExp, string]> = [
   [/conv/, 'conv'],
-  [/matmul|gemm|fullyconnected|linear|addmm|^mm$|^bmm$|innerproduct|inner_product/, 'matmul'],
+  [/matmul|gemm|fullyconnected|fully_connected|linear|addmm|^mm$|^bmm$|innerproduct|inner_product/, 'matmul'],
   [/pool|reducemean|^mean$|^reduce\d*$/, 'pool/reduce'],
   [/relu|sigmoid|gelu|tanh|swish|silu|clip|clamp|hardswish|erf|eltwise_activation/, 'activation'],
   [/batchnorm|batch_norm|layernorm|layer_norm|normaliz|mvn|instancenorm|groupnorm/, 'norm'],

@@ -35,12 +35,6 @@ describe('benchalign run --profile', () => {
     expect(results.jobs.map((j) => `${j.model.name} ${j.engine.name}`).sort()).toEqual(['cnn', 'transformer'].flatMap((m) => present.map((e) => `${m} ${e}`)).sort());
     expect(results.jobs.map((j) => [j.engine.name, j.status])).toEqual(results.jobs.map((j) => [j.engine.name, 'ok']));
     for (const j of results.jobs) {
-      if (j.engine.name === 'litert') {
-        // ai-edge-litert's Python Interpreter has no per-op profiler: said, and the job is still ok
-        expect(j.profile).toBeUndefined();
-        expect(j.notes?.join(' ')).toMatch(/profile: not taken: .*litert: .*no per-op profiler/);
-        continue;
-      }
       const p = j.profile;
       expect(p, `${j.engine.name}: ${j.notes?.join('; ')}`).toBeDefined();
       if (!p) continue;
@@ -87,6 +81,43 @@ describe('benchalign run --profile', () => {
     expect(md).toMatch(/\| # \| onnxruntime fp32 \|/);
     expect(md).toMatch(/\| 1 \| Conv \d/);
   }, 600_000); // every installed engine on both bundled models; cold caches convert and build each first
+
+  it.skipIf(!present.includes('litert'))('litert: the C API CompiledModel profiler, per XNNPACK operator and per builtin TFLite node', () => {
+    const dir = tempDir('profile-litert');
+    const jobsOf = (xnnpack: boolean): RunResults['jobs'] => {
+      const out = join(dir, `out-${xnnpack}`);
+      const suite = writeSuite(dir, { models: [cnnModel({ pytorch: { torchscript: join(REPO, 'suites/models/cnn/model.torchscript.pt') } })], engines: [{ name: 'litert', options: { threads: 1, xnnpack } }] }, `suite-${xnnpack}.json`);
+      const r = spawnSync(process.execPath, [BIN, 'run', suite, '--profile', '--no-store', '--quiet', '--out', out], { encoding: 'utf8', timeout: 600_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults).jobs;
+    };
+    // the bundled CNN (suites/models/make_models.py) has 9 convolutions: the stem, two per block
+    // in three blocks, and the 1x1 downsamples of blocks 2 and 3
+    const CNN_CONVS = 9;
+    for (const xnnpack of [true, false]) {
+      const [j] = jobsOf(xnnpack);
+      expect(j?.status).toBe('ok');
+      const p = j?.profile;
+      expect(p, `xnnpack ${xnnpack}: ${j?.notes?.join('; ')}`).toBeDefined();
+      if (!j || !p) continue;
+      expect(p.profiler).toBe('litert CompiledModel profiler');
+      expect(p.iterations).toBeGreaterThan(0);
+      expect(p.layerMsPerInference).toBeGreaterThan(0);
+      expect(p.layerMsPerInference).toBeLessThanOrEqual(p.wallMsPerInference);
+      const convShare = p.ops.filter((o) => opFamily(o.opType) === 'conv').reduce((s, o) => s + o.sharePct, 0);
+      expect(convShare, p.ops.map((o) => `${o.opType} ${o.sharePct.toFixed(1)}%`).join(', ')).toBeGreaterThan(40);
+      const convs = p.layers.filter((l) => opFamily(l.opType) === 'conv');
+      if (xnnpack) {
+        // XNNPACK's own operators inside its delegate ("Convolution (NHWC, F32) IGEMM")
+        expect(j.engine.appliedOptions?.delegate).toBe('XNNPACK');
+        expect(convs.every((l) => /^xnnpack#\d+$/.test(l.name) && /^Convolution \(/.test(l.opType))).toBe(true);
+      } else {
+        // builtin kernels: one row per TFLite node (CONV_2D#<node index>), once per inference
+        expect(convs.every((l) => l.opType === 'CONV_2D' && /^CONV_2D#\d+$/.test(l.name) && l.callsPerInference === 1)).toBe(true);
+        expect(convs.length).toBe(CNN_CONVS);
+      }
+    }
+  }, 600_000);
 
   it('profiles on a runner agent too (the job carries measurement.profile, the outcome its profile)', () => {
     const dir = tempDir('profile-agent');

@@ -70,6 +70,10 @@ describe('op families across engines', () => {
       ['conv2d', 'conv'],
       ['NaryEltwise', 'eltwise'],
       ['Reduce2', 'pool/reduce'],
+      // LiteRT's builtin kernels (TFLite op codes)
+      ['CONV_2D', 'conv'],
+      ['FULLY_CONNECTED', 'matmul'],
+      ['BATCH_MATMUL', 'matmul'],
     ] as const) {
       expect(opFamily(name), name).toBe(family);
     }

@@ -64,6 +64,10 @@ class LiteRtEngine(Engine):
         self.input_names: list[str] = []
         self.output_names: list[str] = []
         self.widen: set[str] = set()
+        self.model_path = ""
+        self.settings: tuple[int, bool] = (1, True)
+        self.sig_names: list[str] = []
+        self.feeds: list[tuple[str, Any]] = []
 
     def version(self) -> str:
         from importlib.metadata import version
@@ -91,6 +95,7 @@ class LiteRtEngine(Engine):
         except Exception as e:  # noqa: BLE001 - LiteRT's message names the op it lacks
             raise WorkerError(f"litert: cannot load {model_path}: {type(e).__name__}: {' '.join(str(e).split())[:1200]}", benchalign_code="E_ENGINE", expected="a .tflite model LiteRT runs") from e
         ops = self.interp._get_ops_details()  # noqa: SLF001 - the only view of the execution plan
+        self.model_path, self.settings = model_path, (threads, xnnpack)
         delegated = sum(1 for op in ops if op.get("op_name") == "DELEGATE")
         kernels = sorted({str(op.get("op_name")) for op in ops if op.get("op_name") != "DELEGATE"})
         self.in_details = sorted(self.interp.get_input_details(), key=lambda d: d["index"])
@@ -104,6 +109,7 @@ class LiteRtEngine(Engine):
             by_index_out = {d["index"]: d for d in self.out_details}
             self.in_details = [by_index_in[runner_in[n]["index"]] for n in sig["inputs"]]
             self.out_details = [by_index_out[runner_out[n]["index"]] for n in sig["outputs"]]
+        self.sig_names = list(sig["inputs"]) if sig is not None else [str(d["name"]) for d in self.in_details]
         rec_in = record["inputs"] if record else []
         rec_out = record["outputs"] if record else []
         self.input_names = [m["name"] for m in rec_in] if len(rec_in) == len(self.in_details) else [d["name"] for d in self.in_details]
@@ -155,7 +161,8 @@ class LiteRtEngine(Engine):
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
             raise WorkerError(f"litert: no data for inputs {missing}", benchalign_code="E_SHAPE", expected=f"inputs {self.input_names}")
-        for name, d in zip(self.input_names, self.in_details):
+        self.feeds = []
+        for sig_name, name, d in zip(self.sig_names, self.input_names, self.in_details):
             arr = np.ascontiguousarray(feeds[name])
             want = np.dtype(d["dtype"])
             if arr.dtype != want:
@@ -169,6 +176,7 @@ class LiteRtEngine(Engine):
                 else:
                     raise WorkerError(f"litert: input {name} is {arr.dtype}, LiteRT takes {want}", benchalign_code="E_SHAPE", expected=str(want))
             self.interp.set_tensor(d["index"], arr)
+            self.feeds.append((sig_name, np.ascontiguousarray(arr)))
         return None
 
     def run(self, prepared: Any) -> Any:
@@ -185,15 +193,34 @@ class LiteRtEngine(Engine):
         return out
 
     def profile(self, prepared: Any, iterations: int, max_ms: float, work_dir: str) -> dict[str, Any]:
-        # Checked on ai-edge-litert 2.3.0: the Interpreter (and its InterpreterWrapper) has no
-        # profiling call; LiteRT's C library has a profiler (LiteRtCompiledModelGetProfiler) but
-        # only for a CompiledModel whose runtime options enable profiling, which the Python
-        # package cannot set (its Options carry no such switch)
-        raise Unsupported(
-            "litert: ai-edge-litert's Python Interpreter has no per-op profiler (LiteRT's op profiling is in its C++ "
-            "benchmark_model tool and the C API's CompiledModel profiler, neither reachable from the Python package)",
-            "LiteRT's benchmark_model --enable_op_profiling, or another engine's profile",
-        )
+        """LiteRT's own op profiler, through the C API of the wheel's libLiteRt.so (the Python
+        Interpreter has none): the same .tflite compiled as a CompiledModel with the runtime option
+        enable_profiling, the same threads and kernels (XNNPACK or builtin), the same inputs.
+        Builtin kernels report per TFLite node (<op>#<node index>: litert-torch's tensor names are
+        export scopes, no help); XNNPACK per XNNPACK operator inside its delegate (its own indices)."""
+        from .litert_profile import ProfileUnavailable, profile_compiled_model
+
+        threads, xnnpack = self.settings
+        try:
+            raw = profile_compiled_model(self.model_path, self.feeds, threads, xnnpack, iterations, max_ms)
+        except ProfileUnavailable as e:
+            raise Unsupported(f"litert: the C API profiler could not be used: {e}", "another engine's profile, or LiteRT's benchmark_model --enable_op_profiling") from e
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            raise Unsupported(f"litert: the C API profiler failed: {type(e).__name__}: {e}", "another engine's profile") from e
+        layers = []
+        for op in raw["ops"]:
+            node = int(op["nodeIndex"])
+            name = f"xnnpack#{node}" if op["delegate"] else f"{op['opType']}#{node}"
+            layers.append({"name": name, "opType": str(op["opType"]), "timeNs": int(op["timeNs"]), "count": int(op["count"])})
+        if not layers:
+            raise Unsupported(f"litert: the C API profiler recorded no operator events ({raw['events']} events of types {sorted(raw['eventTypes'])})", "another engine's profile")
+        notes = [
+            "LiteRT's op profiler (CompiledModel with enable_profiling, via the C API of the wheel's libLiteRt.so): "
+            "op times are whole microseconds per run, so ops under 1 us count as 0",
+        ]
+        if any(op["delegate"] for op in raw["ops"]):
+            notes.append("XNNPACK rows are XNNPACK operators (named xnnpack#<its index>, typed as XNNPACK names them), not TFLite nodes")
+        return {"profiler": "litert CompiledModel profiler", "iterations": raw["iterations"], "wallNs": raw["wallNs"], "layers": layers, "notes": notes}
 
     def unload(self) -> None:
         self.interp = None
