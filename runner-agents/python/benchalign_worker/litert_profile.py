@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import ctypes as C
 import os
-import time
 from typing import Any
+
+from .protocol import profiled_runs
 
 # LiteRtProfilerEventType (litert_profiler_event.h)
 OPERATOR_INVOKE_EVENT = 1 << 1
@@ -237,16 +238,7 @@ def profile_compiled_model(model_path: str, feeds: list[tuple[str, Any]], thread
         run()  # warm-up: first-run allocations and XNNPACK setup are no op's time
         check(lib.LiteRtResetProfiler(profiler), "LiteRtResetProfiler")
         check(lib.LiteRtStartProfiler(profiler), "LiteRtStartProfiler")
-        deadline = time.perf_counter_ns() + int(max_ms * 1e6)
-        done = 0
-        wall = 0
-        while done < iterations:
-            t0 = time.perf_counter_ns()
-            run()
-            wall += time.perf_counter_ns() - t0
-            done += 1
-            if time.perf_counter_ns() >= deadline:
-                break
+        done, wall = profiled_runs(run, iterations, max_ms)
         check(lib.LiteRtStopProfiler(profiler), "LiteRtStopProfiler")
         num = C.c_int()
         check(lib.LiteRtGetNumProfilerEvents(profiler, C.byref(num)), "LiteRtGetNumProfilerEvents")
