@@ -186,12 +186,7 @@ function checkPytorchForm(job: Job): void {
   const pytorch = job.model.pytorch;
   if (pytorch === undefined) {
     throw new BenchalignError('E_CONFIG', `model "${job.model.name}" has no \`pytorch\` entry, so there is no PyTorch form to hook`, {
-      expected: 'pytorch: {factory: file.py:function} or {exported: model.pt2} in the suite model (docs/suites.md), or --against <engine>',
-    });
-  }
-  if (pytorch.kind === 'torchscript') {
-    throw new BenchalignError('E_UNSUPPORTED', `model "${job.model.name}": TorchScript modules cannot take forward hooks (${pytorch.path})`, {
-      expected: 'the PyTorch form as a factory (file.py:function) or an ExportedProgram (.pt2), or --against <engine> to compare two engines',
+      expected: 'pytorch: {factory: file.py:function}, {exported: model.pt2} or {torchscript: model.pt} in the suite model (docs/suites.md), or --against <engine>',
     });
   }
   if (!existsSync(pythonPath())) {
@@ -310,7 +305,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
       const refOut = await loadReference(job);
       outputs = refOut ? alignJobOutputs(job, base.outputs, refOut) : [];
       if (!refOut) notes.push('the suite model has no reference outputs; model outputs compared against PyTorch only through the hooks');
-      log(`localize: running PyTorch with forward hooks`);
+      log(`localize: running PyTorch with forward hooks${job.model.pytorch?.kind === 'torchscript' ? ' (TorchScript: module outputs read from its inlined graph)' : ''}`);
       const manifest = await runHooks(job, feeds, join(outDir, 'pytorch'));
       const mapping = mapModules(graph, manifest.modules);
       matchByTensor = new Map(mapping.matches.map((m) => [m.tensor, m]));
@@ -341,7 +336,7 @@ export async function localize(options: LocalizeOptions): Promise<LocalizeReport
     // the pytorch engine: its intermediates are its own hooks at the job's precision and options, all compared at once
     let engineHooks: NamedTensors | undefined;
     if (job.engine.name === 'pytorch') {
-      log(`localize: running PyTorch at ${job.engine.precision} with forward hooks`);
+      log(`localize: running PyTorch at ${job.engine.precision} with forward hooks${job.model.pytorch?.kind === 'torchscript' ? ' (TorchScript: module outputs read from its inlined graph)' : ''}`);
       const manifest = await runHooks(job, feeds, join(outDir, 'engine'), { precision: job.engine.precision, options: job.engine.options });
       const files = new Map(manifest.modules.map((m) => [m.name, m.file]));
       engineHooks = new Map();
@@ -450,7 +445,7 @@ export interface FailedJobLocalization {
 /**
  * `run --localize`: localizes every job of a finished run that failed alignment, into
  * `<runDir>/localize/<job key>/`, where `compare` finds the reports. The reference is the model's
- * PyTorch form; without a usable one (none, or TorchScript) an engine other than onnxruntime is
+ * PyTorch form; without a usable one (none, or one with no submodule outputs to capture) an engine other than onnxruntime is
  * localized against onnxruntime. A failure is returned, never thrown. The engines run on this
  * machine, also for jobs that ran on runner agents (the agent protocol has no localize request).
  */

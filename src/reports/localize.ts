@@ -33,7 +33,7 @@ function row(p: LayerPoint, first: string | undefined): string[] {
 /** The report as console text. */
 export function formatLocalize(r: LocalizeReport): string {
   const lines: string[] = [];
-  const ref = r.reference.kind === 'pytorch' ? `PyTorch ${r.reference.torch} (${r.reference.form}, forward hooks)` : `${r.reference.name} ${r.reference.version} (${r.reference.precision})`;
+  const ref = r.reference.kind === 'pytorch' ? `PyTorch ${r.reference.torch} (${r.reference.form}, ${r.reference.form.startsWith('torchscript ') ? 'module outputs from its inlined graph' : 'forward hooks'})` : `${r.reference.name} ${r.reference.version} (${r.reference.precision})`;
   lines.push(`localize ${r.model.name} on ${r.engine.name} ${r.engine.version} (${r.engine.precision}) against ${ref}`);
   lines.push(`  ${r.model.nodes} ONNX nodes, ${r.candidates} comparable tensor(s), ${r.points.length} compared in ${r.rounds} engine run(s); tolerance atol=${fmtNum(r.tolerance.atol)} rtol=${fmtNum(r.tolerance.rtol)}`);
   const head = ['', '#', 'node', 'op', 'module', 'status', 'max abs', 'max rel', 'cosine', 'SNR dB', 'mismatch'];

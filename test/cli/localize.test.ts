@@ -3,13 +3,15 @@
  * hooks) on the generated LocNet fixtures (test/fixtures/make_localize.py), whose divergence sits
  * at a known layer: one middle convolution's weight times 1.03 in the ONNX file, through both
  * ONNX exporters (BatchNorm folded: the fused case), and a scope-free graph compared between two
- * engines where only the fp16 engine rounds, from a known MatMul on.
+ * engines where only the fp16 engine rounds, from a known MatMul on. The PyTorch side also comes
+ * from TorchScript forms (traced and scripted), read from the inlined graph instead of hooks.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LocalizeReport } from '../../src/execution/localize.js';
+import { readNpySync } from '../../src/tensors/npy.js';
 import { REPO, tempDir } from '../agents/helpers.js';
 import { engineAvailability } from '../runners/engine-suite.js';
 
@@ -26,11 +28,18 @@ const converted = { mnn: await engineAvailability('mnn'), ncnn: await engineAvai
 if (!openvino.available) process.stderr.write(`localize CLI tests: openvino cases skip: ${openvino.reason}\n`);
 if (!pytorch.available) process.stderr.write(`localize CLI tests: PyTorch cases skip: ${pytorch.reason}\n`);
 
-function localize(args: string[]): { status: number | null; stdout: string; stderr: string; report?: LocalizeReport } {
+function localize(args: string[]): { status: number | null; stdout: string; stderr: string; out: string; report?: LocalizeReport } {
   const out = tempDir('localize');
   const r = spawnSync(process.execPath, [BIN, 'localize', ...args, '--out', out], { encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000 });
   const file = join(out, 'localize.json');
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ...(existsSync(file) ? { report: JSON.parse(readFileSync(file, 'utf8')) as LocalizeReport } : {}) };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, out, ...(existsSync(file) ? { report: JSON.parse(readFileSync(file, 'utf8')) as LocalizeReport } : {}) };
+}
+
+interface HookFile {
+  modules: Array<{ name: string; type: string; leaf: boolean; order: number; file?: string; note?: string }>;
+}
+function hooksOf(out: string): HookFile {
+  return JSON.parse(readFileSync(join(out, 'pytorch', 'hooks.json'), 'utf8')) as HookFile;
 }
 
 describe.skipIf(!present || !pytorch.available)('benchalign localize against PyTorch forward hooks', () => {
@@ -107,6 +116,36 @@ describe.skipIf(!present || !pytorch.available)('benchalign localize against PyT
     expect(r.report?.notes.join(' ')).toMatch(/2 configurations of pytorch for locnet; localized locnet\/pytorch\/fp16/);
   });
 
+  it('reads a TorchScript form (traced and scripted) from its inlined graph: the same module outputs as the hooks, the same layer', () => {
+    const factory = localize([join(FIX, 'perturbed.yaml'), '--model', 'locnet', '--engine', 'onnxruntime']);
+    const fromHooks = hooksOf(factory.out).modules;
+    expect(fromHooks.length).toBeGreaterThan(20);
+    for (const form of ['traced', 'scripted']) {
+      const r = localize([join(FIX, `${form}.yaml`), '--model', 'locnet', '--engine', 'onnxruntime']);
+      expect(r.status, `${form}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain('TorchScript: module outputs read from its inlined graph');
+      expect(r.stdout).toContain(`(torchscript ${join(FIX, `${form}.pt`)}, module outputs from its inlined graph)`);
+      const d = r.report?.firstDivergence;
+      expect(d?.node).toBe(expected?.perturbedNode);
+      expect(d?.modules?.[0]).toBe(expected?.perturbedModule);
+      expect(d?.folded).toEqual(['block2.bn2']);
+      expect(r.report?.points.map((p) => [p.node, p.status])).toEqual(factory.report?.points.map((p) => [p.node, p.status]));
+      // every module call the hooks saw, in hook order, with the same type, leaf flag and tensor
+      const fromGraph = hooksOf(r.out).modules;
+      expect(fromGraph.map((m) => [m.name, m.type, m.leaf])).toEqual(fromHooks.map((m) => [m.name, m.type, m.leaf]));
+      for (const [i, m] of fromGraph.entries()) {
+        const h = fromHooks[i];
+        expect(m.file, `${form} ${m.name}: ${m.note ?? ''}`).toBeDefined();
+        const a = readNpySync(m.file ?? '');
+        const b = readNpySync(h?.file ?? '');
+        expect(a.dims).toEqual(b.dims);
+        let worst = 0;
+        for (let k = 0; k < a.data.length; k++) worst = Math.max(worst, Math.abs(Number(a.data[k]) - Number(b.data[k])));
+        expect(worst, `${form} ${m.name}`).toBeLessThanOrEqual(1e-5);
+      }
+    }
+  });
+
   for (const engine of ['mnn', 'ncnn'] as const) {
     it.skipIf(!converted[engine].available)(`names the perturbed convolution on ${engine}, through its converter`, () => {
       const r = localize([join(FIX, 'perturbed.yaml'), '--model', 'locnet', '--engine', engine]);
@@ -164,10 +203,10 @@ describe.skipIf(!present)('benchalign localize input errors', () => {
     expect(r.stderr).toMatch(/model "plain" has no `pytorch` entry.*--against/s);
   });
 
-  it.skipIf(!pytorch.available)('exits 2 for a TorchScript PyTorch form (no forward hooks), pointing to --against', () => {
-    const r = localize([join(REPO, 'suites/engines.yaml'), '--model', 'cnn', '--engine', 'onnxruntime']);
+  it.skipIf(!pytorch.available)('exits 2 for a TorchScript form that calls no submodules (nothing to compare), pointing to --against', () => {
+    const r = localize([join(FIX, 'flat.yaml'), '--model', 'locnet', '--engine', 'onnxruntime']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/TorchScript modules cannot take forward hooks.*--against/s);
+    expect(r.stderr).toMatch(/TorchScript module \S*flat\.pt calls no submodules.*--against/s);
   });
 
   it('exits 2 for a model or engine the suite does not have', () => {
