@@ -32,6 +32,10 @@ function localize(args: string[]): { status: number | null; stdout: string; stde
   const out = tempDir('localize');
   const r = spawnSync(process.execPath, [BIN, 'localize', ...args, '--out', out], { encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000 });
   const file = join(out, 'localize.json');
+  if (r.status === null) {
+    // Killed at the timeout: say whether it hung before or after writing its report, and where it was.
+    process.stderr.write(`localize ${args.join(' ')}: killed by ${r.signal} after 300 s; localize.json ${existsSync(file) ? 'written' : 'not written'}; stderr tail:\n${r.stderr.split('\n').slice(-15).join('\n')}\n`);
+  }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, out, ...(existsSync(file) ? { report: JSON.parse(readFileSync(file, 'utf8')) as LocalizeReport } : {}) };
 }
 
