@@ -324,10 +324,7 @@ class NcnnEngine(Engine):
         return [[per_input[k] for per_input in mats] for k in range(self.batch)]
 
     def _extract(self, mats: list[tuple[str, Any]]) -> list[Any]:
-        ex = self.net.create_extractor()
-        ex.set_light_mode(self.light_mode)
-        for blob, m in mats:
-            ex.input(blob, m)
+        ex = self._extractor(mats)
         out = []
         for x in self.spec["outputs"]:
             rc, m = ex.extract(x["blob"])
@@ -362,6 +359,14 @@ class NcnnEngine(Engine):
             a = np.concatenate(items, axis=0) if len(items) > 1 else items[0]
             out[x["name"]] = a if x["dtype"] == "float32" else a.astype(x["dtype"])
         return out
+
+    def _extractor(self, mats: Any) -> Any:
+        """A fresh extractor in the job's light mode, fed one item's (blob index, Mat) pairs."""
+        ex = self.net.create_extractor()
+        ex.set_light_mode(self.light_mode)
+        for blob, m in mats:
+            ex.input(blob, m)
+        return ex
 
     def _profile_plan(self) -> list[tuple[str, str, int]]:
         """The layers an inference runs, in the param file's (topological) order, as (name, type,
@@ -415,20 +420,14 @@ class NcnnEngine(Engine):
         wall = 0
         overhead_samples: list[int] = []
         for item in prepared:  # first pass allocates; not counted
-            ex = self.net.create_extractor()
-            ex.set_light_mode(self.light_mode)
-            for blob, m in item:
-                ex.input(blob, m)
+            ex = self._extractor(item)
             for _name, _type, top in plan:
                 rc, _m = ex.extract(top, 1)
         while done < iterations:
             pass_times = [0] * len(plan)
             t_start = clock()
             for item in prepared:
-                ex = self.net.create_extractor()
-                ex.set_light_mode(self.light_mode)
-                for blob, m in item:
-                    ex.input(blob, m)
+                ex = self._extractor(item)
                 for k, (name, _type, top) in enumerate(plan):
                     t0 = clock()
                     rc, _m = ex.extract(top, 1)
